@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="BOIFI Console: fault-injection experiments from the command line.", no_args_is_help=True)
+app = typer.Typer(
+    help="BOIFI Console: fault-injection experiments from the command line.",
+    no_args_is_help=True,
+)
 
 
 @app.callback()
