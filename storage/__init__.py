@@ -1,1 +1,104 @@
-"""storage."""
+"""Persistence of BOIFI Console: SQLModel tables, engine factory, migrations and the queries the UI needs.
+
+Example::
+
+    engine = make_engine()          # BOIFI_DATABASE_URL, or a SQLite file in the user's data directory
+    init_db(engine)                 # create or upgrade the schema (Alembic, programmatic)
+    with Session(engine) as session:
+        runs = list_runs(session, service="payment", status=RunStatus.COMPLETED, limit=50)
+
+Functions take a `sqlmodel.Session` first and keyword-only arguments, commit their own writes, and speak
+timezone-aware UTC datetimes. The SQL is portable (SQLite by default, PostgreSQL through its URL).
+"""
+
+from __future__ import annotations
+
+from storage.engine import default_database_url, init_db, make_engine
+from storage.events import (
+    breaker_series,
+    client_event_series,
+    event_counts_per_bucket,
+    health_series,
+    last_breaker_state,
+    record_breaker_transition,
+    record_client_events,
+    record_health_sample,
+)
+from storage.models import (
+    ACTIVE_STATUSES,
+    SAMPLE_DTYPE,
+    BreakerTransition,
+    ClientEventRow,
+    HealthSample,
+    LatencySample,
+    Run,
+    RunDetail,
+    RunFilter,
+    RunStatus,
+    TimelinePoint,
+)
+from storage.queries import (
+    active_runs,
+    count_runs,
+    distinct_values,
+    get_run,
+    list_runs,
+    load_runs_for_comparison,
+    orphaned_runs,
+    runs_to_rows,
+)
+from storage.runs import (
+    create_run,
+    delete_run,
+    finish_run,
+    heartbeat,
+    mark_interrupted,
+    mark_running,
+    record_samples,
+    set_fault_id,
+    update_progress,
+    update_run_meta,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "SAMPLE_DTYPE",
+    "BreakerTransition",
+    "ClientEventRow",
+    "HealthSample",
+    "LatencySample",
+    "Run",
+    "RunDetail",
+    "RunFilter",
+    "RunStatus",
+    "TimelinePoint",
+    "active_runs",
+    "breaker_series",
+    "client_event_series",
+    "count_runs",
+    "create_run",
+    "default_database_url",
+    "delete_run",
+    "distinct_values",
+    "event_counts_per_bucket",
+    "finish_run",
+    "get_run",
+    "health_series",
+    "heartbeat",
+    "init_db",
+    "last_breaker_state",
+    "list_runs",
+    "load_runs_for_comparison",
+    "make_engine",
+    "mark_interrupted",
+    "mark_running",
+    "orphaned_runs",
+    "record_breaker_transition",
+    "record_client_events",
+    "record_health_sample",
+    "record_samples",
+    "runs_to_rows",
+    "set_fault_id",
+    "update_progress",
+    "update_run_meta",
+]

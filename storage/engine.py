@@ -1,0 +1,103 @@
+"""Engine factory and schema setup: SQLite file by default, any SQLAlchemy URL from `BOIFI_DATABASE_URL`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import StaticPool
+from sqlmodel import create_engine
+
+DATABASE_URL_ENV = "BOIFI_DATABASE_URL"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def default_database_url() -> str:
+    """Return `BOIFI_DATABASE_URL`, or a SQLite file under the user's data directory (created)."""
+    url = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if url:
+        return url
+    data_dir = Path(platformdirs.user_data_dir("boifi"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data_dir / 'boifi.db'}"
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """Create an engine for `url` (default: `default_database_url()`), with SQLite tuned for concurrent use.
+
+    SQLite gets WAL, a busy timeout and foreign keys on every connection; ``sqlite://`` (in memory) shares
+    one connection across threads so that every session sees the same database.
+    """
+    url = url or default_database_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    in_memory = parsed.database in (None, "", ":memory:")
+    if in_memory:
+        engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+    else:
+        Path(parsed.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+    _install_sqlite_pragmas(engine, wal=not in_memory)
+    return engine
+
+
+def _install_sqlite_pragmas(engine: Engine, *, wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if wal:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                # Safe with WAL (no corruption on power loss, only the last commits may be lost); much faster.
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    """Return an Alembic config pointing at the packaged migrations (and at `engine`'s URL if given)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if engine is not None:
+        url = engine.url.render_as_string(hide_password=False)
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def init_db(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest migration; idempotent, keeps existing data."""
+    upgrade(engine, "head")
+
+
+def upgrade(engine: Engine, revision: str) -> None:
+    """Upgrade the database behind `engine` to `revision` (used by `init_db` and by migration tests)."""
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """Return the database's Alembic revision, or None for a database without one."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    """Return the newest migration's revision id."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations found in the storage package")
+    return head

@@ -1,0 +1,173 @@
+"""Record and read the client's events, circuit-breaker transitions and Executor health samples."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from storage.models import BreakerTransition, ClientEventRow, HealthSample
+from storage.types import as_utc, optional_float, optional_int, plain_str
+
+EVENT_STR_KEYS = ("operation", "error_class", "apply_key", "message", "executor_url")
+
+
+def _event_row(event: Mapping[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "timestamp": as_utc(event["timestamp"]),
+        "kind": plain_str(event["kind"]),
+        "attempt": optional_int(event.get("attempt")),
+        "delay_sec": optional_float(event.get("delay_sec")),
+        "status_code": optional_int(event.get("status_code")),
+        "latency_ms": optional_float(event.get("latency_ms")),
+        "run_id": optional_int(event.get("run_id")),
+    }
+    row.update({key: plain_str(event.get(key)) for key in EVENT_STR_KEYS})
+    return row
+
+
+def record_client_events(session: Session, *, events: Sequence[Mapping[str, Any]]) -> int:
+    """Insert client events in one bulk statement; return how many were written.
+
+    Keys: timestamp, kind, operation, attempt, delay_sec, error_class, status_code, latency_ms, apply_key,
+    run_id, message, executor_url (all but timestamp and kind optional; unknown keys are ignored).
+    """
+    rows = [_event_row(event) for event in events]
+    if rows:
+        session.exec(insert(ClientEventRow), params=rows)
+        session.commit()
+    return len(rows)
+
+
+def record_breaker_transition(
+    session: Session, *, timestamp: datetime, old_state: Any, new_state: Any, executor_url: str
+) -> None:
+    """Record one circuit-breaker state change (states as strings; Enums are stored by value)."""
+    session.add(
+        BreakerTransition(
+            timestamp=as_utc(timestamp),
+            old_state=plain_str(old_state) or "",
+            new_state=plain_str(new_state) or "",
+            executor_url=executor_url,
+        )
+    )
+    session.commit()
+
+
+def record_health_sample(
+    session: Session,
+    *,
+    timestamp: datetime,
+    healthy: bool,
+    latency_ms: float | None,
+    breaker_state: Any,
+    executor_url: str,
+    error: str | None = None,
+) -> None:
+    """Record one health check of an Executor."""
+    session.add(
+        HealthSample(
+            timestamp=as_utc(timestamp),
+            healthy=bool(healthy),
+            latency_ms=optional_float(latency_ms),
+            breaker_state=plain_str(breaker_state) or "",
+            executor_url=executor_url,
+            error=error,
+        )
+    )
+    session.commit()
+
+
+def _time_range(column: Any, since: datetime, until: datetime | None) -> list[ColumnElement[bool]]:
+    conditions = [col(column) >= as_utc(since)]
+    if until is not None:
+        conditions.append(col(column) < as_utc(until))
+    return conditions
+
+
+def client_event_series(
+    session: Session, *, since: datetime, until: datetime | None = None, executor_url: str | None = None
+) -> list[ClientEventRow]:
+    """Return client events with `since` ≤ timestamp < `until`, oldest first."""
+    conditions = _time_range(ClientEventRow.timestamp, since, until)
+    if executor_url is not None:
+        conditions.append(col(ClientEventRow.executor_url) == executor_url)
+    statement = (
+        select(ClientEventRow)
+        .where(*conditions)
+        .order_by(col(ClientEventRow.timestamp), col(ClientEventRow.id))
+    )
+    return list(session.exec(statement).all())
+
+
+def event_counts_per_bucket(
+    session: Session,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    bucket_sec: int = 10,
+    executor_url: str | None = None,
+) -> list[dict[str, Any]]:
+    """Count client events per kind in `bucket_sec` buckets aligned to the Unix epoch.
+
+    Return ``{"bucket_start": aware UTC datetime, "kind": str, "count": int}`` dicts sorted by bucket, kind;
+    empty buckets are absent. Bucketing happens in Python so the SQL stays portable.
+    """
+    if bucket_sec <= 0:
+        raise ValueError("bucket_sec must be positive")
+    conditions = _time_range(ClientEventRow.timestamp, since, until)
+    if executor_url is not None:
+        conditions.append(col(ClientEventRow.executor_url) == executor_url)
+    statement = select(ClientEventRow.timestamp, ClientEventRow.kind).where(*conditions)
+    counts: Counter[tuple[int, str]] = Counter()
+    for timestamp, kind in session.exec(statement).all():
+        epoch_sec = as_utc(timestamp).timestamp()
+        counts[(int(epoch_sec // bucket_sec) * bucket_sec, kind)] += 1
+    return [
+        {"bucket_start": datetime.fromtimestamp(start, UTC), "kind": kind, "count": count}
+        for (start, kind), count in sorted(counts.items())
+    ]
+
+
+def breaker_series(
+    session: Session, *, since: datetime, until: datetime | None = None, executor_url: str | None = None
+) -> list[BreakerTransition]:
+    """Return breaker transitions with `since` ≤ timestamp < `until`, oldest first."""
+    conditions = _time_range(BreakerTransition.timestamp, since, until)
+    if executor_url is not None:
+        conditions.append(col(BreakerTransition.executor_url) == executor_url)
+    statement = (
+        select(BreakerTransition)
+        .where(*conditions)
+        .order_by(col(BreakerTransition.timestamp), col(BreakerTransition.id))
+    )
+    return list(session.exec(statement).all())
+
+
+def health_series(
+    session: Session, *, since: datetime, until: datetime | None = None, executor_url: str | None = None
+) -> list[HealthSample]:
+    """Return health samples with `since` ≤ timestamp < `until`, oldest first."""
+    conditions = _time_range(HealthSample.timestamp, since, until)
+    if executor_url is not None:
+        conditions.append(col(HealthSample.executor_url) == executor_url)
+    statement = (
+        select(HealthSample).where(*conditions).order_by(col(HealthSample.timestamp), col(HealthSample.id))
+    )
+    return list(session.exec(statement).all())
+
+
+def last_breaker_state(session: Session, *, executor_url: str) -> str | None:
+    """Return the state the breaker for `executor_url` last moved to, or None if it never moved."""
+    statement = (
+        select(BreakerTransition.new_state)
+        .where(col(BreakerTransition.executor_url) == executor_url)
+        .order_by(col(BreakerTransition.timestamp).desc(), col(BreakerTransition.id).desc())
+        .limit(1)
+    )
+    return session.exec(statement).first()

@@ -1,0 +1,239 @@
+"""SQLModel tables of BOIFI Console and the value objects the query functions return.
+
+Every datetime column is a `UTCDateTime`: naive UTC in the database, timezone-aware UTC in Python.
+Index and constraint names are explicit so that the Alembic migrations name exactly the same objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+class RunStatus(StrEnum):
+    """Lifecycle state of a run."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def is_active(self) -> bool:
+        """Return True while the run is queued or running."""
+        return self in ACTIVE_STATUSES
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+# One per-request sample: offset from the run start, latency, HTTP status (0 = no response), fault applied.
+SAMPLE_DTYPE = np.dtype(
+    [("offset_ms", "<f8"), ("latency_ms", "<f8"), ("status_code", "<i4"), ("affected", "?")]
+)
+
+
+def _run_status_type() -> SAEnum:
+    # Stored as the lower-case value in a plain VARCHAR: portable, and a new status needs no DDL.
+    return SAEnum(
+        RunStatus,
+        name="run_status",
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        values_callable=lambda enum: [member.value for member in enum],
+    )
+
+
+def _run_fk(ondelete: str) -> Any:
+    return ForeignKey("runs.id", ondelete=ondelete)
+
+
+class Run(SQLModel, table=True):
+    """One experiment: the plan, where and how it ran, its lifecycle, summary metrics and annotations."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_status", "status"),
+        Index("ix_runs_created_at", "created_at"),
+        Index("ix_runs_service", "service"),
+        Index("ix_runs_service_api", "service", "api"),
+        Index("ix_runs_fault_type", "fault_type"),
+        Index("ix_runs_apply_key", "apply_key"),
+        Index("ix_runs_status_heartbeat_at", "status", "heartbeat_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    heartbeat_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    owner: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    status: RunStatus = Field(default=RunStatus.QUEUED, sa_column=Column(_run_status_type(), nullable=False))
+    service: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    api: str = Field(default="", sa_column=Column(String(1024), nullable=False))
+    fault_type: str = Field(default="", sa_column=Column(String(64), nullable=False))
+    percentage: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    duration_seconds: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    plan: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    executor_url: str = Field(default="", sa_column=Column(String(1024), nullable=False))
+    api_mode: str = Field(default="", sa_column=Column(String(32), nullable=False))
+    apply_key: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    fault_id: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    request_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    affected_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    error_rate: float | None = None
+    success_rate: float | None = None
+    avg_latency_ms: float | None = None
+    p50_latency_ms: float | None = None
+    p95_latency_ms: float | None = None
+    p99_latency_ms: float | None = None
+    max_latency_ms: float | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    error_class: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    labels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # Added by revision 0002.
+    guardrail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    stop_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class TimelinePoint(SQLModel, table=True):
+    """One per-second bucket of a run's time series."""
+
+    __tablename__ = "timeline_points"
+    __table_args__ = (Index("ix_timeline_points_run_id_t_s", "run_id", "t_s"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(sa_column=Column(Integer, _run_fk("CASCADE"), nullable=False))
+    t_s: float
+    request_count: int | None = None
+    affected_count: int | None = None
+    error_count: int | None = None
+    avg_latency_ms: float | None = None
+    p50_latency_ms: float | None = None
+    p95_latency_ms: float | None = None
+    p99_latency_ms: float | None = None
+
+
+class LatencySample(SQLModel, table=True):
+    """A packed chunk of a run's per-request samples (little-endian column arrays, `SAMPLE_DTYPE` fields).
+
+    Packing keeps a 100,000-request run to a couple of rows, so recording and loading stay fast at
+    millions of samples; read them with `get_run`, which returns one numpy structured array per run.
+    """
+
+    __tablename__ = "latency_samples"
+    __table_args__ = (Index("ux_latency_samples_run_id_chunk", "run_id", "chunk_index", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(sa_column=Column(Integer, _run_fk("CASCADE"), nullable=False))
+    chunk_index: int
+    sample_count: int
+    offset_ms: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    latency_ms: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status_code: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    affected: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class ClientEventRow(SQLModel, table=True):
+    """One event of the resilient client: an attempt, a scheduled retry, a success or a failure."""
+
+    __tablename__ = "client_events"
+    __table_args__ = (
+        Index("ix_client_events_timestamp", "timestamp"),
+        Index("ix_client_events_executor_url_timestamp", "executor_url", "timestamp"),
+        Index("ix_client_events_run_id", "run_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    timestamp: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    kind: str = Field(sa_column=Column(String(64), nullable=False))
+    executor_url: str | None = Field(default=None, sa_column=Column(String(1024), nullable=True))
+    operation: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    attempt: int | None = None
+    delay_sec: float | None = None
+    error_class: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    status_code: int | None = None
+    latency_ms: float | None = None
+    apply_key: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    run_id: int | None = Field(default=None, sa_column=Column(Integer, _run_fk("SET NULL"), nullable=True))
+    message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class BreakerTransition(SQLModel, table=True):
+    """One circuit-breaker state change of the client talking to `executor_url`."""
+
+    __tablename__ = "breaker_transitions"
+    __table_args__ = (Index("ix_breaker_transitions_executor_url_timestamp", "executor_url", "timestamp"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    timestamp: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    executor_url: str = Field(sa_column=Column(String(1024), nullable=False))
+    old_state: str = Field(sa_column=Column(String(32), nullable=False))
+    new_state: str = Field(sa_column=Column(String(32), nullable=False))
+
+
+class HealthSample(SQLModel, table=True):
+    """One health check of the Executor at `executor_url`, with the breaker state at that moment."""
+
+    __tablename__ = "health_samples"
+    __table_args__ = (Index("ix_health_samples_executor_url_timestamp", "executor_url", "timestamp"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    timestamp: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    executor_url: str = Field(sa_column=Column(String(1024), nullable=False))
+    healthy: bool
+    latency_ms: float | None = None
+    breaker_state: str = Field(sa_column=Column(String(32), nullable=False))
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """A run with its timeline and its per-request samples (a numpy array of `SAMPLE_DTYPE`).
+
+    Example: ``detail.samples["latency_ms"]`` is a float64 array, one value per request.
+    """
+
+    run: Run
+    timeline: list[TimelinePoint]
+    samples: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=SAMPLE_DTYPE))
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """The filters `list_runs` and `count_runs` accept, as one value (e.g. parsed from query params).
+
+    Example: ``list_runs(session, **RunFilter(service="payment").as_kwargs(), limit=50)``.
+    """
+
+    service: str | list[str] | None = None
+    api: str | list[str] | None = None
+    fault_type: str | list[str] | None = None
+    status: RunStatus | list[RunStatus] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    search: str | None = None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """Return the filters as keyword arguments for `list_runs` / `count_runs`."""
+        return {
+            "service": self.service,
+            "api": self.api,
+            "fault_type": self.fault_type,
+            "status": self.status,
+            "since": self.since,
+            "until": self.until,
+            "search": self.search,
+        }

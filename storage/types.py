@@ -1,0 +1,85 @@
+"""Column types and value normalisation shared by the storage modules."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import DateTime, TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store datetimes as naive UTC and hand them back timezone-aware (UTC) on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return to_naive_utc(value) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def to_naive_utc(value: datetime) -> datetime:
+    """Return `value` as a naive UTC datetime; a naive input is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Return `value` as an aware UTC datetime; a naive input is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    """Return the current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def plain(value: Any) -> Any:
+    """Return an Enum's value (or name when the value is not a str), anything else unchanged."""
+    if isinstance(value, Enum):
+        return value.value if isinstance(value.value, str) else value.name
+    return value
+
+
+def plain_str(value: Any) -> str | None:
+    """Return `value` as a plain string (Enums by value), or None for None."""
+    value = plain(value)
+    return None if value is None else str(value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return plain(value)
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat()
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return str(value)
+
+
+def json_safe(value: Any) -> Any:
+    """Return a deep copy of `value` made of JSON types only (Enums by value, datetimes as ISO strings)."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def optional_float(value: Any) -> float | None:
+    """Return `value` as a finite float, or None when missing or not a finite number."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def optional_int(value: Any) -> int | None:
+    """Return `value` as an int, or None when missing."""
+    return None if value is None else int(value)
