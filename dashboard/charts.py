@@ -1,0 +1,304 @@
+"""Plotly figures for the dashboard: units on axes, one colour per run and per breaker state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+WEBGL_THRESHOLD_POINTS = 2000
+MAX_POINTS = 4000
+RUN_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+
+
+class BreakerState(str, Enum):
+    """Circuit-breaker states as stored (values of the client's Enum)."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+    @classmethod
+    def parse(cls, value: object) -> BreakerState:
+        text = str(getattr(value, "value", value)).strip().lower().replace("-", "_")
+        return cls(text)
+
+
+BREAKER_COLOURS = {
+    BreakerState.CLOSED: "rgba(44, 160, 44, 0.15)",
+    BreakerState.OPEN: "rgba(214, 39, 40, 0.22)",
+    BreakerState.HALF_OPEN: "rgba(255, 165, 0, 0.25)",
+}
+BREAKER_LINE_COLOURS = {
+    BreakerState.CLOSED: "#2ca02c",
+    BreakerState.OPEN: "#d62728",
+    BreakerState.HALF_OPEN: "#ffa500",
+}
+
+
+@dataclass(frozen=True)
+class Band:
+    """The breaker held `state` from `start` to `end`."""
+
+    start: datetime
+    end: datetime
+    state: BreakerState
+
+
+def run_colour(index: int) -> str:
+    """Return the colour of the run at `index` in a comparison (stable across charts)."""
+    return RUN_COLOURS[index % len(RUN_COLOURS)]
+
+
+def downsample_minmax(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the first, min and max point of each bucket so spikes survive a long range."""
+    x, y = np.asarray(x), np.asarray(y, dtype=float)
+    if x.size <= max_points:
+        return x, y
+    buckets = max(1, max_points // 3)
+    edges = np.linspace(0, x.size, buckets + 1, dtype=int)
+    keep: list[int] = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        if hi <= lo:
+            continue
+        segment = y[lo:hi]
+        finite = np.isfinite(segment)
+        picks = {lo}
+        if finite.any():
+            idx = np.flatnonzero(finite)
+            picks.add(lo + int(idx[np.argmin(segment[idx])]))
+            picks.add(lo + int(idx[np.argmax(segment[idx])]))
+        keep.extend(sorted(picks))
+    index = np.asarray(keep, dtype=int)
+    return x[index], y[index]
+
+
+def line_trace(x: Sequence[Any] | np.ndarray, y: Sequence[Any] | np.ndarray, **kwargs: Any) -> go.Scatter:
+    """Return a line trace, downsampled for long series and WebGL above the threshold."""
+    xs, ys = downsample_minmax(np.asarray(x), np.asarray(y, dtype=float))
+    cls = go.Scattergl if xs.size > WEBGL_THRESHOLD_POINTS else go.Scatter
+    kwargs.setdefault("mode", "lines")
+    return cls(x=xs, y=ys, **kwargs)
+
+
+def breaker_bands(
+    transitions: Sequence[tuple[datetime, object]], *, start: datetime, end: datetime, initial: object = "closed"
+) -> list[Band]:
+    """Turn (timestamp, new_state) transitions into bands covering [start, end]."""
+    bands: list[Band] = []
+    state = BreakerState.parse(initial)
+    cursor = start
+    for timestamp, new_state in sorted(transitions, key=lambda item: item[0]):
+        if timestamp <= start:
+            state = BreakerState.parse(new_state)
+            continue
+        if timestamp >= end:
+            break
+        bands.append(Band(cursor, timestamp, state))
+        cursor, state = timestamp, BreakerState.parse(new_state)
+    if cursor < end:
+        bands.append(Band(cursor, end, state))
+    return bands
+
+
+def add_breaker_bands(fig: go.Figure, bands: Sequence[Band]) -> go.Figure:
+    """Draw bands as background rectangles (x data, y paper) with one legend entry per state."""
+    for band in bands:
+        fig.add_shape(
+            type="rect",
+            xref="x",
+            yref="paper",
+            x0=band.start,
+            x1=band.end,
+            y0=0,
+            y1=1,
+            fillcolor=BREAKER_COLOURS[band.state],
+            line={"width": 0},
+            layer="below",
+        )
+    for state in BreakerState:
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                marker={"size": 12, "symbol": "square", "color": BREAKER_LINE_COLOURS[state]},
+                name=f"breaker {state.value.upper()}",
+                legendgroup="breaker",
+                showlegend=True,
+            )
+        )
+    return fig
+
+
+def _layout(fig: go.Figure, *, title: str, height: int = 320) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0},
+        height=height,
+        margin={"l": 60, "r": 20, "t": 50, "b": 40},
+        legend={"orientation": "h", "y": -0.2},
+        hovermode="x unified",
+    )
+    return fig
+
+
+def run_progress_figure(timeline: Sequence[Mapping[str, Any]], *, title: str = "Run progress") -> go.Figure:
+    """Latency (ms) and error rate (%) per second of one run, on two stacked axes."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    t = [p.get("t_s") for p in timeline]
+    for key, name, dash in (("p95_latency_ms", "p95", "solid"), ("avg_latency_ms", "mean", "dot")):
+        y = [_num(p.get(key)) for p in timeline]
+        fig.add_trace(line_trace(t, y, name=f"{name} latency", line={"dash": dash}), row=1, col=1)
+    errors = [_rate(p.get("error_count"), p.get("request_count")) for p in timeline]
+    fig.add_trace(line_trace(t, errors, name="error rate", line={"color": "#d62728"}), row=2, col=1)
+    fig.update_yaxes(title_text="latency (ms)", row=1, col=1, rangemode="tozero")
+    fig.update_yaxes(title_text="error rate (%)", row=2, col=1, rangemode="tozero")
+    fig.update_xaxes(title_text="time since start (s)", row=2, col=1)
+    return _layout(fig, title=title, height=460)
+
+
+def latency_overlay_figure(runs: Sequence[tuple[str, Sequence[Mapping[str, Any]]]]) -> go.Figure:
+    """Overlay the p95 latency timelines of several runs, one colour each."""
+    fig = go.Figure()
+    for index, (label, timeline) in enumerate(runs):
+        t = [p.get("t_s") for p in timeline]
+        y = [_num(p.get("p95_latency_ms")) for p in timeline]
+        fig.add_trace(line_trace(t, y, name=label, line={"color": run_colour(index)}))
+    fig.update_xaxes(title_text="time since start (s)")
+    fig.update_yaxes(title_text="p95 latency (ms)", rangemode="tozero")
+    return _layout(fig, title="p95 latency over time")
+
+
+def latency_ecdf_figure(runs: Sequence[tuple[str, np.ndarray]]) -> go.Figure:
+    """Empirical CDF of per-request latency for several runs (log x axis)."""
+    fig = go.Figure()
+    for index, (label, latency_ms) in enumerate(runs):
+        values = np.sort(np.asarray(latency_ms, dtype=float))
+        if values.size == 0:
+            continue
+        fraction = np.arange(1, values.size + 1) / values.size
+        fig.add_trace(line_trace(values, fraction * 100, name=label, line={"color": run_colour(index)}))
+    fig.update_xaxes(title_text="latency (ms)", type="log")
+    fig.update_yaxes(title_text="requests at or below (%)", range=[0, 100])
+    return _layout(fig, title="Latency distribution (ECDF)")
+
+
+def fault_fraction_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
+    """Achieved fault fraction with its 95 % interval against the configured percentage, per run."""
+    fig = go.Figure()
+    for index, row in enumerate(rows):
+        achieved = row.get("achieved_pct")
+        if achieved is None:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[row["label"]],
+                y=[achieved],
+                mode="markers",
+                marker={"size": 12, "color": run_colour(index)},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [row["high_pct"] - achieved],
+                    "arrayminus": [achieved - row["low_pct"]],
+                },
+                name=f"{row['label']} achieved",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[row["label"]],
+                y=[row["configured_pct"]],
+                mode="markers",
+                marker={"size": 14, "symbol": "line-ew-open", "color": "#333"},
+                name="configured",
+                showlegend=index == 0,
+            )
+        )
+    fig.update_yaxes(title_text="requests with a fault (%)", rangemode="tozero")
+    return _layout(fig, title="Achieved vs configured fault fraction (95 % interval)")
+
+
+def health_figure(samples: Sequence[Mapping[str, Any]], bands: Sequence[Band] = ()) -> go.Figure:
+    """Health-check latency over time, unhealthy checks marked, breaker bands behind."""
+    fig = go.Figure()
+    ts = [s["timestamp"] for s in samples]
+    fig.add_trace(line_trace(ts, [_num(s.get("latency_ms")) for s in samples], name="health check latency"))
+    bad = [s for s in samples if not s.get("healthy")]
+    if bad:
+        fig.add_trace(
+            go.Scatter(
+                x=[s["timestamp"] for s in bad],
+                y=[_num(s.get("latency_ms")) for s in bad],
+                mode="markers",
+                marker={"color": "#d62728", "size": 9, "symbol": "x"},
+                name="unhealthy",
+            )
+        )
+    add_breaker_bands(fig, bands)
+    fig.update_xaxes(title_text="time (UTC)")
+    fig.update_yaxes(title_text="health check latency (ms)", rangemode="tozero")
+    return _layout(fig, title="Executor health")
+
+
+def client_calls_figure(counts: Sequence[Mapping[str, Any]], bands: Sequence[Band] = ()) -> go.Figure:
+    """Client attempts, retries and failures per time bucket, breaker bands behind."""
+    fig = go.Figure()
+    for kind, colour in (("attempt", "#1f77b4"), ("retry", "#ff7f0e"), ("failure", "#d62728"), ("success", "#2ca02c")):
+        rows = [c for c in counts if str(c.get("kind", "")).lower() == kind]
+        if not rows:
+            continue
+        fig.add_trace(
+            go.Bar(x=[r["bucket_start"] for r in rows], y=[r["count"] for r in rows], name=kind, marker_color=colour)
+        )
+    add_breaker_bands(fig, bands)
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text="time (UTC)")
+    fig.update_yaxes(title_text="calls per bucket", rangemode="tozero")
+    return _layout(fig, title="Client calls, retries and failures")
+
+
+def call_latency_figure(
+    points: Sequence[Mapping[str, Any]], bands: Sequence[Band] = (), *, title: str = "Client call latency"
+) -> go.Figure:
+    """Latency (ms) and error rate (%) per bucket on a time axis with breaker bands behind both."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    ts = [p["bucket_start"] for p in points]
+    fig.add_trace(line_trace(ts, [_num(p.get("latency_ms")) for p in points], name="latency"), row=1, col=1)
+    fig.add_trace(
+        line_trace(ts, [_num(p.get("error_rate_pct")) for p in points], name="error rate", line={"color": "#d62728"}),
+        row=2,
+        col=1,
+    )
+    add_breaker_bands(fig, bands)
+    fig.update_yaxes(title_text="latency (ms)", row=1, col=1, rangemode="tozero")
+    fig.update_yaxes(title_text="error rate (%)", row=2, col=1, range=[0, 100])
+    fig.update_xaxes(title_text="time (UTC)", row=2, col=1)
+    return _layout(fig, title=title, height=460)
+
+
+def _num(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _rate(errors: Any, requests: Any) -> float:
+    if not requests:
+        return float("nan")
+    return 100.0 * float(errors or 0) / float(requests)

@@ -1,0 +1,115 @@
+"""Chart builders: breaker bands, WebGL switch, downsampling and axis units."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dashboard.charts import (
+    BREAKER_COLOURS,
+    BreakerState,
+    add_breaker_bands,
+    breaker_bands,
+    call_latency_figure,
+    client_calls_figure,
+    downsample_minmax,
+    fault_fraction_figure,
+    health_figure,
+    latency_ecdf_figure,
+    latency_overlay_figure,
+    line_trace,
+    run_colour,
+    run_progress_figure,
+)
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def test_bands_follow_transitions_and_cover_the_range() -> None:
+    bands = breaker_bands(
+        [(_at(10), "OPEN"), (_at(70), "HALF_OPEN"), (_at(71), "CLOSED")], start=_at(0), end=_at(100)
+    )
+    assert [(b.state, b.start, b.end) for b in bands] == [
+        (BreakerState.CLOSED, _at(0), _at(10)),
+        (BreakerState.OPEN, _at(10), _at(70)),
+        (BreakerState.HALF_OPEN, _at(70), _at(71)),
+        (BreakerState.CLOSED, _at(71), _at(100)),
+    ]
+
+
+def test_transitions_before_the_range_set_the_initial_state() -> None:
+    bands = breaker_bands([(_at(-5), "open"), (_at(200), "closed")], start=_at(0), end=_at(100))
+    assert [(b.state, b.start, b.end) for b in bands] == [(BreakerState.OPEN, _at(0), _at(100))]
+
+
+def test_bands_are_paper_rectangles_coloured_per_state_with_legend() -> None:
+    fig = go.Figure()
+    add_breaker_bands(fig, breaker_bands([(_at(5), "OPEN")], start=_at(0), end=_at(10)))
+    shapes = fig.layout.shapes
+    assert len(shapes) == 2
+    assert all(s.xref == "x" and s.yref == "paper" and s.type == "rect" for s in shapes)
+    assert shapes[1].fillcolor == BREAKER_COLOURS[BreakerState.OPEN]
+    assert {t.name for t in fig.data} == {"breaker CLOSED", "breaker OPEN", "breaker HALF_OPEN"}
+
+
+def test_long_series_use_webgl_and_are_downsampled() -> None:
+    x = np.arange(100_000)
+    y = np.sin(x / 100.0)
+    y[54_321] = 50.0
+    trace = line_trace(x, y)
+    assert isinstance(trace, go.Scattergl)
+    assert len(trace.x) <= 4000
+    assert 50.0 in list(trace.y)  # the spike survives
+    short = line_trace(np.arange(10), np.arange(10))
+    assert isinstance(short, go.Scatter) and not isinstance(short, go.Scattergl)
+
+
+def test_downsample_keeps_short_series_untouched() -> None:
+    x, y = downsample_minmax(np.arange(5), np.arange(5))
+    assert list(x) == [0, 1, 2, 3, 4]
+
+
+def test_run_progress_has_units_on_axes() -> None:
+    timeline = [
+        {"t_s": i, "request_count": 10, "error_count": i % 2, "avg_latency_ms": 5.0, "p95_latency_ms": 9.0}
+        for i in range(5)
+    ]
+    fig = run_progress_figure(timeline)
+    assert fig.layout.yaxis.title.text == "latency (ms)"
+    assert fig.layout.yaxis2.title.text == "error rate (%)"
+    assert list(fig.data[2].y) == [0.0, 10.0, 0.0, 10.0, 0.0]
+
+
+def test_overlay_and_ecdf_give_one_colour_per_run() -> None:
+    timeline = [{"t_s": 0, "p95_latency_ms": 3.0}, {"t_s": 1, "p95_latency_ms": 4.0}]
+    fig = latency_overlay_figure([("#1", timeline), ("#2", timeline)])
+    assert [t.line.color for t in fig.data] == [run_colour(0), run_colour(1)]
+    ecdf = latency_ecdf_figure([("#1", np.array([3.0, 1.0, 2.0])), ("#2", np.array([]))])
+    assert len(ecdf.data) == 1
+    assert list(ecdf.data[0].x) == [1.0, 2.0, 3.0]
+    assert ecdf.layout.xaxis.title.text == "latency (ms)"
+
+
+def test_fault_fraction_figure_draws_interval() -> None:
+    fig = fault_fraction_figure(
+        [{"label": "#1", "achieved_pct": 49.0, "low_pct": 46.0, "high_pct": 52.0, "configured_pct": 50.0}]
+    )
+    assert list(fig.data[0].error_y.array) == [3.0]
+    assert list(fig.data[1].y) == [50.0]
+
+
+def test_monitor_figures_render_with_and_without_data() -> None:
+    bands = breaker_bands([], start=_at(0), end=_at(60))
+    health = health_figure([{"timestamp": _at(1), "latency_ms": 2.0, "healthy": False}], bands)
+    assert health.data[1].name == "unhealthy"
+    calls = client_calls_figure([{"bucket_start": _at(0), "kind": "retry", "count": 3}], bands)
+    assert calls.data[0].name == "retry"
+    latency = call_latency_figure([], bands)
+    assert latency.layout.yaxis.title.text == "latency (ms)"
+    assert len(latency.layout.shapes) == 1
