@@ -1,1 +1,81 @@
-"""client."""
+"""Resilient client for BOIFI Executors: ``from client import HttpExecutorClient, FaultPlan``."""
+
+from client.breaker import BreakerState, CircuitBreaker
+from client.config import ExecutorClientConfig, RetryStrategy
+from client.errors import (
+    BadRequestError,
+    CircuitOpenError,
+    ConflictError,
+    ExecutorCancelledError,
+    ExecutorClientError,
+    ExecutorConnectionError,
+    ExecutorHTTPError,
+    ExecutorResponseError,
+    ExecutorServerError,
+    ExecutorTimeoutError,
+    FaultExecutionError,
+    ForbiddenError,
+    NotFoundError,
+    RateLimitedError,
+    UnauthorizedError,
+    UnprocessableEntityError,
+)
+from client.events import ClientEvent, EventKind, ExecutorClientMetrics
+from client.http_client import HttpExecutorClient, IExecutorClient, new_apply_key
+from client.models import (
+    ActiveFault,
+    ApiMode,
+    ExecutorMetrics,
+    FaultPlan,
+    FaultType,
+    HeaderMatch,
+    PreparedRequest,
+    RawObservation,
+    RequestSample,
+    ServiceApi,
+    ServiceInfo,
+    TimelinePoint,
+)
+from client.protocols.policy import policy_name_for
+
+__all__ = [
+    "ActiveFault",
+    "ApiMode",
+    "BadRequestError",
+    "BreakerState",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "ClientEvent",
+    "ConflictError",
+    "EventKind",
+    "ExecutorCancelledError",
+    "ExecutorClientConfig",
+    "ExecutorClientError",
+    "ExecutorClientMetrics",
+    "ExecutorConnectionError",
+    "ExecutorHTTPError",
+    "ExecutorMetrics",
+    "ExecutorResponseError",
+    "ExecutorServerError",
+    "ExecutorTimeoutError",
+    "FaultExecutionError",
+    "FaultPlan",
+    "FaultType",
+    "ForbiddenError",
+    "HeaderMatch",
+    "HttpExecutorClient",
+    "IExecutorClient",
+    "NotFoundError",
+    "PreparedRequest",
+    "RateLimitedError",
+    "RawObservation",
+    "RequestSample",
+    "RetryStrategy",
+    "ServiceApi",
+    "ServiceInfo",
+    "TimelinePoint",
+    "UnauthorizedError",
+    "UnprocessableEntityError",
+    "new_apply_key",
+    "policy_name_for",
+]

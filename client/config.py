@@ -1,0 +1,104 @@
+"""Client configuration: immutable, from keyword arguments or ``BOIFI_*`` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from client.models import ApiMode
+
+
+class RetryStrategy(StrEnum):
+    """How to space retries (the seed's names and values)."""
+
+    NONE = "none"
+    EXPONENTIAL_BACKOFF = "exp"
+    LINEAR_BACKOFF = "linear"
+
+
+def _validate_url(value: str | None, field_name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{field_name} must be an http:// or https:// URL with a host, got {value!r}")
+    return value.strip().rstrip("/")
+
+
+class ExecutorClientConfig(BaseSettings):
+    """Settings of one Executor client; the seed's fields and defaults plus api mode, auth and probe.
+
+    >>> ExecutorClientConfig(base_url="http://127.0.0.1:8080", api_mode="policy", probe_url="http://127.0.0.1:9000")
+
+    Environment: ``BOIFI_EXECUTOR_URL`` (base_url), ``BOIFI_API_MODE``, ``BOIFI_AUTH_TOKEN`` and
+    ``BOIFI_<FIELD>`` for the rest.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="BOIFI_", frozen=True, populate_by_name=True, extra="ignore", case_sensitive=False
+    )
+
+    executor_host: str = "localhost"
+    executor_port: int = Field(default=8000, ge=1, le=65535)
+    base_url: str = Field(default="", validation_alias=AliasChoices("BOIFI_EXECUTOR_URL", "BOIFI_BASE_URL"))
+    api_mode: ApiMode = ApiMode.EXTENDED
+    auth_token: SecretStr | None = None
+
+    max_retries: int = Field(default=3, ge=1, description="attempts per call, as in the seed")
+    retry_strategy: RetryStrategy = RetryStrategy.EXPONENTIAL_BACKOFF
+    initial_retry_delay_sec: float = Field(default=0.5, ge=0)
+    max_retry_delay_sec: float = Field(default=10.0, ge=0)
+
+    default_timeout_sec: float = Field(default=30.0, gt=0)
+    connection_timeout_sec: float = Field(default=5.0, gt=0)
+    poll_interval_sec: float = Field(default=0.5, gt=0)
+    max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+
+    health_check_interval_sec: float = Field(default=60.0, ge=0)
+
+    circuit_breaker_enabled: bool = True
+    circuit_breaker_failure_threshold: int = Field(default=5, ge=1)
+    circuit_breaker_timeout_sec: float = Field(default=60.0, ge=0)
+    half_open_max_calls: int = Field(default=1, ge=1)
+
+    probe_url: str | None = None
+    probe_rate_rps: float = Field(default=20.0, gt=0, le=1000)
+    probe_concurrency: int = Field(default=8, ge=1, le=256)
+    probe_timeout_sec: float = Field(default=5.0, gt=0)
+    policy_propagation_sec: float = Field(default=2.0, ge=0)
+    collector_url: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_base_url(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            url = next(
+                (data[k] for k in ("base_url", "BOIFI_EXECUTOR_URL", "BOIFI_BASE_URL") if data.get(k)), None
+            )
+            if not url:
+                host = data.get("executor_host", "localhost")
+                port = data.get("executor_port", 8000)
+                data = {**data, "base_url": f"http://{host}:{port}"}
+        return data
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        checked = _validate_url(value, "base_url")
+        if checked is None:
+            raise ValueError("base_url must not be empty")
+        return checked
+
+    @field_validator("probe_url", "collector_url")
+    @classmethod
+    def _check_optional_url(cls, value: str | None, info: Any) -> str | None:
+        return _validate_url(value, info.field_name)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> ExecutorClientConfig:
+        """Build a config from ``BOIFI_*`` environment variables, with keyword overrides."""
+        return cls(**overrides)

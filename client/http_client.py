@@ -1,0 +1,258 @@
+"""The seed's ``IExecutorClient`` interface and its resilient HTTP implementation.
+
+Where the seed design was wrong, and what this client does instead:
+
+- a retry could inject twice: one logical apply now carries one ``Idempotency-Key`` (policy mode: one
+  policy name) on every attempt;
+- ``timeout_sec`` bounded each attempt, not the call: it now bounds the whole apply, and when it is None the
+  deadline is the plan's duration plus ``default_timeout_sec`` (the seed's bare 30 s default could never
+  see a 30 s fault through);
+- a failed health check was cached for a whole interval, locking every call out for a minute: now only a
+  healthy result is cached, and the breaker handles a flapping Executor;
+- the breaker counted the caller's 4xx mistakes and let everyone through while HALF_OPEN (see breaker.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from client.breaker import BreakerState, CircuitBreaker
+from client.config import ExecutorClientConfig
+from client.engine import CallEngine
+from client.errors import ExecutorClientError, ExecutorConnectionError, ExecutorResponseError
+from client.events import ClientEvent, EventBus, EventKind, ExecutorClientMetrics, utc_now
+from client.models import (
+    ActiveFault,
+    ApiMode,
+    FaultPlan,
+    PreparedRequest,
+    RawObservation,
+    ServiceApi,
+    ServiceInfo,
+)
+from client.parsing import require_object
+from client.protocols.base import ApplyContext, ProgressCallback, Protocol
+from client.protocols.direct import DirectProtocol
+from client.protocols.extended import ExtendedProtocol
+from client.protocols.policy import PolicyProtocol, policy_name_for
+from client.retry import Deadline
+
+logger = logging.getLogger(__name__)
+
+
+def new_apply_key() -> str:
+    """Return a fresh idempotency key for one logical apply."""
+    return uuid.uuid4().hex
+
+
+class IExecutorClient(ABC):
+    """The seed's interface: apply a plan and observe it; check the Executor's health."""
+
+    @abstractmethod
+    def apply_and_observe(self, plan: FaultPlan, timeout_sec: float | None = None) -> RawObservation:
+        """Apply ``plan`` and return what was observed."""
+
+    @abstractmethod
+    def check_health(self) -> bool:
+        """Return True if the Executor is reachable and healthy."""
+
+
+class HttpExecutorClient(IExecutorClient):
+    """Talk to an Executor over HTTP in the configured ``api_mode``, with retries, deadline and breaker.
+
+    >>> with HttpExecutorClient(ExecutorClientConfig(base_url="http://127.0.0.1:8080")) as client:
+    ...     observation = client.apply_and_observe(plan, timeout_sec=60)
+    """
+
+    def __init__(
+        self,
+        config: ExecutorClientConfig | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        probe_transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        wall_clock: Callable[[], datetime] = utc_now,
+        rng: Callable[[], float] | None = None,
+    ) -> None:
+        self.config = config if config is not None else ExecutorClientConfig()
+        cfg = self.config
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._bus = EventBus(wall_clock)
+        self.metrics = ExecutorClientMetrics()
+        self._bus.subscribe(self.metrics)
+        self.circuit_breaker = CircuitBreaker(
+            cfg.circuit_breaker_failure_threshold,
+            cfg.circuit_breaker_timeout_sec,
+            half_open_max_calls=cfg.half_open_max_calls,
+            enabled=cfg.circuit_breaker_enabled,
+            clock=clock,
+        )
+        self.circuit_breaker.add_listener(self._on_transition)
+        headers = {"User-Agent": "boifi-console-client/0.1", "Accept": "application/json"}
+        if cfg.auth_token is not None:
+            headers["Authorization"] = f"Bearer {cfg.auth_token.get_secret_value()}"
+        self._http = httpx.Client(
+            base_url=cfg.base_url,
+            transport=transport,
+            headers=headers,
+            timeout=httpx.Timeout(cfg.default_timeout_sec, connect=cfg.connection_timeout_sec),
+        )
+        self._engine = CallEngine(
+            cfg, self._http, self.circuit_breaker, self._bus, clock=clock, sleep=sleep, rng=rng
+        )
+        self._protocol = self._make_protocol(probe_transport)
+        self._health_lock = threading.Lock()
+        self._healthy_until: float | None = None
+
+    def _make_protocol(self, probe_transport: httpx.BaseTransport | None) -> Protocol:
+        if self.config.api_mode is ApiMode.POLICY:
+            return PolicyProtocol(self._engine, self.config, probe_transport=probe_transport)
+        if self.config.api_mode is ApiMode.DIRECT:
+            return DirectProtocol(self._engine, self.config)
+        return ExtendedProtocol(self._engine, self.config)
+
+    @property
+    def api_mode(self) -> ApiMode:
+        """Return the API family this client speaks."""
+        return self.config.api_mode
+
+    def subscribe(self, listener: Callable[[ClientEvent], None]) -> Callable[[], None]:
+        """Deliver every client event to ``listener``; return a function that unsubscribes it."""
+        return self._bus.subscribe(listener)
+
+    @staticmethod
+    def policy_name_for(apply_key: str) -> str:
+        """Return the policy name policy mode uses for ``apply_key``."""
+        return policy_name_for(apply_key)
+
+    def apply_and_observe(
+        self,
+        plan: FaultPlan,
+        timeout_sec: float | None = None,
+        *,
+        start_time: datetime | None = None,
+        apply_key: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> RawObservation:
+        """Apply ``plan``, watch it run, and return the observation; ``timeout_sec`` bounds all of it."""
+        if not isinstance(plan, FaultPlan):
+            plan = FaultPlan.model_validate(plan)  # raises before anything is sent
+        key = apply_key or new_apply_key()
+        timeout = timeout_sec if timeout_sec is not None else self._default_timeout_sec(plan, start_time)
+        deadline = Deadline.after(timeout, self._clock)
+        try:
+            self.circuit_breaker.check()
+            self._ensure_healthy()
+        except ExecutorClientError as exc:
+            self._bus.emit(
+                EventKind.FAILURE, "apply", error_class=type(exc).__name__, apply_key=key, message=str(exc)
+            )
+            raise
+        ctx = ApplyContext(plan, key, deadline, start_time, on_progress, cancel)
+        return self._protocol.apply(ctx)
+
+    def _default_timeout_sec(self, plan: FaultPlan, start_time: datetime | None) -> float:
+        timeout = plan.duration_seconds + self.config.default_timeout_sec
+        if self.config.api_mode is ApiMode.POLICY:
+            timeout += self.config.policy_propagation_sec
+        if start_time is not None:
+            aware = start_time if start_time.tzinfo else start_time.replace(tzinfo=self._wall_clock().tzinfo)
+            timeout += max(0.0, (aware - self._wall_clock()).total_seconds())
+        return timeout
+
+    def check_health(self) -> bool:
+        """Return True if the Executor answers its health endpoint; a healthy answer is cached."""
+        with self._health_lock:
+            if self._healthy_until is not None and self._clock() < self._healthy_until:
+                return True
+        timeout = min(self.config.connection_timeout_sec, self.config.default_timeout_sec)
+        healthy, latency_ms, error = self._engine.check_health(
+            self._protocol.health_path, timeout_sec=timeout
+        )
+        with self._health_lock:
+            interval = self.config.health_check_interval_sec
+            self._healthy_until = self._clock() + interval if healthy and interval > 0 else None
+        self._bus.emit(
+            EventKind.HEALTH_CHECK, "health", healthy=healthy, latency_ms=latency_ms, message=error
+        )
+        if not healthy:
+            logger.warning("Executor health check failed: %s", error)
+        return healthy
+
+    def _ensure_healthy(self) -> None:
+        if not self.check_health():
+            raise ExecutorConnectionError(f"Executor at {self.config.base_url} is unhealthy or unreachable")
+
+    def halt(self, fault_id: str) -> bool:
+        """Stop a running fault (policy mode: delete the policy); True if removed, False if unknown."""
+        return self._protocol.halt(fault_id, self._deadline())
+
+    def list_active_faults(self) -> list[ActiveFault]:
+        """Return the Executor's active faults (policy mode: every policy)."""
+        return self._protocol.list_active(self._deadline())
+
+    def list_services(self) -> list[ServiceInfo]:
+        """Return the services ``GET /v1/services`` lists, or [] where the Executor has no such endpoint."""
+        response = self._engine.request(
+            "services", "GET", "/v1/services", deadline=self._deadline(), ok_statuses=(200, 404)
+        )
+        if response.status_code == 404:
+            return []
+        items = require_object(response.data, "services").get("services") or []
+        if not isinstance(items, list):
+            raise ExecutorResponseError("services: 'services' must be a list")
+        return [info for info in map(_service_from_wire, items) if info is not None]
+
+    def preview_request(self, plan: FaultPlan, *, apply_key: str = "<key>") -> PreparedRequest:
+        """Return exactly what an apply would send first, with the bearer token masked."""
+        prepared = self._protocol.prepare(plan, apply_key, None)
+        headers = dict(prepared.headers)
+        if self.config.auth_token is not None:
+            headers["Authorization"] = "Bearer ***"
+        return PreparedRequest(prepared.method, prepared.url, headers, prepared.json)
+
+    @property
+    def breaker_state(self) -> BreakerState:
+        """Return the circuit breaker's state."""
+        return self.circuit_breaker.state
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> HttpExecutorClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _deadline(self) -> Deadline:
+        return Deadline.after(self.config.default_timeout_sec, self._clock)
+
+    def _on_transition(self, old: BreakerState, new: BreakerState) -> None:
+        self._bus.emit(EventKind.BREAKER_TRANSITION, "breaker", old_state=old.value, new_state=new.value)
+
+
+def _service_from_wire(item: Any) -> ServiceInfo | None:
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        return None
+    apis = tuple(
+        ServiceApi(method=str(api.get("method", "GET")), path=str(api.get("path", "")))
+        for api in item.get("apis") or []
+        if isinstance(api, dict)
+    )
+    return ServiceInfo(
+        name=item["name"], upstream=item.get("upstream"), proxy_url=item.get("proxy_url"), apis=apis
+    )

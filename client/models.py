@@ -1,0 +1,212 @@
+"""Value objects: the fault plan going out and the observation coming back."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_HTTP_METHOD = re.compile(r"^[A-Z]+$")
+
+
+class FaultType(StrEnum):
+    """Kind of fault to inject."""
+
+    DELAY = "delay"
+    ABORT = "abort"
+    ERROR_INJECTION = "error_injection"
+
+
+class ApiMode(StrEnum):
+    """Which Executor API family the client speaks (EXECUTOR_API.md)."""
+
+    DIRECT = "direct"
+    EXTENDED = "extended"
+    POLICY = "policy"
+
+
+class HeaderMatch(BaseModel):
+    """Match a request header by exact value, prefix or (unanchored) regex."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    exact: str | None = None
+    prefix: str | None = None
+    regex: str | None = None
+
+    @model_validator(mode="after")
+    def _one_matcher(self) -> HeaderMatch:
+        if sum(v is not None for v in (self.exact, self.prefix, self.regex)) != 1:
+            raise ValueError("headers: give exactly one of exact, prefix or regex")
+        return self
+
+    def to_wire(self) -> dict[str, str]:
+        """Return the family-A form ``{"name": ..., "exact": ...}``."""
+        out = {"name": self.name}
+        out.update(
+            {k: v for k, v in (("exact", self.exact), ("prefix", self.prefix), ("regex", self.regex)) if v}
+        )
+        return out
+
+
+class FaultPlan(BaseModel):
+    """A fault to inject, validated before anything is sent.
+
+    >>> FaultPlan(service="payment", api="/pay", fault_type=FaultType.DELAY, delay_seconds=2.5, percentage=50)
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service: str = Field(min_length=1)
+    api: str = Field(min_length=1)
+    fault_type: FaultType
+    percentage: int = Field(ge=0, le=100)
+    delay_seconds: float | None = Field(default=None, gt=0, le=30)
+    abort_http_status: int | None = Field(default=None, ge=400, le=599)
+    error_message: str | None = None
+    duration_seconds: int = Field(default=30, ge=1, le=3600)
+    start_delay_ms: int = Field(default=0, ge=0)
+    method: str | None = None
+    headers: tuple[HeaderMatch, ...] = ()
+
+    @field_validator("service")
+    @classmethod
+    def _service_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("service must not be blank")
+        return value
+
+    @field_validator("api")
+    @classmethod
+    def _api_is_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("api must start with '/'")
+        return value
+
+    @field_validator("method")
+    @classmethod
+    def _method_upper(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        upper = value.upper()
+        if not _HTTP_METHOD.match(upper):
+            raise ValueError("method must be an HTTP method such as GET or POST")
+        return upper
+
+    @model_validator(mode="after")
+    def _type_specific_fields(self) -> FaultPlan:
+        if self.fault_type is FaultType.DELAY and self.delay_seconds is None:
+            raise ValueError("delay_seconds is required when fault_type is delay")
+        if self.fault_type is FaultType.ABORT and self.abort_http_status is None:
+            raise ValueError("abort_http_status is required when fault_type is abort")
+        return self
+
+    @property
+    def delay_ms(self) -> int | None:
+        """Return the delay in whole milliseconds (the wire wants integers)."""
+        return None if self.delay_seconds is None else max(1, round(self.delay_seconds * 1000))
+
+
+class ExecutorMetrics(BaseModel):
+    """Aggregate metrics of one fault run; B's and C's names normalise into these."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_count: int = 0
+    affected_count: int = 0
+    success_rate: float = 0.0
+    error_rate: float = 0.0
+    avg_latency_ms: float = 0.0
+    p50_latency_ms: float | None = None
+    p95_latency_ms: float | None = None
+    p99_latency_ms: float | None = None
+    max_latency_ms: float | None = None
+
+
+class TimelinePoint(BaseModel):
+    """Traffic in one second of the fault, counted from its start."""
+
+    model_config = ConfigDict(frozen=True)
+
+    t_s: float
+    request_count: int = 0
+    affected_count: int = 0
+    error_count: int = 0
+    avg_latency_ms: float = 0.0
+    p95_latency_ms: float = 0.0
+    p50_latency_ms: float | None = None
+    p99_latency_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSample:
+    """One measured request: when (since fault start), how long, status, and whether a fault hit it."""
+
+    offset_ms: float
+    latency_ms: float
+    status_code: int
+    affected: bool
+
+
+class RawObservation(BaseModel):
+    """What an apply observed: the seed's fields plus metrics, timeline and samples when available."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status_code: int
+    latency_ms: float
+    error_rate: float
+    trace_data: dict[str, Any] = Field(default_factory=dict)
+    logs: list[str] = Field(default_factory=list)
+    apply_id: str | None = None
+    api_mode: ApiMode | None = None
+    status: str | None = None
+    final: bool = True
+    metrics: ExecutorMetrics | None = None
+    timeline: list[TimelinePoint] = Field(default_factory=list)
+    samples: list[RequestSample] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ActiveFault:
+    """A fault or policy currently known to the Executor."""
+
+    fault_id: str
+    service: str
+    api: str
+    fault_type: str
+    status: str
+    percentage: int | None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServiceApi:
+    """One API of a discoverable service."""
+
+    method: str
+    path: str
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """A target service the Executor knows, with the proxy URL that reaches it through the fault proxy."""
+
+    name: str
+    upstream: str | None
+    proxy_url: str | None
+    apis: tuple[ServiceApi, ...] = ()
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """The first request an apply would send; the bearer token is masked."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    json: dict[str, Any] | None

@@ -1,0 +1,121 @@
+"""Policy-mode probe: send the plan's request to the target at a fixed rate and measure every answer.
+
+The seed's policy adapter needed a separate proxy service to observe anything; the probe is built in. It
+uses httpx directly (the target is not the Executor, so the breaker and retries do not apply), with short
+timeouts and bounded concurrency. An injected fault is recognised by the ``x-fault-injected`` header.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import httpx
+
+from client.errors import ExecutorCancelledError
+from client.models import RequestSample
+from client.retry import Deadline
+
+logger = logging.getLogger(__name__)
+
+_TICK_SEC = 0.05
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """Where and how fast to probe."""
+
+    url: str
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    rate_rps: float = 20.0
+    concurrency: int = 8
+    timeout_sec: float = 5.0
+
+
+class Probe:
+    """Drive open-loop traffic for a duration and collect samples.
+
+    >>> samples = Probe(ProbeSettings(url="http://127.0.0.1:9000/s/payment/pay")).run(5.0, deadline=deadline)
+    """
+
+    def __init__(
+        self,
+        settings: ProbeSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self._transport = transport
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._samples: list[RequestSample] = []
+
+    def samples(self) -> list[RequestSample]:
+        """Return the samples recorded so far, in send order."""
+        with self._lock:
+            return sorted(self._samples, key=lambda s: s.offset_ms)
+
+    def run(
+        self,
+        duration_sec: float,
+        *,
+        deadline: Deadline,
+        cancel: threading.Event | None = None,
+        on_second: Callable[[list[RequestSample]], None] | None = None,
+    ) -> list[RequestSample]:
+        """Probe for ``duration_sec`` or until the deadline; raise ExecutorCancelledError on cancel."""
+        settings = self.settings
+        limit = threading.BoundedSemaphore(settings.concurrency)
+        timeout = httpx.Timeout(settings.timeout_sec, connect=min(settings.timeout_sec, 2.0))
+        headers = dict(settings.headers)
+        with (
+            httpx.Client(transport=self._transport, timeout=timeout, headers=headers) as http,
+            ThreadPoolExecutor(settings.concurrency, thread_name_prefix="boifi-probe") as pool,
+        ):
+            started = self._clock()
+            sent = 0
+            reported_second = 0
+            while True:
+                elapsed = self._clock() - started
+                if elapsed >= duration_sec or deadline.expired():
+                    break
+                if cancel is not None and cancel.is_set():
+                    raise ExecutorCancelledError("probe cancelled")
+                if on_second is not None and int(elapsed) > reported_second:
+                    reported_second = int(elapsed)
+                    on_second(self.samples())
+                due = sent / settings.rate_rps
+                if elapsed < due:
+                    self._sleep(min(due - elapsed, _TICK_SEC, max(0.0, duration_sec - elapsed)))
+                    continue
+                if not limit.acquire(timeout=_TICK_SEC):
+                    continue  # every worker is busy: skip rather than queue (queueing would skew latencies)
+                pool.submit(self._send, http, limit, started)
+                sent += 1
+        return self.samples()
+
+    def _send(self, http: httpx.Client, limit: threading.BoundedSemaphore, started: float) -> None:
+        settings = self.settings
+        begin = self._clock()
+        try:
+            try:
+                response = http.request(settings.method, settings.url)
+                status = response.status_code
+                affected = "x-fault-injected" in response.headers
+            except httpx.HTTPError as exc:
+                logger.debug("probe request failed: %s", exc)
+                status, affected = 0, False
+            end = self._clock()
+        finally:
+            limit.release()
+        sample = RequestSample((begin - started) * 1000.0, (end - begin) * 1000.0, status, affected)
+        with self._lock:
+            self._samples.append(sample)

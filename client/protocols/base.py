@@ -1,0 +1,132 @@
+"""What every Executor protocol shares: the apply context, the B/C request body and cleanup helpers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from client.config import ExecutorClientConfig
+from client.engine import CallEngine
+from client.models import ActiveFault, ApiMode, FaultPlan, FaultType, PreparedRequest, RawObservation
+from client.retry import Deadline
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[RawObservation], None]
+ACTIVE_STATUSES = frozenset({"pending", "running"})
+
+
+@dataclass
+class ApplyContext:
+    """Everything one logical apply needs."""
+
+    plan: FaultPlan
+    apply_key: str
+    deadline: Deadline
+    start_time: datetime | None = None
+    on_progress: ProgressCallback | None = None
+    cancel: threading.Event | None = None
+
+
+def notify_progress(callback: ProgressCallback | None, observation: RawObservation) -> None:
+    """Call the progress callback, logging and swallowing anything it raises."""
+    if callback is None:
+        return
+    try:
+        callback(observation)
+    except Exception:
+        logger.exception("on_progress callback failed")
+
+
+def rfc3339(moment: datetime) -> str:
+    """Return an RFC 3339 UTC string (naive datetimes are taken as UTC)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def fault_body(plan: FaultPlan, start_time: datetime | None) -> dict[str, Any]:
+    """Return the apply body of families B and C (integers on the wire)."""
+    if plan.fault_type is FaultType.DELAY:
+        config: dict[str, Any] = {"delay_milliseconds": plan.delay_ms}
+    elif plan.fault_type is FaultType.ABORT:
+        config = {"http_status_code": plan.abort_http_status}
+    else:
+        config = {
+            "error_percentage": plan.percentage,
+            "error_message": plan.error_message or "injected error",
+        }
+    body: dict[str, Any] = {
+        "service": plan.service,
+        "api": plan.api,
+        "fault_type": plan.fault_type.value,
+        "percentage": plan.percentage,
+        "duration_seconds": plan.duration_seconds,
+        "start_delay_ms": plan.start_delay_ms,
+        "fault_config": config,
+    }
+    if plan.method:
+        body["method"] = plan.method
+    if plan.headers:
+        body["headers"] = [h.to_wire() for h in plan.headers]
+    if start_time is not None:
+        body["start_time"] = rfc3339(start_time)
+    return body
+
+
+def active_fault_from_b(item: Any) -> ActiveFault | None:
+    """Return an ActiveFault from an entry of ``GET /v1/faults``, or None if it is malformed."""
+    if not isinstance(item, dict) or not isinstance(item.get("apply_id"), str):
+        return None
+    percentage = item.get("percentage")
+    return ActiveFault(
+        fault_id=item["apply_id"],
+        service=str(item.get("service", "")),
+        api=str(item.get("api", "")),
+        fault_type=str(item.get("fault_type", "")),
+        status=str(item.get("status", "")),
+        percentage=percentage if isinstance(percentage, int) else None,
+        raw=item,
+    )
+
+
+class Protocol(ABC):
+    """One Executor API family."""
+
+    mode: ApiMode
+    health_path = "/v1/health"
+
+    def __init__(self, engine: CallEngine, config: ExecutorClientConfig) -> None:
+        self.engine = engine
+        self.config = config
+
+    def cleanup_deadline(self) -> Deadline:
+        """Return the budget for best-effort cleanup after a failure: one connect timeout."""
+        return Deadline.after(self.config.connection_timeout_sec, self.engine.clock)
+
+    @abstractmethod
+    def prepare(self, plan: FaultPlan, apply_key: str, start_time: datetime | None) -> PreparedRequest:
+        """Return the first request an apply sends (headers without auth)."""
+
+    @abstractmethod
+    def apply(self, ctx: ApplyContext) -> RawObservation:
+        """Apply the plan, observe it, and return the observation."""
+
+    @abstractmethod
+    def halt(self, fault_id: str, deadline: Deadline, *, gate: bool = True) -> bool:
+        """Stop a running fault; True if removed, False if unknown (404)."""
+
+    @abstractmethod
+    def list_active(self, deadline: Deadline) -> list[ActiveFault]:
+        """Return the faults the Executor has active."""
+
+    def try_halt(self, fault_id: str) -> None:
+        """Halt best-effort within the cleanup budget, bypassing the breaker's gate; never raise."""
+        try:
+            self.halt(fault_id, self.cleanup_deadline(), gate=False)
+        except Exception as exc:
+            logger.warning("could not halt %s: %s", fault_id, exc)

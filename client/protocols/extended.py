@@ -1,0 +1,140 @@
+"""Family B: ``POST /v1/faults/apply``, poll status, fetch metrics (seed appendix A, way 2).
+
+Unlike the seed, the poll loop shares the apply's one deadline, reports partial metrics through
+``on_progress``, and halts the fault (``DELETE /v1/faults/{id}``) when we stop watching it early — on
+cancel, on the deadline, or on any error — so no fault outlives the call unobserved.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from client.errors import (
+    ExecutorCancelledError,
+    ExecutorResponseError,
+    FaultExecutionError,
+)
+from client.models import ActiveFault, ApiMode, FaultPlan, PreparedRequest, RawObservation
+from client.parsing import observation_from_body, require_object, require_str
+from client.protocols.base import (
+    ACTIVE_STATUSES,
+    ApplyContext,
+    Protocol,
+    active_fault_from_b,
+    fault_body,
+    notify_progress,
+)
+from client.retry import Deadline
+
+
+class ExtendedProtocol(Protocol):
+    """Speak API family B."""
+
+    mode = ApiMode.EXTENDED
+    apply_path = "/v1/faults/apply"
+
+    def prepare(self, plan: FaultPlan, apply_key: str, start_time: datetime | None) -> PreparedRequest:
+        """Return the apply POST."""
+        return PreparedRequest(
+            method="POST",
+            url=f"{self.config.base_url}{self.apply_path}",
+            headers={"Content-Type": "application/json", "Idempotency-Key": apply_key},
+            json=fault_body(plan, start_time),
+        )
+
+    def apply(self, ctx: ApplyContext) -> RawObservation:
+        """Apply, poll until the fault ends, and return its final metrics."""
+        body = fault_body(ctx.plan, ctx.start_time)
+        response = self.engine.request(
+            "apply",
+            "POST",
+            self.apply_path,
+            json_body=body,
+            apply_key=ctx.apply_key,
+            deadline=ctx.deadline,
+            cancel=ctx.cancel,
+        )
+        apply_id = require_str(require_object(response.data, "apply"), "apply_id", "apply")
+        partial: RawObservation | None = None
+        try:
+            while True:
+                status = self._status(apply_id, ctx)
+                if status == "completed":
+                    return self._metrics(apply_id, ctx.deadline, final=True, ctx=ctx)
+                if status == "failed":
+                    raise FaultExecutionError(f"Executor reports fault {apply_id} failed")
+                if status == "cancelled":
+                    raise ExecutorCancelledError(
+                        f"fault {apply_id} was cancelled on the Executor",
+                        partial=self._metrics(apply_id, ctx.deadline, final=True, ctx=ctx),
+                    )
+                if ctx.on_progress is not None:
+                    partial = self._metrics(apply_id, ctx.deadline, final=False, ctx=ctx)
+                    notify_progress(ctx.on_progress, partial)
+                wait = min(self.config.poll_interval_sec, max(0.0, ctx.deadline.remaining_sec()))
+                self.engine.sleep(wait, cancel=ctx.cancel, operation="status")
+        except ExecutorCancelledError as exc:
+            if ctx.cancel is None or not ctx.cancel.is_set():
+                raise  # cancelled on the Executor by someone else: nothing left to halt
+            self.try_halt(apply_id)
+            raise ExecutorCancelledError(
+                f"apply {ctx.apply_key} cancelled; fault {apply_id} halted",
+                partial=self._final_partial(apply_id, partial),
+            ) from exc
+        except FaultExecutionError:
+            raise
+        except BaseException:
+            self.try_halt(apply_id)
+            raise
+
+    def _status(self, apply_id: str, ctx: ApplyContext) -> str:
+        response = self.engine.request(
+            "status", "GET", f"/v1/faults/{apply_id}/status", deadline=ctx.deadline, cancel=ctx.cancel
+        )
+        status = require_str(require_object(response.data, "status"), "status", "status")
+        if status not in ACTIVE_STATUSES | {"completed", "failed", "cancelled"}:
+            raise ExecutorResponseError(f"status: unknown fault status {status!r}")
+        return status
+
+    def _metrics(
+        self, apply_id: str, deadline: Deadline, *, final: bool, ctx: ApplyContext | None
+    ) -> RawObservation:
+        params = {"include_samples": "true"} if final else None
+        response = self.engine.request(
+            "metrics",
+            "GET",
+            f"/v1/faults/{apply_id}/metrics",
+            params=params,
+            deadline=deadline,
+            cancel=ctx.cancel if ctx is not None else None,
+        )
+        return observation_from_body(
+            response.data, operation="metrics", api_mode=self.mode, apply_id=apply_id, final=final
+        )
+
+    def _final_partial(self, apply_id: str, fallback: RawObservation | None) -> RawObservation | None:
+        try:
+            return self._metrics(apply_id, self.cleanup_deadline(), final=True, ctx=None)
+        except Exception:
+            return fallback
+
+    def halt(self, fault_id: str, deadline: Deadline, *, gate: bool = True) -> bool:
+        """Cancel a fault with ``DELETE /v1/faults/{id}``."""
+        response = self.engine.request(
+            "halt",
+            "DELETE",
+            f"/v1/faults/{fault_id}",
+            deadline=deadline,
+            ok_statuses=(200, 204, 404),
+            gate=gate,
+        )
+        return response.status_code != 404
+
+    def list_active(self, deadline: Deadline) -> list[ActiveFault]:
+        """Return pending and running faults from ``GET /v1/faults``."""
+        response = self.engine.request("list", "GET", "/v1/faults", deadline=deadline)
+        items = require_object(response.data, "list").get("faults") or []
+        if not isinstance(items, list):
+            raise ExecutorResponseError("list: 'faults' must be a list")
+        faults = [f for f in (active_fault_from_b(item) for item in items) if f is not None]
+        return [f for f in faults if f.status in ACTIVE_STATUSES]

@@ -1,0 +1,216 @@
+"""Family A: the real BOIFI control plane's policy API (seed appendix A, way 1).
+
+Where the seed's adapter went wrong, and what we do instead:
+
+- it named each attempt ``auto-<random>``, so a retried POST created a second policy; the name here is
+  derived from the apply's idempotency key, and ``POST /v1/policies`` replaces by name;
+- it sent ``fixed_delay: "2500ms"`` and accepted 200; the control plane wants ``fixed_delay_ms`` as an
+  integer and answers 201;
+- it set no ``duration_seconds``, so a crashed client left the fault on forever; we put it on ``rules[0]``,
+  the only rule the control plane reads it from, and still delete the policy in ``finally``;
+- it slept a fixed 2 s and then needed a separate proxy to observe; we wait ``policy_propagation_sec`` and
+  observe with the built-in probe (or ``GET /collect`` when ``collector_url`` is set).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import Any
+
+from client.errors import ExecutorCancelledError, ExecutorResponseError
+from client.models import ActiveFault, ApiMode, FaultPlan, FaultType, PreparedRequest, RawObservation
+from client.parsing import observation_from_body, require_object
+from client.probe import Probe, ProbeSettings
+from client.protocols.base import ApplyContext, Protocol, notify_progress
+from client.retry import Deadline
+from client.stats import summarise, timeline
+
+logger = logging.getLogger(__name__)
+
+POLICY_PREFIX = "boifi-"
+_MAX_NAME_LEN = 63
+_INVALID = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def policy_name_for(apply_key: str) -> str:
+    """Return the family-A policy name for an apply key: ``boifi-<key>``, sanitised and truncated."""
+    cleaned = _INVALID.sub("-", apply_key).strip("-") or "apply"
+    return f"{POLICY_PREFIX}{cleaned}"[:_MAX_NAME_LEN]
+
+
+def policy_body(plan: FaultPlan, name: str) -> dict[str, Any]:
+    """Return the policy for a plan; error injection becomes an abort with the plan's status or 500."""
+    fault: dict[str, Any] = {
+        "percentage": plan.percentage,
+        "start_delay_ms": plan.start_delay_ms,
+        "duration_seconds": plan.duration_seconds,
+    }
+    if plan.fault_type is FaultType.DELAY:
+        fault["delay"] = {"fixed_delay_ms": plan.delay_ms}
+    else:  # family A has no error injection: the closest is an abort with a 5xx
+        fault["abort"] = {"httpStatus": plan.abort_http_status or 500}
+    match: dict[str, Any] = {"path": {"exact": plan.api}}
+    if plan.method:
+        match["method"] = {"exact": plan.method}
+    if plan.headers:
+        match["headers"] = [h.to_wire() for h in plan.headers]
+    return {
+        "metadata": {"name": name, "version": "1.0.0"},
+        "spec": {"selector": {"service": plan.service}, "rules": [{"match": match, "fault": fault}]},
+    }
+
+
+class PolicyProtocol(Protocol):
+    """Speak API family A and observe with the probe or a collector."""
+
+    mode = ApiMode.POLICY
+
+    def __init__(self, *args: Any, probe_transport: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._probe_transport = probe_transport
+
+    def prepare(self, plan: FaultPlan, apply_key: str, start_time: datetime | None) -> PreparedRequest:
+        """Return the policy POST."""
+        return PreparedRequest(
+            method="POST",
+            url=f"{self.config.base_url}/v1/policies",
+            headers={"Content-Type": "application/json", "Idempotency-Key": apply_key},
+            json=policy_body(plan, policy_name_for(apply_key)),
+        )
+
+    def apply(self, ctx: ApplyContext) -> RawObservation:
+        """Create the policy, observe the target while it is active, and always delete it."""
+        name = policy_name_for(ctx.apply_key)
+        partial: list[RawObservation] = []
+        self.engine.breaker.check()  # an open breaker rejects before anything, even the cleanup, is sent
+        try:
+            self.engine.request(
+                "apply",
+                "POST",
+                "/v1/policies",
+                json_body=policy_body(ctx.plan, name),
+                apply_key=ctx.apply_key,
+                ok_statuses=(200, 201),
+                deadline=ctx.deadline,
+                cancel=ctx.cancel,
+            )
+            wait = min(self.config.policy_propagation_sec, max(0.0, ctx.deadline.remaining_sec()))
+            self.engine.sleep(wait, cancel=ctx.cancel, operation="propagation")
+            if self.config.collector_url:
+                return self._collect(ctx, name)
+            return self._probe(ctx, name, partial)
+        except ExecutorCancelledError as exc:
+            if exc.partial is not None:
+                raise
+            raise ExecutorCancelledError(
+                f"apply {ctx.apply_key} cancelled; policy {name} deleted",
+                partial=partial[-1] if partial else None,
+            ) from exc
+        finally:
+            self.try_halt(name)
+
+    def _collect(self, ctx: ApplyContext, name: str) -> RawObservation:
+        params = {
+            "service": ctx.plan.service,
+            "api": ctx.plan.api,
+            "duration_sec": ctx.plan.duration_seconds,
+            "include_samples": "true",
+        }
+        response = self.engine.request(
+            "collect",
+            "GET",
+            f"{self.config.collector_url}/collect",
+            params=params,
+            deadline=ctx.deadline,
+            read_timeout_sec=max(0.001, ctx.deadline.remaining_sec()),
+            cancel=ctx.cancel,
+        )
+        return observation_from_body(response.data, operation="collect", api_mode=self.mode, apply_id=name)
+
+    def _probe(self, ctx: ApplyContext, name: str, partial: list[RawObservation]) -> RawObservation:
+        if not self.config.probe_url:
+            raise ExecutorResponseError("policy mode needs probe_url or collector_url to observe the fault")
+        plan = ctx.plan
+        headers = tuple((h.name, h.exact) for h in plan.headers if h.exact is not None)
+        probe = Probe(
+            ProbeSettings(
+                url=f"{self.config.probe_url}{plan.api}",
+                method=plan.method or "GET",
+                headers=headers,
+                rate_rps=self.config.probe_rate_rps,
+                concurrency=self.config.probe_concurrency,
+                timeout_sec=self.config.probe_timeout_sec,
+            ),
+            transport=self._probe_transport,
+            clock=self.engine.clock,
+        )
+
+        def on_second(samples: list[Any]) -> None:
+            observation = self._observation(name, samples, final=False)
+            partial.append(observation)
+            notify_progress(ctx.on_progress, observation)
+
+        samples = probe.run(
+            plan.duration_seconds, deadline=ctx.deadline, cancel=ctx.cancel, on_second=on_second
+        )
+        return self._observation(name, samples, final=True)
+
+    def _observation(self, name: str, samples: list[Any], *, final: bool) -> RawObservation:
+        metrics = summarise(samples)
+        return RawObservation(
+            status_code=200,
+            latency_ms=metrics.avg_latency_ms,
+            error_rate=metrics.error_rate,
+            logs=[f"probe: {metrics.request_count} requests, {metrics.affected_count} affected"],
+            apply_id=name,
+            api_mode=self.mode,
+            status="completed" if final else "running",
+            final=final,
+            metrics=metrics,
+            timeline=timeline(samples),
+            samples=list(samples),
+        )
+
+    def halt(self, fault_id: str, deadline: Deadline, *, gate: bool = True) -> bool:
+        """Delete a policy; a 404 means it is already gone."""
+        response = self.engine.request(
+            "halt",
+            "DELETE",
+            f"/v1/policies/{fault_id}",
+            deadline=deadline,
+            ok_statuses=(200, 204, 404),
+            gate=gate,
+        )
+        return response.status_code != 404
+
+    def list_active(self, deadline: Deadline) -> list[ActiveFault]:
+        """Return every policy (ours start with ``boifi-``; callers filter)."""
+        response = self.engine.request("list", "GET", "/v1/policies", deadline=deadline)
+        items = require_object(response.data, "list").get("policies") or []
+        if not isinstance(items, list):
+            raise ExecutorResponseError("list: 'policies' must be a list")
+        return [fault for fault in map(_active_from_policy, items) if fault is not None]
+
+
+def _active_from_policy(policy: Any) -> ActiveFault | None:
+    try:
+        name = policy["metadata"]["name"]
+        spec = policy.get("spec") or {}
+        rule = (spec.get("rules") or [{}])[0]
+        fault = rule.get("fault") or {}
+        path = (rule.get("match") or {}).get("path") or {}
+    except (KeyError, TypeError, AttributeError):
+        return None
+    kind = "delay" if "delay" in fault else "abort" if "abort" in fault else ""
+    percentage = fault.get("percentage")
+    return ActiveFault(
+        fault_id=str(name),
+        service=str((spec.get("selector") or {}).get("service", "*") or "*"),
+        api=str(path.get("exact") or path.get("prefix") or path.get("regex") or ""),
+        fault_type=kind,
+        status="active",
+        percentage=percentage if isinstance(percentage, int) else None,
+        raw=policy,
+    )

@@ -1,0 +1,69 @@
+"""Summaries of measured requests: per-second timeline points and aggregate metrics."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from client.models import ExecutorMetrics, RequestSample, TimelinePoint
+
+
+def is_error(sample: RequestSample) -> bool:
+    """Tell whether a request failed: no answer, a 5xx, or an injected abort."""
+    return (
+        sample.status_code == 0
+        or sample.status_code >= 500
+        or (sample.affected and sample.status_code >= 400)
+    )
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Return the nearest-rank percentile ``q`` (0–1) of sorted values (0 when empty)."""
+    if not sorted_values:
+        return 0.0
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return float(sorted_values[index])
+
+
+def summarise(samples: Sequence[RequestSample]) -> ExecutorMetrics:
+    """Return aggregate metrics of samples."""
+    if not samples:
+        return ExecutorMetrics()
+    latencies = sorted(s.latency_ms for s in samples)
+    errors = sum(1 for s in samples if is_error(s))
+    count = len(samples)
+    return ExecutorMetrics(
+        request_count=count,
+        affected_count=sum(1 for s in samples if s.affected),
+        success_rate=(count - errors) / count,
+        error_rate=errors / count,
+        avg_latency_ms=sum(latencies) / count,
+        p50_latency_ms=percentile(latencies, 0.50),
+        p95_latency_ms=percentile(latencies, 0.95),
+        p99_latency_ms=percentile(latencies, 0.99),
+        max_latency_ms=latencies[-1],
+    )
+
+
+def timeline(samples: Sequence[RequestSample]) -> list[TimelinePoint]:
+    """Return one point per second of fault time that saw requests."""
+    buckets: dict[int, list[RequestSample]] = defaultdict(list)
+    for sample in samples:
+        buckets[int(sample.offset_ms // 1000)].append(sample)
+    points = []
+    for second in sorted(buckets):
+        group = buckets[second]
+        latencies = sorted(s.latency_ms for s in group)
+        points.append(
+            TimelinePoint(
+                t_s=second,
+                request_count=len(group),
+                affected_count=sum(1 for s in group if s.affected),
+                error_count=sum(1 for s in group if is_error(s)),
+                avg_latency_ms=sum(latencies) / len(latencies),
+                p50_latency_ms=percentile(latencies, 0.50),
+                p95_latency_ms=percentile(latencies, 0.95),
+                p99_latency_ms=percentile(latencies, 0.99),
+            )
+        )
+    return points
