@@ -1,0 +1,133 @@
+"""Benchmark storage on a temporary SQLite file: record a run, list runs, load runs for comparison.
+
+Prints measured seconds and the ratio to each target (≤ 1.0 meets it), all measured in this one run: the
+ratio uses the median of the calls after the first (a warm process, as the dashboard is); the first call is
+printed too. The database holds 1,000 demo runs of 1,000 samples plus the two 100,000-sample runs.
+Usage: ``uv run python benchmarks/storage.py``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# Run as a script, this file's folder comes first on sys.path and this module would shadow the package.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
+
+import numpy as np  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from storage import (  # noqa: E402
+    RunStatus,
+    create_run,
+    finish_run,
+    init_db,
+    list_runs,
+    load_runs_for_comparison,
+    make_engine,
+)
+from storage.fixtures import populate_demo_runs  # noqa: E402
+from storage.models import SAMPLE_DTYPE  # noqa: E402
+
+RECORD_TARGET_SEC = 0.5
+LIST_TARGET_SEC = 0.1
+COMPARE_TARGET_SEC = 0.5
+REPEAT = 5
+
+
+def _timed(action: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    """Return (first call's seconds, median seconds of the calls after it, last result)."""
+    durations = []
+    result: Any = None
+    for _ in range(repeat + 1):
+        started = time.perf_counter()
+        result = action()
+        durations.append(time.perf_counter() - started)
+    return durations[0], statistics.median(durations[1:]), result
+
+
+def _samples(count: int, seed: int) -> list[tuple[float, float, int, bool]]:
+    rng = np.random.default_rng(seed)
+    array = np.empty(count, dtype=SAMPLE_DTYPE)
+    array["offset_ms"] = np.sort(rng.uniform(0, 30_000, count))
+    array["latency_ms"] = rng.lognormal(3.0, 0.5, count)
+    array["status_code"] = np.where(rng.random(count) < 0.05, 503, 200)
+    array["affected"] = rng.random(count) < 0.5
+    # The runner hands over plain tuples, so measure that (slower) path.
+    return [(float(o), float(lat), int(s), bool(a)) for o, lat, s, a in array.tolist()]
+
+
+def _report(name: str, cold_sec: float, warm_sec: float, target_sec: float) -> None:
+    ratio = warm_sec / target_sec
+    verdict = "meets" if ratio <= 1.0 else "MISSES"
+    print(
+        f"{name:<46} {warm_sec:8.4f} s  (first call {cold_sec:.4f} s)  target {target_sec:.3f} s"
+        f"  ratio {ratio:5.2f}  {verdict}"
+    )
+
+
+def main() -> None:
+    """Run the three measurements and print them."""
+    workdir = Path(tempfile.mkdtemp(prefix="boifi-storage-bench-"))
+    try:
+        engine = make_engine(f"sqlite:///{workdir / 'bench.db'}")
+        init_db(engine)
+        with Session(engine) as session:
+            populate_demo_runs(session, count=1000, samples_per_run=1000, seed=1)
+            big_ids = populate_demo_runs(session, count=2, samples_per_run=100_000, seed=2)
+        samples = _samples(30_000, seed=3)
+        plan = {"service": "payment", "api": "/api/v1/pay", "fault_type": "delay", "percentage": 50}
+        summary = {"request_count": 30_000, "p99_latency_ms": 80.0}
+        timeline = [{"t_s": float(second), "request_count": 1000} for second in range(30)]
+
+        def record() -> None:
+            with Session(engine) as session:
+                run = create_run(
+                    session,
+                    plan=plan,
+                    executor_url="http://127.0.0.1:1",
+                    api_mode="extended",
+                    apply_key="bench",
+                    owner="bench",
+                )
+                finish_run(
+                    session,
+                    run_id=int(run.id or 0),
+                    status=RunStatus.COMPLETED,
+                    summary=summary,
+                    timeline=timeline,
+                    samples=samples,
+                )
+
+        def list_all() -> list[Any]:
+            with Session(engine) as session:
+                return list_runs(session, limit=1000)
+
+        def compare() -> list[Any]:
+            with Session(engine) as session:
+                return load_runs_for_comparison(session, run_ids=big_ids)
+
+        record_cold, record_sec, _ = _timed(record, REPEAT)
+        list_cold, list_sec, listed = _timed(list_all, REPEAT)
+        compare_cold, compare_sec, details = _timed(compare, REPEAT)
+        engine.dispose()
+        compared = sum(detail.samples.size for detail in details)
+        print(
+            f"SQLite file; {len(listed)} runs listed; {compared} samples compared; median of {REPEAT} calls"
+        )
+        _report("record a 30,000-sample run (create + finish)", record_cold, record_sec, RECORD_TARGET_SEC)
+        _report("list 1,000 runs", list_cold, list_sec, LIST_TARGET_SEC)
+        _report("load two 100,000-sample runs for comparison", compare_cold, compare_sec, COMPARE_TARGET_SEC)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
