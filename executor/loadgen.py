@@ -1,0 +1,131 @@
+"""The load driver: open-loop traffic at a fixed rate through the proxy, every request measured."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from executor.faults import FAULT_HEADER, Sleep
+from executor.stats import Recorder, RequestSample
+from executor.traces import TRACE_HEADER, TraceCollector
+
+__all__ = ["LoadDriver", "LoadSpec"]
+
+_MAX_IDLE_SLEEP_S = 0.05
+_ERROR_LOG_LINES = 20
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """Where to send traffic, how fast and for how long."""
+
+    url: str
+    method: str = "GET"
+    body: bytes | None = None
+    content_type: str | None = None
+    rate_rps: float = 50.0
+    concurrency: int = 64
+    duration_s: float = 10.0
+    trace_samples: int = 5
+
+
+class LoadDriver:
+    """Send requests at ``rate_rps`` (at most ``concurrency`` in flight) and record each one."""
+
+    def __init__(
+        self,
+        *,
+        traces: TraceCollector,
+        clock: Callable[[], float] = time.perf_counter,
+        sleep: Sleep = asyncio.sleep,
+        request_timeout_sec: float = 120.0,
+    ) -> None:
+        self._traces = traces
+        self._clock = clock
+        self._sleep = sleep
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout_sec)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        """Create the HTTP session."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def run(self, spec: LoadSpec, recorder: Recorder, *, halted: asyncio.Event | None = None) -> None:
+        """Drive traffic for ``spec.duration_s`` or until ``halted`` is set."""
+        await self.open()
+        interval_s = 1.0 / spec.rate_rps
+        trace_every = max(1, round(spec.rate_rps))
+        slots = asyncio.Semaphore(spec.concurrency)
+        in_flight: set[asyncio.Task[None]] = set()
+        recorder.log(
+            f"load: {spec.method} {spec.url} at {spec.rate_rps:g} req/s for {spec.duration_s:g} s "
+            f"(concurrency {spec.concurrency})"
+        )
+        start_s = self._clock()
+        index = 0
+        while not (halted is not None and halted.is_set()):
+            due_s = index * interval_s
+            if due_s >= spec.duration_s:
+                break
+            wait_s = start_s + due_s - self._clock()
+            if wait_s > 0:
+                await self._sleep(min(wait_s, _MAX_IDLE_SLEEP_S))
+                continue
+            await slots.acquire()
+            traced = index % trace_every == 0 and index // trace_every < spec.trace_samples
+            task = asyncio.ensure_future(self._one(spec, recorder, index, start_s, traced))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+            task.add_done_callback(lambda _task: slots.release())
+            index += 1
+        if in_flight:
+            await asyncio.gather(*in_flight, return_exceptions=True)
+        recorder.log(f"load: sent {index} requests in {self._clock() - start_s:.3f} s")
+
+    async def _one(
+        self, spec: LoadSpec, recorder: Recorder, index: int, start_s: float, traced: bool
+    ) -> None:
+        assert self._session is not None
+        headers: dict[str, str] = {}
+        if spec.content_type:
+            headers["content-type"] = spec.content_type
+        trace_id = self._traces.new_id() if traced else None
+        if trace_id:
+            headers[TRACE_HEADER] = trace_id
+        sent_s = self._clock()
+        affected = False
+        try:
+            async with self._session.request(
+                spec.method, spec.url, data=spec.body, headers=headers, timeout=self._timeout
+            ) as response:
+                await response.read()
+                status = response.status
+                affected = FAULT_HEADER in response.headers
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            status = 0
+            recorder.log(f"request #{index}: transport error {exc!r}")
+        done_s = self._clock()
+        sample = RequestSample((sent_s - start_s) * 1000, (done_s - sent_s) * 1000, status, affected)
+        recorder.add(sample)
+        if (
+            sample.error
+            and status
+            and sum(1 for line in recorder.logs if "-> HTTP" in line) < _ERROR_LOG_LINES
+        ):
+            fault = " (injected)" if affected else ""
+            recorder.log(
+                f"request #{index}: {spec.method} -> HTTP {status}{fault} in {sample.latency_ms:.1f} ms"
+            )
+        if trace_id:
+            recorder.traces.append(self._traces.trace(trace_id))

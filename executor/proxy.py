@@ -1,0 +1,212 @@
+"""The data plane: a reverse proxy that injects faults into requests to named services."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+
+from executor.faults import FAULT_HEADER, FaultKind, Injection, Sleep
+from executor.metrics import ProxyCounters
+from executor.rules import Rule, first_match
+from executor.traces import PARENT_HEADER, TRACE_HEADER, TraceCollector
+
+__all__ = ["PROXY_PREFIX", "FaultHalted", "FaultProxy", "ServiceTarget"]
+
+PROXY_PREFIX = "/s"
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+
+
+class FaultHalted(Exception):
+    """The fault holding a request was cancelled or deleted while it waited."""
+
+
+@dataclass(frozen=True)
+class ServiceTarget:
+    """A named upstream behind the proxy and the APIs it offers."""
+
+    name: str
+    upstream: str
+    apis: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+def _halting_sleep(sleep: Sleep, halted: asyncio.Event | None) -> Sleep:
+    async def interruptible(seconds: float) -> None:
+        if halted is None:
+            await sleep(seconds)
+            return
+        if halted.is_set():
+            raise FaultHalted
+        sleeper = asyncio.ensure_future(sleep(seconds))
+        waiter = asyncio.ensure_future(halted.wait())
+        try:
+            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waiter.cancel()
+        if halted.is_set():
+            raise FaultHalted
+
+    return interruptible
+
+
+class FaultProxy:
+    """Forward ``/s/{service}/{path}`` to the service's upstream, injecting the first matching rule."""
+
+    def __init__(
+        self,
+        *,
+        services: dict[str, ServiceTarget],
+        rules: Callable[[], list[Rule]],
+        rng: random.Random,
+        counters: ProxyCounters,
+        traces: TraceCollector,
+        namespace: str = "demo",
+        sleep: Sleep = asyncio.sleep,
+        upstream_timeout_sec: float = 60.0,
+    ) -> None:
+        self._services = services
+        self._rules = rules
+        self._rng = rng
+        self._counters = counters
+        self._traces = traces
+        self._namespace = namespace
+        self._sleep = sleep
+        self._timeout = aiohttp.ClientTimeout(total=upstream_timeout_sec)
+        self._session: aiohttp.ClientSession | None = None
+
+    def build_app(self, *, max_body_bytes: int) -> web.Application:
+        """Return the proxy's aiohttp application."""
+        app = web.Application(client_max_size=max_body_bytes)
+        app.router.add_route("*", PROXY_PREFIX + "/{service}/{tail:.*}", self.handle)
+        app.on_startup.append(self._open)
+        app.on_cleanup.append(self._close)
+        return app
+
+    async def _open(self, _app: web.Application) -> None:
+        connector = aiohttp.TCPConnector(limit=0, force_close=False)
+        self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+
+    async def _close(self, _app: web.Application) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Proxy one request."""
+        name = request.match_info["service"]
+        target = self._services.get(name)
+        if target is None:
+            return web.json_response(
+                {"error": "not_found", "message": f"unknown service {name!r}"}, status=404
+            )
+        path = "/" + request.match_info["tail"]
+        self._counters.count_request(name)
+        started_s = time.perf_counter()
+        wall_start_us = int(time.time() * 1e6)
+        headers = {key.lower(): value for key, value in request.headers.items()}
+        rule = first_match(
+            self._rules(),
+            service=name,
+            namespace=self._namespace,
+            method=request.method,
+            path=path,
+            headers=headers,
+        )
+        injection = Injection()
+        if rule is not None and rule.action.sample(self._rng):
+            try:
+                injection = await rule.action.apply(_halting_sleep(self._sleep, rule.halted))
+            except FaultHalted:
+                injection = Injection(kinds=[FaultKind.DELAY])
+        self._counters.count_injection(name, injection.kinds)
+        trace_id = headers.get(TRACE_HEADER)
+        span_id = self._traces.new_id(16) if trace_id else None
+        if injection.reply is not None:
+            reply = injection.reply
+            response = web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+        else:
+            response = await self._forward(request, target, path, headers, span_id)
+            if injection.affected:
+                response.headers[FAULT_HEADER] = injection.header_value
+        if trace_id and span_id:
+            tags: dict[str, object] = {
+                "component": "boifi-proxy",
+                "service": name,
+                "http.method": request.method,
+                "http.path": path,
+                "http.status_code": response.status,
+                "fault.injected": injection.affected,
+            }
+            if injection.affected:
+                tags["fault.type"] = injection.header_value
+                tags["fault.rule"] = rule.source if rule else ""
+            self._traces.record(
+                trace_id=trace_id,
+                span_id=span_id,
+                parent_span_id=headers.get(PARENT_HEADER),
+                operation_name=f"proxy {name} {request.method} {path}",
+                start_us=wall_start_us,
+                duration_us=int((time.perf_counter() - started_s) * 1e6),
+                ok=response.status < 500,
+                tags=tags,
+            )
+        return response
+
+    async def _forward(
+        self,
+        request: web.Request,
+        target: ServiceTarget,
+        path: str,
+        headers: dict[str, str],
+        span_id: str | None,
+    ) -> web.Response:
+        assert self._session is not None, "proxy is not started"
+        body = await request.read()
+        upstream_headers = {key: value for key, value in headers.items() if key not in _HOP_BY_HOP}
+        if span_id:
+            upstream_headers[PARENT_HEADER] = span_id
+        url = target.upstream.rstrip("/") + path
+        if request.query_string:
+            url += "?" + request.query_string
+        try:
+            async with self._session.request(
+                request.method,
+                url,
+                headers=upstream_headers,
+                data=body or None,
+                allow_redirects=False,
+                timeout=self._timeout,
+            ) as upstream:
+                payload = await upstream.read()
+                out_headers = {
+                    key: value for key, value in upstream.headers.items() if key.lower() not in _HOP_BY_HOP
+                }
+                return web.Response(status=upstream.status, body=payload, headers=out_headers)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            self._counters.count_upstream_error(target.name)
+            return web.json_response(
+                {
+                    "error": "bad_gateway",
+                    "message": f"upstream of service {target.name!r} unavailable: {exc!r}",
+                },
+                status=502,
+            )

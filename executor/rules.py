@@ -1,0 +1,110 @@
+"""Request matching with family A's semantics: selector, method, path and headers."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from executor.faults import FaultAction
+
+__all__ = ["HeaderMatch", "MatchKind", "RequestMatch", "Rule", "Selector", "StringMatch", "first_match"]
+
+_ANY = ("", "*")
+
+
+class MatchKind(Enum):
+    EXACT = "exact"
+    PREFIX = "prefix"
+    REGEX = "regex"
+
+
+@dataclass(frozen=True)
+class StringMatch:
+    kind: MatchKind
+    value: str
+    pattern: re.Pattern[str] | None = None
+
+    @classmethod
+    def of(cls, kind: MatchKind, value: str) -> StringMatch:
+        """Build a matcher, compiling the (unanchored) regex once."""
+        return cls(kind, value, re.compile(value) if kind is MatchKind.REGEX else None)
+
+    def matches(self, text: str) -> bool:
+        """Tell whether ``text`` matches."""
+        if self.kind is MatchKind.EXACT:
+            return text == self.value
+        if self.kind is MatchKind.PREFIX:
+            return text.startswith(self.value)
+        assert self.pattern is not None
+        return self.pattern.search(text) is not None
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    name: str
+    match: StringMatch | None
+
+    def matches(self, headers: Mapping[str, str]) -> bool:
+        """Tell whether the header is present and its value matches."""
+        value = headers.get(self.name)
+        if value is None:
+            return False
+        return self.match is None or self.match.matches(value)
+
+
+@dataclass(frozen=True)
+class RequestMatch:
+    method: StringMatch | None = None
+    path: StringMatch | None = None
+    headers: tuple[HeaderMatch, ...] = ()
+
+    def matches(self, method: str, path: str, headers: Mapping[str, str]) -> bool:
+        """Tell whether a request with this method, path and (lower-cased) headers matches."""
+        if self.method is not None and not self.method.matches(method):
+            return False
+        if self.path is not None and not self.path.matches(path):
+            return False
+        return all(header.matches(headers) for header in self.headers)
+
+
+@dataclass(frozen=True)
+class Selector:
+    service: str = ""
+    namespace: str = ""
+
+    def matches(self, service: str, namespace: str) -> bool:
+        """Tell whether the selector picks this service (empty or ``*`` picks any)."""
+        return (self.service in _ANY or self.service == service) and (
+            self.namespace in _ANY or self.namespace == namespace
+        )
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One active rule: where it comes from, what it matches and what it does."""
+
+    source: str
+    selector: Selector
+    match: RequestMatch
+    action: FaultAction
+    tags: Mapping[str, str] = field(default_factory=dict)
+    halted: asyncio.Event | None = field(default=None, compare=False)
+
+
+def first_match(
+    rules: Sequence[Rule],
+    *,
+    service: str,
+    namespace: str,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+) -> Rule | None:
+    """Return the first rule matching the request, or None."""
+    for rule in rules:
+        if rule.selector.matches(service, namespace) and rule.match.matches(method, path, headers):
+            return rule
+    return None

@@ -1,0 +1,268 @@
+"""Faults applied through families B and C: their rule, their load and their lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from executor.faults import FaultAction, FaultKind, Sleep
+from executor.faultspec import FaultSpec, build_fault
+from executor.loadgen import LoadDriver, LoadSpec
+from executor.proxy import ServiceTarget
+from executor.rules import MatchKind, RequestMatch, Rule, Selector, StringMatch
+from executor.stats import Recorder
+from executor.store import FaultRecord, FaultStatus, FaultStore
+
+__all__ = ["FaultRunner", "IdempotencyConflictError", "LoadDefaults", "UnknownServiceError", "rfc3339"]
+
+_SHUTDOWN_GRACE_S = 2.0
+
+
+class UnknownServiceError(Exception):
+    """The apply names a service the executor does not front."""
+
+
+class IdempotencyConflictError(Exception):
+    """An idempotency key was reused with a different body."""
+
+
+@dataclass(frozen=True)
+class LoadDefaults:
+    rate_rps: float = 50.0
+    concurrency: int = 64
+
+
+def rfc3339(epoch_s: float) -> str:
+    """Format epoch seconds as an RFC 3339 UTC string with milliseconds."""
+    moment = datetime.fromtimestamp(epoch_s, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class FaultRunner:
+    """Apply, run, observe and halt family B/C faults."""
+
+    def __init__(
+        self,
+        *,
+        store: FaultStore,
+        services: dict[str, ServiceTarget],
+        proxy_url: Callable[[str], str],
+        driver: LoadDriver,
+        defaults: LoadDefaults,
+        clock: Callable[[], float] = time.time,
+        sleep: Sleep = asyncio.sleep,
+        id_rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._services = services
+        self._proxy_url = proxy_url
+        self._driver = driver
+        self._defaults = defaults
+        self._clock = clock
+        self._sleep = sleep
+        self._id_rng = id_rng or random.Random()
+        self._keys: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def _new_id(self) -> str:
+        day = datetime.fromtimestamp(self._clock(), tz=UTC).strftime("%Y%m%d")
+        return f"fault-{day}-{self._id_rng.getrandbits(32):08x}"
+
+    def apply(self, spec: FaultSpec, raw_body: bytes, *, family: str, key: str | None) -> FaultRecord:
+        """Start a fault (or return the one this idempotency key already started)."""
+        digest = hashlib.sha256(raw_body).hexdigest()
+        if key is not None and (family, key) in self._keys:
+            known_digest, apply_id = self._keys[(family, key)]
+            if known_digest != digest:
+                raise IdempotencyConflictError(key)
+            known = self._store.get(apply_id)
+            if known is not None:
+                return known
+        if spec.service not in self._services:
+            raise UnknownServiceError(spec.service)
+        now = self._clock()
+        start = max(now, spec.start_time.timestamp()) if spec.start_time else now
+        rule = Rule(
+            source="",
+            selector=Selector(service=spec.service),
+            match=RequestMatch(
+                method=StringMatch.of(MatchKind.EXACT, spec.method) if spec.method else None,
+                path=StringMatch.of(MatchKind.EXACT, spec.api),
+            ),
+            action=FaultAction(
+                percentage=spec.percentage, fault=build_fault(spec), start_delay_ms=spec.start_delay_ms
+            ),
+        )
+        record = FaultRecord(
+            apply_id=self._new_id(),
+            spec=spec,
+            rule=rule,
+            start_epoch_s=start,
+            end_epoch_s=start + spec.duration_seconds,
+            recorder=Recorder(),
+        )
+        record.rule = Rule(
+            source=f"fault:{record.apply_id}",
+            selector=rule.selector,
+            match=rule.match,
+            action=rule.action,
+            halted=record.halted,
+        )
+        self._store.add(record)
+        if key is not None:
+            self._keys[(family, key)] = (digest, record.apply_id)
+        record.task = asyncio.ensure_future(self._run(record))
+        return record
+
+    def _load_spec(self, spec: FaultSpec, duration_s: float) -> LoadSpec:
+        override = spec.load
+        method = (override.method if override else None) or spec.method or self._api_method(spec)
+        body: bytes | None = None
+        content_type = None
+        raw = override.body if override else None
+        if isinstance(raw, str):
+            body, content_type = raw.encode(), "text/plain"
+        elif raw is not None or method in ("POST", "PUT", "PATCH"):
+            body, content_type = json.dumps(raw if raw is not None else {}).encode(), "application/json"
+        return LoadSpec(
+            url=self._proxy_url(spec.service) + spec.api,
+            method=method,
+            body=body,
+            content_type=content_type,
+            rate_rps=(override.rate_rps if override else None) or self._defaults.rate_rps,
+            concurrency=(override.concurrency if override else None) or self._defaults.concurrency,
+            duration_s=duration_s,
+        )
+
+    def _api_method(self, spec: FaultSpec) -> str:
+        for method, path in self._services[spec.service].apis:
+            if path == spec.api:
+                return method
+        return "GET"
+
+    async def _wait(self, record: FaultRecord, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        waiter = asyncio.ensure_future(record.halted.wait())
+        try:
+            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waiter.cancel()
+
+    async def _run(self, record: FaultRecord) -> None:
+        recorder: Recorder = record.recorder
+        spec: FaultSpec = record.spec
+        try:
+            await self._wait(record, record.start_epoch_s - self._clock())
+            if record.halted.is_set():
+                return
+            recorder.log(
+                f"{rfc3339(self._clock())} {record.apply_id}: {spec.fault_type.value} on "
+                f"{spec.service} {spec.api} at {spec.percentage}% until {rfc3339(record.end_epoch_s)}"
+            )
+            duration_s = record.end_epoch_s - self._clock()
+            await self._driver.run(self._load_spec(spec, duration_s), recorder, halted=record.halted)
+            await self._wait(record, record.end_epoch_s - self._clock())
+            record.finish(FaultStatus.COMPLETED)
+            recorder.log(f"{rfc3339(self._clock())} {record.apply_id}: completed")
+        except asyncio.CancelledError:
+            record.finish(FaultStatus.CANCELLED)
+            raise
+        except Exception as exc:
+            record.finish(FaultStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            recorder.log(f"{record.apply_id}: failed: {exc!r}")
+        finally:
+            record.halted.set()
+            record.done.set()
+
+    def cancel(self, apply_id: str) -> FaultRecord | None:
+        """Halt a fault now; return it, or None when unknown."""
+        record = self._store.get(apply_id)
+        if record is None:
+            return None
+        if record.final_status is None:
+            record.finish(FaultStatus.CANCELLED)
+            record.recorder.log(f"{rfc3339(self._clock())} {apply_id}: cancelled")
+        return record
+
+    async def wait_done(self, record: FaultRecord) -> None:
+        """Wait until the fault's run (load included) has ended."""
+        if record.task is not None:
+            await asyncio.shield(record.task)
+
+    def status_body(self, record: FaultRecord) -> dict[str, Any]:
+        """Return family B's status body."""
+        now = self._clock()
+        status = record.status(now)
+        span = record.end_epoch_s - record.start_epoch_s
+        progress = (
+            100.0
+            if status.terminal and status is FaultStatus.COMPLETED
+            else (min(100.0, max(0.0, (now - record.start_epoch_s) / span * 100)) if span > 0 else 0.0)
+        )
+        return {
+            "apply_id": record.apply_id,
+            "status": status.value,
+            "start_time": rfc3339(record.start_epoch_s),
+            "end_time": rfc3339(record.end_epoch_s),
+            "progress_percent": round(progress, 1),
+            "error_message": record.error_message,
+        }
+
+    def summary(self, record: FaultRecord) -> dict[str, Any]:
+        """Return one entry of ``GET /v1/faults``."""
+        spec: FaultSpec = record.spec
+        return {
+            **self.status_body(record),
+            "service": spec.service,
+            "api": spec.api,
+            "method": spec.method,
+            "fault_type": spec.fault_type.value,
+            "percentage": spec.percentage,
+            "active": record.active(self._clock()),
+        }
+
+    async def collect(
+        self, *, service: str, api: str, duration_s: float, method: str | None, rate_rps: float | None
+    ) -> Recorder:
+        """Drive probe load at ``service``'s ``api`` through the proxy and return the measurements."""
+        if service not in self._services:
+            raise UnknownServiceError(service)
+        probe = FaultSpec(
+            service=service,
+            api=api,
+            fault_type=FaultKind.DELAY,
+            percentage=0,
+            duration_seconds=1,
+            fault_config={},
+            method=method,
+        )
+        recorder = Recorder()
+        load = self._load_spec(probe, duration_s)
+        if rate_rps:
+            load = dataclasses.replace(load, rate_rps=rate_rps)
+        await self._driver.run(load, recorder)
+        return recorder
+
+    async def shutdown(self) -> None:
+        """Cancel every running fault and wait for its task."""
+        tasks = []
+        for record in self._store.records():
+            if record.final_status is None:
+                record.finish(FaultStatus.CANCELLED)
+            if record.task is not None and not record.task.done():
+                tasks.append(record.task)
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=_SHUTDOWN_GRACE_S)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

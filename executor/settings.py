@@ -1,0 +1,31 @@
+"""Settings of the embedded executor."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["ExecutorSettings"]
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """Where the executor listens and what it fronts.
+
+    Example::
+
+        ExecutorSettings(port=0, demo=True, services={"api": "http://127.0.0.1:8080"}, seed=7)
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    proxy_port: int = 0
+    demo: bool = True
+    services: Mapping[str, str] = field(default_factory=dict)
+    seed: int | None = None
+    default_rate_rps: float = 50.0
+    default_concurrency: int = 64
+    namespace: str = "demo"
+    max_body_bytes: int = 1024 * 1024
+    gateway_timeout_ms: float = 1000.0
+    sse_keepalive_s: float = 15.0
