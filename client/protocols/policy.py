@@ -145,6 +145,7 @@ class PolicyProtocol(Protocol):
             ),
             transport=self._probe_transport,
             clock=self.engine.clock,
+            sleep=self.engine.raw_sleep,
         )
 
         def on_second(samples: list[Any]) -> None:
