@@ -13,6 +13,7 @@ from aiohttp import web
 from executor.gojson import go_marshal
 
 __all__ = [
+    "REQUEST_ID",
     "BodyTooLargeError",
     "json_reply",
     "make_middlewares",
@@ -21,6 +22,7 @@ __all__ = [
 ]
 
 _ID_CHARS = string.ascii_letters + string.digits
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -63,7 +65,7 @@ def make_middlewares(*, rng: random.Random, clock: Callable[[], float] = time.ti
 
     @web.middleware
     async def go_style(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request["request_id"] = request_id()
+        request[REQUEST_ID] = request_id()
         try:
             response = await handler(request)
         except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
@@ -73,7 +75,7 @@ def make_middlewares(*, rng: random.Random, clock: Callable[[], float] = time.ti
                 {"error": "request_too_large", "message": "request body exceeds the size limit"}, status=413
             )
         if not response.prepared:
-            response.headers["X-Request-Id"] = request["request_id"]
+            response.headers["X-Request-Id"] = request[REQUEST_ID]
         return response
 
     return [go_style]

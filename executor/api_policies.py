@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from executor.api_common import json_reply, read_body
+from executor.api_common import REQUEST_ID, json_reply, read_body
 from executor.gojson import GoDecodeError, go_marshal
 from executor.policy import (
     PolicyInvalidError,
@@ -165,7 +165,7 @@ class PolicyApi:
                 "Cache-Control": "no-cache",
                 "Connection": "keep-alive",
                 "Content-Type": "text/event-stream",
-                "X-Request-Id": request.get("request_id", ""),
+                "X-Request-Id": request.get(REQUEST_ID, ""),
             }
         )
         queue = self._store.subscribe()

@@ -29,6 +29,7 @@ DEMO_APIS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+_SPAN_ID: web.RequestKey[str] = web.RequestKey("span_id", str)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class DemoShop:
             if not trace_id:
                 return await handler(request)
             span_id = self._traces.new_id(16)
-            request["span_id"] = span_id
+            request[_SPAN_ID] = span_id
             started_s = time.perf_counter()
             wall_us = int(time.time() * 1e6)
             response = await handler(request)
@@ -155,7 +156,7 @@ class DemoShop:
         headers = {}
         if TRACE_HEADER in request.headers:
             headers[TRACE_HEADER] = request.headers[TRACE_HEADER]
-            headers[PARENT_HEADER] = request.get("span_id", "")
+            headers[PARENT_HEADER] = request.get(_SPAN_ID, "")
         timeout = aiohttp.ClientTimeout(total=timeout_s)
         async with self._session.request(
             method, self._proxy_url(service) + path, json={}, headers=headers, timeout=timeout

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from executor.errors import ExecutorStartError
 from executor.runtime import ExecutorRuntime
@@ -14,6 +15,7 @@ from executor.settings import ExecutorSettings
 
 __all__ = ["EmbeddedExecutor"]
 
+T = TypeVar("T")
 _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 30.0
 
@@ -55,6 +57,17 @@ class EmbeddedExecutor:
     def service_names(self) -> list[str]:
         """Return the names of the services behind the proxy."""
         return self.runtime.service_names()
+
+    def call(self, function: Callable[[], T]) -> T:
+        """Run ``function`` on the executor's loop thread and return its result."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            raise ExecutorStartError("executor is not running")
+
+        async def invoke() -> T:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(invoke(), loop).result(timeout=_STOP_TIMEOUT_S)
 
     @property
     def running(self) -> bool:
