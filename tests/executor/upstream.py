@@ -1,0 +1,54 @@
+"""A tiny threaded HTTP upstream on loopback that counts the requests it receives."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class CountingUpstream:
+    def __init__(self, server: ThreadingHTTPServer) -> None:
+        self.server = server
+        self.hits: list[tuple[str, str]] = []
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+@contextmanager
+def counting_upstream() -> Iterator[CountingUpstream]:
+    """Serve ``{"method", "path"}`` for any request; stop and close the socket afterwards."""
+    holder: list[CountingUpstream] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            self.rfile.read(length)
+            holder[0].hits.append((self.command, self.path))
+            body = json.dumps({"method": self.command, "path": self.path}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    holder.append(CountingUpstream(server))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield holder[0]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
