@@ -70,6 +70,11 @@ class CallEngine:
             config.retry_strategy, config.initial_retry_delay_sec, config.max_retry_delay_sec, rng
         )
 
+    @property
+    def raw_sleep(self) -> Callable[[float], None]:
+        """Return the injected sleep itself (for helpers that keep their own schedule)."""
+        return self._sleep
+
     def sleep(
         self, seconds: float, *, cancel: threading.Event | None = None, operation: str = "wait"
     ) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from client.errors import ExecutorCancelledError
+from client.errors import ExecutorCancelledError, ExecutorTimeoutError
 from client.models import RequestSample
 from client.retry import Deadline
 
@@ -85,15 +85,19 @@ class Probe:
             reported_second = 0
             while True:
                 elapsed = self._clock() - started
-                if elapsed >= duration_sec or deadline.expired():
+                if elapsed >= duration_sec - 1e-6:
                     break
+                if deadline.expired():
+                    raise ExecutorTimeoutError(
+                        f"probe: deadline passed after {elapsed:.1f}s of a {duration_sec:g}s observation"
+                    )
                 if cancel is not None and cancel.is_set():
                     raise ExecutorCancelledError("probe cancelled")
                 if on_second is not None and int(elapsed) > reported_second:
                     reported_second = int(elapsed)
                     on_second(self.samples())
                 due = sent / settings.rate_rps
-                if elapsed < due:
+                if due - elapsed > 1e-6:  # a tinier sleep may not move a clock at all
                     self._sleep(min(due - elapsed, _TICK_SEC, max(0.0, duration_sec - elapsed)))
                     continue
                 if not limit.acquire(timeout=_TICK_SEC):

@@ -98,6 +98,7 @@ class PolicyProtocol(Protocol):
             )
             wait = min(self.config.policy_propagation_sec, max(0.0, ctx.deadline.remaining_sec()))
             self.engine.sleep(wait, cancel=ctx.cancel, operation="propagation")
+            ctx.deadline.check("propagation")
             if self.config.collector_url:
                 return self._collect(ctx, name)
             return self._probe(ctx, name, partial)
@@ -127,7 +128,8 @@ class PolicyProtocol(Protocol):
             read_timeout_sec=max(0.001, ctx.deadline.remaining_sec()),
             cancel=ctx.cancel,
         )
-        return observation_from_body(response.data, operation="collect", api_mode=self.mode, apply_id=name)
+        observation = observation_from_body(response.data, operation="collect", api_mode=self.mode)
+        return observation.model_copy(update={"apply_id": name})  # the policy name is what halt() takes
 
     def _probe(self, ctx: ApplyContext, name: str, partial: list[RawObservation]) -> RawObservation:
         if not self.config.probe_url:
