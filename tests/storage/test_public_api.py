@@ -1,0 +1,65 @@
+"""The public surface of `storage` is exactly what `__all__` lists, and it all exists."""
+
+from __future__ import annotations
+
+import storage
+
+EXPECTED = {
+    "make_engine",
+    "init_db",
+    "default_database_url",
+    "RunStatus",
+    "Run",
+    "TimelinePoint",
+    "LatencySample",
+    "ClientEventRow",
+    "BreakerTransition",
+    "HealthSample",
+    "RunFilter",
+    "RunDetail",
+    "SAMPLE_DTYPE",
+    "ACTIVE_STATUSES",
+    "create_run",
+    "mark_running",
+    "set_fault_id",
+    "heartbeat",
+    "update_progress",
+    "finish_run",
+    "record_samples",
+    "list_runs",
+    "count_runs",
+    "get_run",
+    "load_runs_for_comparison",
+    "active_runs",
+    "orphaned_runs",
+    "mark_interrupted",
+    "delete_run",
+    "update_run_meta",
+    "record_client_events",
+    "record_breaker_transition",
+    "record_health_sample",
+    "client_event_series",
+    "event_counts_per_bucket",
+    "breaker_series",
+    "health_series",
+    "last_breaker_state",
+    "runs_to_rows",
+    "distinct_values",
+}
+
+
+def test_all_lists_the_public_api() -> None:
+    assert set(storage.__all__) == EXPECTED
+    assert all(hasattr(storage, name) for name in storage.__all__)
+
+
+def test_run_status_values_are_lower_case() -> None:
+    assert [status.value for status in storage.RunStatus] == [
+        "queued",
+        "running",
+        "completed",
+        "failed",
+        "cancelled",
+        "interrupted",
+    ]
+    assert storage.RunStatus("running") is storage.RunStatus.RUNNING
