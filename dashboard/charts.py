@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ RUN_COLOURS = (
 )
 
 
-class BreakerState(str, Enum):
+class BreakerState(StrEnum):
     """Circuit-breaker states as stored (values of the client's Enum)."""
 
     CLOSED = "closed"
@@ -67,7 +68,9 @@ def run_colour(index: int) -> str:
     return RUN_COLOURS[index % len(RUN_COLOURS)]
 
 
-def downsample_minmax(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+def downsample_minmax(
+    x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
     """Keep the first, min and max point of each bucket so spikes survive a long range."""
     x, y = np.asarray(x), np.asarray(y, dtype=float)
     if x.size <= max_points:
@@ -75,7 +78,7 @@ def downsample_minmax(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS
     buckets = max(1, max_points // 3)
     edges = np.linspace(0, x.size, buckets + 1, dtype=int)
     keep: list[int] = []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         if hi <= lo:
             continue
         segment = y[lo:hi]
@@ -99,7 +102,11 @@ def line_trace(x: Sequence[Any] | np.ndarray, y: Sequence[Any] | np.ndarray, **k
 
 
 def breaker_bands(
-    transitions: Sequence[tuple[datetime, object]], *, start: datetime, end: datetime, initial: object = "closed"
+    transitions: Sequence[tuple[datetime, object]],
+    *,
+    start: datetime,
+    end: datetime,
+    initial: object = "closed",
 ) -> list[Band]:
     """Turn (timestamp, new_state) transitions into bands covering [start, end]."""
     bands: list[Band] = []
@@ -261,12 +268,22 @@ def health_figure(samples: Sequence[Mapping[str, Any]], bands: Sequence[Band] = 
 def client_calls_figure(counts: Sequence[Mapping[str, Any]], bands: Sequence[Band] = ()) -> go.Figure:
     """Client attempts, retries and failures per time bucket, breaker bands behind."""
     fig = go.Figure()
-    for kind, colour in (("attempt", "#1f77b4"), ("retry", "#ff7f0e"), ("failure", "#d62728"), ("success", "#2ca02c")):
+    for kind, colour in (
+        ("attempt", "#1f77b4"),
+        ("retry", "#ff7f0e"),
+        ("failure", "#d62728"),
+        ("success", "#2ca02c"),
+    ):
         rows = [c for c in counts if str(c.get("kind", "")).lower() == kind]
         if not rows:
             continue
         fig.add_trace(
-            go.Bar(x=[r["bucket_start"] for r in rows], y=[r["count"] for r in rows], name=kind, marker_color=colour)
+            go.Bar(
+                x=[r["bucket_start"] for r in rows],
+                y=[r["count"] for r in rows],
+                name=kind,
+                marker_color=colour,
+            )
         )
     add_breaker_bands(fig, bands)
     fig.update_layout(barmode="group")
@@ -283,7 +300,9 @@ def call_latency_figure(
     ts = [p["bucket_start"] for p in points]
     fig.add_trace(line_trace(ts, [_num(p.get("latency_ms")) for p in points], name="latency"), row=1, col=1)
     fig.add_trace(
-        line_trace(ts, [_num(p.get("error_rate_pct")) for p in points], name="error rate", line={"color": "#d62728"}),
+        line_trace(
+            ts, [_num(p.get("error_rate_pct")) for p in points], name="error rate", line={"color": "#d62728"}
+        ),
         row=2,
         col=1,
     )

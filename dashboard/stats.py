@@ -1,19 +1,22 @@
-"""Honest statistics for comparing runs: bootstrap and score intervals, and a verdict in plain words."""
+"""Honest statistics for comparing runs: bootstrap and score intervals, and a verdict in plain words.
+
+Pure numpy and the standard library (scipy.stats costs seconds to import on every page load).
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
+from statistics import NormalDist
 
 import numpy as np
-from scipy import stats as sps
 
 CONFIDENCE = 0.95
 _BOOTSTRAP_CHUNK = 100
 
 
-class Metric(str, Enum):
+class Metric(StrEnum):
     """A metric compared between two runs."""
 
     MEAN = "mean"
@@ -155,12 +158,14 @@ def wilson_interval(successes: int, trials: int, confidence: float = CONFIDENCE)
     """Return the Wilson score interval of a binomial proportion (None without trials)."""
     if trials <= 0:
         return None
-    z = float(sps.norm.ppf(1 - (1 - confidence) / 2))
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
     p = successes / trials
     denom = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return Interval(max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if successes <= 0 else max(0.0, centre - half)
+    high = 1.0 if successes >= trials else min(1.0, centre + half)
+    return Interval(low, high)
 
 
 def compare_error_rate(
@@ -227,7 +232,10 @@ def compare_samples(
     ]
     out.append(
         compare_error_rate(
-            baseline_errors, int(np.size(baseline_latency_ms)), candidate_errors, int(np.size(candidate_latency_ms))
+            baseline_errors,
+            int(np.size(baseline_latency_ms)),
+            candidate_errors,
+            int(np.size(candidate_latency_ms)),
         )
     )
     return out

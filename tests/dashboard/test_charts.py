@@ -71,7 +71,7 @@ def test_long_series_use_webgl_and_are_downsampled() -> None:
 
 
 def test_downsample_keeps_short_series_untouched() -> None:
-    x, y = downsample_minmax(np.arange(5), np.arange(5))
+    x, _y = downsample_minmax(np.arange(5), np.arange(5))
     assert list(x) == [0, 1, 2, 3, 4]
 
 

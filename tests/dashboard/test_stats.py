@@ -106,5 +106,11 @@ def test_compare_latency_refuses_error_rate() -> None:
 
 
 def test_verdict_uses_percent_for_small_changes() -> None:
-    assert verdict(Metric.P95, ratio=1.2, difference=2.0, significant=True) == "p95 latency 20% higher, significant"
-    assert verdict(Metric.P95, ratio=0.25, difference=-3.0, significant=True) == "p95 latency 4.0× lower, significant"
+    assert (
+        verdict(Metric.P95, ratio=1.2, difference=2.0, significant=True)
+        == "p95 latency 20% higher, significant"
+    )
+    assert (
+        verdict(Metric.P95, ratio=0.25, difference=-3.0, significant=True)
+        == "p95 latency 4.0× lower, significant"
+    )

@@ -1,0 +1,130 @@
+"""Small Streamlit pieces shared by the pages: the Executor banner, run cards and the console guard."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import streamlit as st
+from services.console import Console
+
+import storage
+from dashboard import data
+from dashboard.factories import ConsoleHolder, get_holder
+
+logger = logging.getLogger(__name__)
+
+STATUS_ICONS = {
+    "queued": "⏳",
+    "running": "▶️",
+    "completed": "✅",
+    "failed": "❌",
+    "cancelled": "⏹️",
+    "interrupted": "⚠️",
+}
+
+
+def require_console() -> tuple[ConsoleHolder, Console]:
+    """Return the shared holder and Console, or show why they could not start and stop the page."""
+    try:
+        holder = get_holder()
+        return holder, holder.console()
+    except Exception as exc:  # a page must show the reason, never a traceback
+        logger.exception("could not start the console")
+        st.error(
+            f"BOIFI Console could not start: {exc}. Fix it on the Settings page or in BOIFI_* variables."
+        )
+        st.stop()
+        raise  # st.stop raises; this keeps type checkers honest
+
+
+def executor_banner(holder: ConsoleHolder, console: Console) -> data.ExecutorStatus:
+    """Show the Executor's URL, health and breaker state; a clear warning when it is unreachable."""
+    status = data.executor_status(console, embedded=holder.config.embedded)
+    where = "embedded executor (demo services)" if status.embedded else "Executor"
+    text = f"{where} at `{status.url}` · circuit breaker **{status.breaker_state}**"
+    if status.breaker_state == "OPEN":
+        st.error(f"🔴 Executor unreachable — circuit breaker OPEN, calls fail fast. {text}")
+    elif status.healthy is False:
+        st.warning(f"🟠 Executor unreachable or unhealthy. {text}")
+    elif status.healthy is None:
+        st.info(f"⚪ Checking the Executor… {text}")
+    else:
+        st.success(f"🟢 Executor healthy. {text}")
+    return status
+
+
+def format_ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.1f} ms"
+
+
+def format_pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f} %"
+
+
+def status_text(run: storage.Run) -> str:
+    status = str(getattr(run.status, "value", run.status))
+    return f"{STATUS_ICONS.get(status, '')} {status}"
+
+
+def elapsed_and_remaining(run: storage.Run, *, now: datetime | None = None) -> tuple[float, float]:
+    """Return seconds since the run started and seconds left of its planned duration."""
+    if run.started_at is None:
+        return 0.0, float(run.duration_seconds)
+    end = run.finished_at or now or datetime.now(UTC)
+    elapsed = max(0.0, (end - run.started_at).total_seconds())
+    return elapsed, max(0.0, float(run.duration_seconds) - elapsed)
+
+
+def run_metrics(run: storage.Run) -> None:
+    """Show a run's summary metrics as a row of numbers."""
+    cols = st.columns(6)
+    cols[0].metric("requests", f"{run.request_count:,}")
+    cols[1].metric("affected", f"{run.affected_count:,}")
+    cols[2].metric("error rate", format_pct(run.error_rate))
+    cols[3].metric("p50 latency", format_ms(run.p50_latency_ms))
+    cols[4].metric("p95 latency", format_ms(run.p95_latency_ms))
+    cols[5].metric("p99 latency", format_ms(run.p99_latency_ms))
+
+
+def result_card(run: storage.Run) -> None:
+    """Show the outcome of a finished run."""
+    status = str(getattr(run.status, "value", run.status))
+    headline = (
+        f"Run #{run.id} {status_text(run)} — {run.fault_type} on {run.service}{run.api} at {run.percentage}%"
+    )
+    if status == "completed":
+        st.success(headline)
+    elif status in ("failed", "interrupted"):
+        st.error(f"{headline}: {run.error or 'no error message'}")
+    else:
+        st.warning(f"{headline}{': ' + run.stop_reason if run.stop_reason else ''}")
+    run_metrics(run)
+
+
+def runs_table(runs: list[storage.Run], *, key: str) -> None:
+    """Show a compact table of runs."""
+    if not runs:
+        st.caption("No runs yet.")
+        return
+    rows: list[dict[str, Any]] = [
+        {
+            "run": run.id,
+            "status": status_text(run),
+            "created (UTC)": run.created_at.strftime("%Y-%m-%d %H:%M:%S") if run.created_at else "",
+            "target": f"{run.service}{run.api}",
+            "fault": f"{run.fault_type} {run.percentage}%",
+            "requests": run.request_count,
+            "error rate (%)": None if run.error_rate is None else round(run.error_rate * 100, 2),
+            "p95 latency (ms)": None if run.p95_latency_ms is None else round(run.p95_latency_ms, 1),
+        }
+        for run in runs
+    ]
+    st.dataframe(rows, hide_index=True, key=key)
+
+
+def field_error(errors: dict[str, str], name: str) -> None:
+    """Show the validation message of one field right below it."""
+    if name in errors:
+        st.error(errors[name], icon="⚠️")

@@ -1,0 +1,258 @@
+"""Read what the pages show from storage and the shared client, as plain values; never raise to a page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from services.console import Console
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+import storage
+from client import ActiveFault, ExecutorClientError, ServiceInfo
+from dashboard.charts import Band, breaker_bands
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExecutorStatus:
+    """What the header banner says about the Executor."""
+
+    url: str
+    healthy: bool | None
+    breaker_state: str
+    embedded: bool
+
+
+@dataclass
+class RunView:
+    """One run as the pages show it: its row, timeline points and per-request samples."""
+
+    run: storage.Run
+    timeline: list[dict[str, Any]]
+    samples: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=storage.SAMPLE_DTYPE))
+
+    @property
+    def label(self) -> str:
+        run = self.run
+        return f"#{run.id} {run.fault_type} {run.service}{run.api} {run.percentage}%"
+
+
+def executor_status(console: Console, *, embedded: bool) -> ExecutorStatus:
+    """Return the Executor's last known health (from the monitor) and the breaker's state, without I/O."""
+    state = console.client.circuit_breaker.state
+    return ExecutorStatus(
+        url=console.executor_url,
+        healthy=console.monitor.last_healthy,
+        breaker_state=str(getattr(state, "value", state)).upper(),
+        embedded=embedded,
+    )
+
+
+def _timeline_dicts(points: Sequence[storage.TimelinePoint]) -> list[dict[str, Any]]:
+    keys = (
+        "t_s",
+        "request_count",
+        "affected_count",
+        "error_count",
+        "avg_latency_ms",
+        "p50_latency_ms",
+        "p95_latency_ms",
+        "p99_latency_ms",
+    )
+    return [{key: getattr(point, key) for key in keys} for point in points]
+
+
+def load_run(engine: Engine, run_id: int) -> RunView | None:
+    """Return one run with its timeline and samples, or None when it does not exist."""
+    with Session(engine) as session:
+        detail = storage.get_run(session, run_id=run_id)
+    if detail is None:
+        return None
+    return RunView(run=detail.run, timeline=_timeline_dicts(detail.timeline), samples=detail.samples)
+
+
+def load_runs(engine: Engine, run_ids: Sequence[int]) -> list[RunView]:
+    """Return several runs for comparison, in the order asked."""
+    with Session(engine) as session:
+        details = storage.load_runs_for_comparison(session, run_ids=list(run_ids))
+    by_id = {d.run.id: d for d in details}
+    return [
+        RunView(run=by_id[i].run, timeline=_timeline_dicts(by_id[i].timeline), samples=by_id[i].samples)
+        for i in run_ids
+        if i in by_id
+    ]
+
+
+def active_runs(engine: Engine) -> list[storage.Run]:
+    with Session(engine) as session:
+        return storage.active_runs(session)
+
+
+def recent_runs(engine: Engine, *, limit: int = 10) -> list[storage.Run]:
+    with Session(engine) as session:
+        return storage.list_runs(session, limit=limit)
+
+
+def filter_options(engine: Engine) -> dict[str, list[str]]:
+    with Session(engine) as session:
+        return storage.distinct_values(session)
+
+
+def find_runs(
+    engine: Engine, *, limit: int = 200, offset: int = 0, **filters: Any
+) -> tuple[list[storage.Run], int]:
+    """Return one page of runs matching `filters` and how many match in all."""
+    with Session(engine) as session:
+        runs = storage.list_runs(session, limit=limit, offset=offset, **filters)
+        total = storage.count_runs(session, **filters)
+    return runs, total
+
+
+def runs_frame(runs: Sequence[storage.Run]) -> pd.DataFrame:
+    """Return runs as a table for display and export."""
+    return pd.DataFrame(storage.runs_to_rows(runs))
+
+
+def error_count(samples: np.ndarray) -> int:
+    """Count failed requests: no response or an HTTP status of 400 and above."""
+    if samples.size == 0:
+        return 0
+    codes = samples["status_code"]
+    return int(np.count_nonzero((codes == 0) | (codes >= 400)))
+
+
+@dataclass(frozen=True)
+class MonitorData:
+    """Everything the monitor page draws for one time window."""
+
+    since: datetime
+    until: datetime
+    health: list[dict[str, Any]]
+    bands: list[Band]
+    counts: list[dict[str, Any]]
+    latency: list[dict[str, Any]]
+    counters: dict[str, int]
+
+
+def monitor_data(engine: Engine, executor_url: str, *, window_sec: int, bucket_sec: int) -> MonitorData:
+    """Load health samples, breaker bands, call counts and call latency for the last `window_sec`."""
+    until = datetime.now(UTC)
+    since = until - timedelta(seconds=window_sec)
+    with Session(engine) as session:
+        health = storage.health_series(session, since=since, until=until, executor_url=executor_url)
+        transitions = storage.breaker_series(session, since=since, until=until, executor_url=executor_url)
+        initial = storage.last_breaker_state(session, executor_url=executor_url) if not transitions else None
+        if transitions:
+            initial = transitions[0].old_state
+        counts = storage.event_counts_per_bucket(
+            session, since=since, until=until, bucket_sec=bucket_sec, executor_url=executor_url
+        )
+        events = storage.client_event_series(session, since=since, until=until, executor_url=executor_url)
+    bands = breaker_bands(
+        [(t.timestamp, t.new_state) for t in transitions], start=since, end=until, initial=initial or "closed"
+    )
+    totals: dict[str, int] = {}
+    for row in counts:
+        totals[row["kind"]] = totals.get(row["kind"], 0) + int(row["count"])
+    totals["breaker_opens"] = sum(1 for t in transitions if str(t.new_state).upper() == "OPEN")
+    return MonitorData(
+        since=since,
+        until=until,
+        health=[{"timestamp": h.timestamp, "latency_ms": h.latency_ms, "healthy": h.healthy} for h in health],
+        bands=bands,
+        counts=counts,
+        latency=call_latency_buckets(
+            [(e.timestamp, e.kind, e.latency_ms) for e in events], bucket_sec=bucket_sec
+        ),
+        counters=totals,
+    )
+
+
+def call_latency_buckets(
+    events: Sequence[tuple[datetime, str, float | None]], *, bucket_sec: int
+) -> list[dict[str, Any]]:
+    """Average latency of finished calls and the share that failed, per time bucket."""
+    buckets: dict[int, list[tuple[str, float | None]]] = {}
+    for timestamp, kind, latency_ms in events:
+        if str(kind).lower() not in ("success", "failure"):
+            continue
+        start = int(timestamp.timestamp() // bucket_sec) * bucket_sec
+        buckets.setdefault(start, []).append((str(kind).lower(), latency_ms))
+    out = []
+    for start in sorted(buckets):
+        rows = buckets[start]
+        latencies = [lat for _, lat in rows if lat is not None]
+        failures = sum(1 for kind, _ in rows if kind == "failure")
+        out.append(
+            {
+                "bucket_start": datetime.fromtimestamp(start, UTC),
+                "latency_ms": float(np.mean(latencies)) if latencies else None,
+                "error_rate_pct": 100.0 * failures / len(rows),
+                "calls": len(rows),
+            }
+        )
+    return out
+
+
+def list_services(console: Console) -> tuple[list[ServiceInfo], str | None]:
+    """Return the Executor's services, or an empty list and the reason it could not answer."""
+    try:
+        return list(console.client.list_services()), None
+    except ExecutorClientError as exc:
+        return [], str(exc)
+
+
+def list_active_faults(console: Console) -> tuple[list[ActiveFault], str | None]:
+    """Return the faults active on the Executor, or an empty list and the reason."""
+    try:
+        return list(console.client.list_active_faults()), None
+    except ExecutorClientError as exc:
+        return [], str(exc)
+
+
+def halt_fault(console: Console, fault_id: str) -> str:
+    """Halt one fault on the Executor (through our runner when it is one of our runs); say what happened."""
+    for run_id in console.runner.active_run_ids():
+        run = load_run(console.engine, run_id)
+        if run is not None and run.run.fault_id == fault_id:
+            console.runner.cancel(run_id)
+            return f"halting run #{run_id} ({fault_id})"
+    try:
+        removed = console.client.halt(fault_id)
+    except ExecutorClientError as exc:
+        return f"could not halt {fault_id}: {exc}"
+    return f"halted {fault_id}" if removed else f"{fault_id} was already gone"
+
+
+def halt_run(console: Console, run: storage.Run) -> str:
+    """Halt a run: cancel it in this process, or stop its fault on the Executor if another process owns it."""
+    if run.id is not None and console.runner.cancel(run.id):
+        return f"halting run #{run.id}"
+    if run.fault_id:
+        return halt_fault(console, run.fault_id)
+    return f"run #{run.id} is not running in this process and has no fault id yet"
+
+
+def preview(console: Console, plan: Any, *, api_mode: str) -> dict[str, Any]:
+    """Return the first request an apply in `api_mode` would send (token masked), without sending it."""
+    from client import HttpExecutorClient
+    from dashboard.launch import with_api_mode
+
+    client = console.client
+    temporary = None
+    if str(getattr(client.config.api_mode, "value", client.config.api_mode)) != api_mode:
+        temporary = client = HttpExecutorClient(with_api_mode(client.config, api_mode))
+    try:
+        request = client.preview_request(plan, apply_key="<idempotency key>")
+    finally:
+        if temporary is not None:
+            temporary.close()
+    return {"method": request.method, "url": request.url, "headers": request.headers, "json": request.json}

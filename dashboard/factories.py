@@ -1,0 +1,144 @@
+"""Process-wide objects of the dashboard, built once with `st.cache_resource` and rebuilt on new settings.
+
+Configuration comes from `BOIFI_*` environment variables, so tests point the factories at a temporary
+database and an in-process executor. With no `BOIFI_EXECUTOR_URL`, one embedded executor with its demo
+services is started for the whole process and the client talks to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+from services.console import Console, ConsoleSettings
+
+from client import ExecutorClientConfig
+
+logger = logging.getLogger(__name__)
+
+EXECUTOR_URL_ENV = "BOIFI_EXECUTOR_URL"
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    """What the shared Console is built from: the client's settings and the database location."""
+
+    client_config: ExecutorClientConfig
+    database_url: str | None
+    embedded: bool
+
+
+class EmbeddedHandle:
+    """Start the embedded executor with demo services on loopback and stop it on close."""
+
+    def __init__(self) -> None:
+        from executor import EmbeddedExecutor, ExecutorSettings
+
+        self._executor = EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=None))
+        self._executor.start()
+        self.base_url: str = str(self._executor.base_url)
+
+    def proxy_url(self, service: str) -> str:
+        return str(self._executor.proxy_url(service))
+
+    def close(self) -> None:
+        self._executor.stop()
+
+
+def _default_config(embedded: EmbeddedHandle | None) -> DashboardConfig:
+    overrides: dict[str, Any] = {}
+    if embedded is not None:
+        overrides = {"base_url": embedded.base_url, "collector_url": embedded.base_url}
+    client_config = ExecutorClientConfig(**overrides)
+    return DashboardConfig(
+        client_config=client_config,
+        database_url=ConsoleSettings().database_url,
+        embedded=embedded is not None,
+    )
+
+
+def _build_console(config: DashboardConfig) -> Console:
+    settings = ConsoleSettings(database_url=config.database_url) if config.database_url else ConsoleSettings()
+    return Console(client_config=config.client_config, settings=settings)
+
+
+class ConsoleHolder:
+    """Hold the one Console of this process; `apply` swaps it for one built from new settings.
+
+    Example::
+
+        holder = ConsoleHolder()
+        run_id = holder.console().runner.submit(plan)
+        holder.apply(new_client_config, database_url=None)
+        holder.close()
+    """
+
+    def __init__(
+        self,
+        *,
+        console_factory: Callable[[DashboardConfig], Console] = _build_console,
+        embedded_factory: Callable[[], EmbeddedHandle] = EmbeddedHandle,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        self._lock = threading.RLock()
+        self._console_factory = console_factory
+        self.embedded: EmbeddedHandle | None = None if env.get(EXECUTOR_URL_ENV) else embedded_factory()
+        self._config = _default_config(self.embedded)
+        self._console: Console | None = None
+        self.generation = 0
+        self.last_error: str | None = None
+
+    @property
+    def config(self) -> DashboardConfig:
+        with self._lock:
+            return self._config
+
+    def console(self) -> Console:
+        """Return the current Console, building it on first use."""
+        with self._lock:
+            if self._console is None:
+                self._console = self._console_factory(self._config)
+            return self._console
+
+    def apply(self, client_config: ExecutorClientConfig, *, database_url: str | None) -> None:
+        """Build a Console from new settings, then close the old one (its active runs are halted)."""
+        config = DashboardConfig(
+            client_config=client_config, database_url=database_url or None, embedded=self.embedded is not None
+        )
+        new_console = self._console_factory(config)
+        with self._lock:
+            old, self._console, self._config = self._console, new_console, config
+            self.generation += 1
+        if old is not None:
+            old.close()
+
+    def close(self) -> None:
+        """Close the Console and stop the embedded executor."""
+        with self._lock:
+            console, self._console = self._console, None
+        if console is not None:
+            console.close()
+        if self.embedded is not None:
+            self.embedded.close()
+            self.embedded = None
+
+
+def _release(holder: ConsoleHolder) -> None:
+    holder.close()
+
+
+@st.cache_resource(show_spinner="Starting BOIFI Console…", on_release=_release)
+def get_holder() -> ConsoleHolder:
+    """Return the process-wide ConsoleHolder (created once per process)."""
+    return ConsoleHolder()
+
+
+def get_console() -> Console:
+    """Return the shared Console of this process."""
+    return get_holder().console()

@@ -1,0 +1,75 @@
+"""Live monitor: Executor health, client calls, breaker state as bands, and active faults with Halt."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.charts import call_latency_figure, client_calls_figure, health_figure
+from dashboard.components import executor_banner, require_console
+
+st.set_page_config(page_title="Monitor · BOIFI Console", page_icon="📈", layout="wide")
+st.title("📈 Live monitor")
+holder, console = require_console()
+
+WINDOWS_SEC = {"5 minutes": 300, "15 minutes": 900, "1 hour": 3600, "6 hours": 21600}
+c1, c2 = st.columns(2)
+window_label = c1.selectbox("time window", list(WINDOWS_SEC), key="monitor_window")
+refresh_sec = c2.selectbox("refresh every (s)", (2, 5, 10), index=0, key="monitor_refresh")
+window_sec = WINDOWS_SEC[window_label]
+bucket_sec = max(1, window_sec // 120)
+
+
+@st.fragment(run_every=float(refresh_sec))
+def live() -> None:
+    """Redraw the banner, charts and breaker counters from storage."""
+    current = holder.console()
+    executor_banner(holder, current)
+    view = data.monitor_data(
+        current.engine, current.executor_url, window_sec=window_sec, bucket_sec=bucket_sec
+    )
+    state = data.executor_status(current, embedded=holder.config.embedded).breaker_state
+    counters = view.counters
+    cols = st.columns(6)
+    cols[0].metric("breaker state", state)
+    cols[1].metric("calls (attempts)", counters.get("attempt", 0))
+    cols[2].metric("successes", counters.get("success", 0))
+    cols[3].metric("retries", counters.get("retry", 0))
+    cols[4].metric("failures", counters.get("failure", 0))
+    cols[5].metric("breaker opens", counters.get("breaker_opens", 0))
+    st.caption(f"Last {window_label}, buckets of {bucket_sec} s; background colour = circuit-breaker state.")
+    st.plotly_chart(health_figure(view.health, view.bands), key="monitor_health")
+    st.plotly_chart(client_calls_figure(view.counts, view.bands), key="monitor_calls")
+    st.plotly_chart(call_latency_figure(view.latency, view.bands), key="monitor_latency")
+
+
+live()
+
+st.subheader("Active faults on the Executor")
+
+
+@st.fragment(run_every=5.0)
+def faults() -> None:
+    """List active faults with a Halt button each and Halt all."""
+    current = holder.console()
+    active, error = data.list_active_faults(current)
+    if error:
+        st.warning(f"Could not list active faults: {error}")
+        return
+    if not active:
+        st.caption("No active faults.")
+        return
+    if st.button(f"Halt all ({len(active)})", type="primary", key="monitor_halt_all"):
+        for fault in active:
+            st.info(data.halt_fault(current, fault.fault_id))
+    for fault in active:
+        c1, c2 = st.columns([5, 1])
+        pct = "" if fault.percentage is None else f" {fault.percentage}%"
+        c1.write(
+            f"`{fault.fault_id}` · {fault.fault_type}{pct} on {fault.service}{fault.api} · {fault.status}"
+        )
+        if c2.button("Halt", key=f"monitor_halt_{fault.fault_id}"):
+            st.info(data.halt_fault(current, fault.fault_id))
+
+
+faults()

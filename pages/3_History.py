@@ -1,0 +1,105 @@
+"""History: filter runs, compare a selection with honest statistics, export, share the selection by URL."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import compare, data
+from dashboard.charts import fault_fraction_figure, latency_ecdf_figure, latency_overlay_figure
+from dashboard.components import require_console
+
+st.set_page_config(page_title="History · BOIFI Console", page_icon="🗂️", layout="wide")
+st.title("🗂️ History and comparison")
+holder, console = require_console()
+STATUSES = ("queued", "running", "completed", "failed", "cancelled", "interrupted")
+
+options = data.filter_options(console.engine)
+f1, f2, f3, f4 = st.columns(4)
+services = f1.multiselect("service", options.get("services", []), key="history_service")
+apis = f2.multiselect("api", options.get("apis", []), key="history_api")
+fault_types = f3.multiselect("fault type", options.get("fault_types", []), key="history_fault_type")
+statuses = f4.multiselect("status", STATUSES, key="history_status")
+s1, s2 = st.columns([3, 1])
+search = s1.text_input("search (labels, notes, target)", key="history_search")
+limit = s2.selectbox("rows", (50, 200, 1000), index=1, key="history_limit")
+
+runs, total = data.find_runs(
+    console.engine,
+    limit=int(limit),
+    service=services or None,
+    api=apis or None,
+    fault_type=fault_types or None,
+    status=statuses or None,
+    search=search.strip() or None,
+)
+st.caption(f"{total:,} runs match; showing {len(runs):,}.")
+frame = data.runs_frame(runs)
+if frame.empty:
+    st.info("No runs match. Launch an experiment first, or clear the filters.")
+else:
+    shown = [
+        c for c in ("id", "status", "created_at", "service", "api", "fault_type", "percentage") if c in frame
+    ]
+    shown += [c for c in ("request_count", "error_rate", "p95_latency_ms", "labels") if c in frame]
+    st.dataframe(frame[shown], hide_index=True, key="history_table")
+
+# The selection lives in the URL (?runs=3,7) so that a comparison can be shared.
+url_ids = compare.parse_run_ids(st.query_params.get("runs"))
+if "history_selected" not in st.session_state:
+    st.session_state["history_selected"] = url_ids
+choices = list(
+    dict.fromkeys([*url_ids, *st.session_state["history_selected"], *(int(r.id) for r in runs if r.id)])
+)
+labels = {int(r.id): f"#{r.id} {r.fault_type} {r.service}{r.api} {r.percentage}%" for r in runs if r.id}
+selected = st.multiselect(
+    "runs to compare (the first is the baseline)",
+    choices,
+    key="history_selected",
+    format_func=lambda run_id: labels.get(run_id, f"#{run_id}"),
+)
+if selected:
+    st.query_params["runs"] = ",".join(str(run_id) for run_id in selected)
+elif "runs" in st.query_params:
+    del st.query_params["runs"]
+
+comparison_rows: list[dict[str, object]] = []
+views = data.load_runs(console.engine, selected) if selected else []
+missing = [run_id for run_id in selected if run_id not in {v.run.id for v in views}]
+if missing:
+    st.warning(f"Runs not found: {', '.join(f'#{m}' for m in missing)}")
+if len(views) >= 2:
+    baseline, candidates = views[0], views[1:]
+    st.subheader(f"Compared with baseline #{baseline.run.id}")
+    comparison_rows = compare.comparison_rows(baseline, candidates)
+    for row in comparison_rows:
+        if "significant" in str(row["verdict"]) and "no significant" not in str(row["verdict"]):
+            st.markdown(f"- **{row['candidate']}**: {row['verdict']}")
+    st.dataframe(comparison_rows, hide_index=True, key="history_comparison")
+    st.plotly_chart(latency_overlay_figure([(v.label, v.timeline) for v in views]), key="history_overlay")
+    st.plotly_chart(
+        latency_ecdf_figure([(v.label, v.samples["latency_ms"]) for v in views if v.samples.size]),
+        key="history_ecdf",
+    )
+    fractions = compare.fraction_rows(views)
+    st.plotly_chart(fault_fraction_figure(fractions), key="history_fraction")
+    st.dataframe(fractions, hide_index=True, key="history_fraction_table")
+elif len(views) == 1:
+    st.caption("Select a second run to compare.")
+
+st.subheader("Export")
+e1, e2 = st.columns(2)
+export_frame = data.runs_frame([v.run for v in views]) if views else frame
+e1.download_button(
+    "Download CSV",
+    export_frame.to_csv(index=False),
+    file_name="boifi-runs.csv",
+    mime="text/csv",
+    key="history_csv",
+)
+e2.download_button(
+    "Download JSON",
+    compare.export_json(export_frame, comparison_rows),
+    file_name="boifi-runs.json",
+    mime="application/json",
+    key="history_json",
+)

@@ -1,0 +1,78 @@
+"""Fixtures for dashboard tests: a temporary database, an Executor, and clean Streamlit caches."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlmodel import Session
+
+import storage
+from storage.fixtures import populate_demo_runs
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = ("pages/1_Launch.py", "pages/2_Monitor.py", "pages/3_History.py", "pages/4_Settings.py")
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _clear_streamlit_caches() -> None:
+    st.cache_data.clear()
+    st.cache_resource.clear()  # releases the ConsoleHolder: closes the Console and any embedded executor
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the dashboard at a fresh SQLite file and fast client settings; clear caches around the test."""
+    url = f"sqlite:///{tmp_path / 'dashboard.db'}"
+    monkeypatch.setenv("BOIFI_DATABASE_URL", url)
+    monkeypatch.setenv("BOIFI_MAX_RETRIES", "1")
+    monkeypatch.setenv("BOIFI_CONNECTION_TIMEOUT_SEC", "1")
+    monkeypatch.setenv("BOIFI_DEFAULT_TIMEOUT_SEC", "5")
+    monkeypatch.setenv("BOIFI_HEALTH_INTERVAL_SEC", "0.5")
+    _clear_streamlit_caches()
+    yield url
+    _clear_streamlit_caches()
+
+
+@pytest.fixture
+def unreachable_executor(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point the client at a loopback port nobody listens on."""
+    url = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("BOIFI_EXECUTOR_URL", url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def embedded_executor() -> Iterator[str]:
+    """Start one in-process embedded executor with demo services for the session."""
+    from executor import EmbeddedExecutor, ExecutorSettings
+
+    with EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=1)) as executor:
+        yield executor.base_url
+
+
+@pytest.fixture
+def live_executor(database_url: str, embedded_executor: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point the dashboard at the in-process executor (policy mode observes through its collector)."""
+    monkeypatch.setenv("BOIFI_EXECUTOR_URL", embedded_executor)
+    monkeypatch.setenv("BOIFI_COLLECTOR_URL", embedded_executor)
+    return embedded_executor
+
+
+def populate(url: str, *, count: int, samples_per_run: int = 40) -> None:
+    """Write `count` fake completed runs (test data) into the database at `url`."""
+    engine = storage.make_engine(url)
+    try:
+        storage.init_db(engine)
+        with Session(engine) as session:
+            populate_demo_runs(session, count=count, samples_per_run=samples_per_run, seed=3)
+    finally:
+        engine.dispose()
