@@ -1,0 +1,113 @@
+"""The demo shop: faults propagate through the call graph; the protected caller falls back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from executor import EmbeddedExecutor, ExecutorSettings
+
+
+@pytest.fixture
+def shop() -> Iterator[EmbeddedExecutor]:
+    settings = ExecutorSettings(demo=True, seed=5, gateway_timeout_ms=300, default_rate_rps=20)
+    with EmbeddedExecutor(settings) as ex:
+        yield ex
+
+
+def _payment_policy(fault: dict[str, object]) -> dict[str, object]:
+    return {
+        "metadata": {"name": "payment-fault", "version": "1.0.0"},
+        "spec": {
+            "selector": {"service": "payment", "namespace": "demo"},
+            "rules": [{"match": {"path": {"exact": "/api/v1/payment/process"}}, "fault": fault}],
+        },
+    }
+
+
+def _timed_post(http: httpx.Client, url: str) -> tuple[httpx.Response, float]:
+    started = time.perf_counter()
+    response = http.post(url, json={})
+    return response, (time.perf_counter() - started) * 1000
+
+
+def test_a_delay_on_payment_shows_up_in_checkout_latency(http: httpx.Client, shop: EmbeddedExecutor) -> None:
+    fault = {"percentage": 100, "delay": {"fixed_delay_ms": 150}}
+    assert http.post(shop.base_url + "/v1/policies", json=_payment_policy(fault)).status_code == 201
+    response, elapsed_ms = _timed_post(http, shop.proxy_url("gateway") + "/api/v1/checkout")
+    assert response.status_code == 200
+    assert response.json()["checkout"] == "confirmed"
+    assert "x-fault-injected" not in response.headers  # the fault hit payment, not the gateway hop
+    assert elapsed_ms >= 150
+
+
+def test_the_gateway_falls_back_while_orders_waits(http: httpx.Client, shop: EmbeddedExecutor) -> None:
+    fault = {"percentage": 100, "delay": {"fixed_delay_ms": 800}}
+    http.post(shop.base_url + "/v1/policies", json=_payment_policy(fault))
+    checkout = http.post(shop.proxy_url("gateway") + "/api/v1/checkout", json={})
+    assert checkout.status_code == 202
+    assert checkout.json()["fallback"] is True
+    assert checkout.headers["x-fallback"] == "true"
+    order, elapsed_ms = _timed_post(http, shop.proxy_url("orders") + "/api/v1/order/create")
+    assert order.status_code == 200  # unprotected: it simply waits for payment
+    assert elapsed_ms >= 800
+
+
+def test_an_abort_on_payment_fails_orders_and_the_gateway_falls_back(
+    http: httpx.Client, shop: EmbeddedExecutor
+) -> None:
+    http.post(shop.base_url + "/v1/policies", json=_payment_policy({"percentage": 100, "abort": {"httpStatus": 503}}))
+    order = http.post(shop.proxy_url("orders") + "/api/v1/order/create", json={})
+    assert order.status_code == 502
+    assert order.json() == {"error": "dependency failed", "dependency": "payment", "status": 503}
+    checkout = http.post(shop.proxy_url("gateway") + "/api/v1/checkout", json={})
+    assert checkout.status_code == 202
+    assert checkout.json()["reason"] == "orders answered 502"
+
+
+def test_each_request_yields_spans_across_the_call_graph(http: httpx.Client, shop: EmbeddedExecutor) -> None:
+    body = http.get(shop.base_url + "/collect?service=gateway&api=/api/v1/checkout&duration_sec=0.2").json()
+    trace = body["trace_data"]
+    spans = trace["spans"]
+    assert {span["traceID"] for span in spans} == {trace["traceID"]}
+    names = [span["operationName"] for span in spans]
+    for expected in (
+        "proxy gateway POST /api/v1/checkout",
+        "gateway POST /api/v1/checkout",
+        "orders POST /api/v1/order/create",
+        "inventory GET /api/v1/inventory/check",
+        "payment POST /api/v1/payment/process",
+    ):
+        assert expected in names
+    by_id = {span["spanID"]: span for span in spans}
+    payment = next(span for span in spans if span["operationName"].startswith("payment"))
+    proxy_hop = by_id[payment["parentSpanID"]]
+    assert proxy_hop["operationName"] == "proxy payment POST /api/v1/payment/process"
+    assert by_id[proxy_hop["parentSpanID"]]["operationName"] == "orders POST /api/v1/order/create"
+    for span in spans:
+        assert isinstance(span["duration"], int) and span["status"] in ("ok", "error")
+        assert isinstance(span["tags"], dict)
+
+
+def test_concurrent_faults_on_different_services(http: httpx.Client, shop: EmbeddedExecutor) -> None:
+    bodies = [
+        {"service": "payment", "api": "/api/v1/payment/process", "fault_type": "delay",
+         "fault_config": {"delay_milliseconds": 5}},
+        {"service": "inventory", "api": "/api/v1/inventory/check", "fault_type": "abort",
+         "fault_config": {"http_status_code": 429}},
+        {"service": "orders", "api": "/api/v1/order/status", "fault_type": "error_injection",
+         "fault_config": {"error_message": "orders down"}},
+    ]
+    ids = []
+    for body in bodies:
+        body.update({"percentage": 100, "duration_seconds": 1, "load": {"rate_rps": 10}})
+        ids.append(http.post(shop.base_url + "/v1/faults/apply", json=body).json()["apply_id"])
+    for apply_id, expected_status in zip(ids, (200, 429, 500), strict=True):
+        while not (metrics := http.get(shop.base_url + f"/v1/faults/{apply_id}/metrics").json())["final"]:
+            time.sleep(0.05)
+        assert metrics["metrics"]["request_count"] == 10
+        assert metrics["metrics"]["affected_count"] == 10
+        assert metrics["status_code"] == expected_status
