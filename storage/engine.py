@@ -12,7 +12,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import create_engine
 
@@ -82,11 +82,32 @@ def init_db(engine: Engine) -> None:
 
 
 def upgrade(engine: Engine, revision: str) -> None:
-    """Upgrade the database behind `engine` to `revision` (used by `init_db` and by migration tests)."""
+    """Upgrade the database behind `engine` to `revision` (used by `init_db` and by migration tests).
+
+    On SQLite the whole upgrade is one ``BEGIN IMMEDIATE`` transaction, so processes that open a new database
+    at the same moment take turns instead of racing, and foreign keys are off meanwhile, so that a migration
+    that rebuilds a table (Alembic batch mode) cannot cascade-delete its children.
+    """
     config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            _sqlite_pragma(connection, "PRAGMA foreign_keys = OFF")
+        try:
+            with connection.begin():
+                if sqlite:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+        finally:
+            if sqlite:
+                _sqlite_pragma(connection, "PRAGMA foreign_keys = ON")
+
+
+def _sqlite_pragma(connection: Connection, pragma: str) -> None:
+    # Pragmas about foreign keys are ignored inside a transaction: run them between transactions.
+    connection.exec_driver_sql(pragma)
+    connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:

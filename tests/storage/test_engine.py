@@ -101,3 +101,32 @@ def test_runs_have_the_documented_indexes(memory_engine: Engine) -> None:
     for table in ("timeline_points", "latency_samples", "client_events"):
         firsts = {index["column_names"][0] for index in inspect(memory_engine).get_indexes(table)}
         assert "run_id" in firsts
+
+
+def test_processes_opening_a_new_file_at_once_take_turns(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    engines = [storage.make_engine(url) for _ in range(3)]
+    start = threading.Barrier(len(engines))
+    errors: list[BaseException] = []
+
+    def open_db(engine: Engine) -> None:
+        try:
+            start.wait(timeout=10)
+            storage.init_db(engine)
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_db, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert all(current_revision(engine) == "0002" for engine in engines)
+    for engine in engines:
+        engine.dispose()
+
+
+def test_foreign_keys_are_back_on_after_init_db(memory_engine: Engine) -> None:
+    with memory_engine.connect() as connection:
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
