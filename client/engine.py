@@ -272,6 +272,8 @@ class CallEngine:
                 operation=operation,
                 retry_after=r.headers.get("retry-after"),
             )
+        if r.status_code >= 400:  # an accepted error status (a 404 on delete): its body is informative only
+            return ApiResponse(r.status_code, decode_error_body(content), r.headers)
         return ApiResponse(r.status_code, _decode_json(content, operation), r.headers)
 
     def check_health(self, path: str, *, timeout_sec: float) -> tuple[bool, float, str | None]:

@@ -140,8 +140,14 @@ def metrics_body(apply_id: str = "fault-1", *, final: bool = True, samples: bool
             "max_latency_ms": 270.0,
         },
         "timeline": [
-            {"t_s": 0, "request_count": 50, "affected_count": 25, "error_count": 1,
-             "avg_latency_ms": 120.0, "p95_latency_ms": 250.0}
+            {
+                "t_s": 0,
+                "request_count": 50,
+                "affected_count": 25,
+                "error_count": 1,
+                "avg_latency_ms": 120.0,
+                "p95_latency_ms": 250.0,
+            }
         ],
         "trace_data": {"traceID": "t1", "spans": []},
         "logs": ["started", "ended"],

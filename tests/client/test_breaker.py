@@ -140,8 +140,9 @@ class BreakerMachine(RuleBasedStateMachine):
         self.threshold = 3
         self.timeout = 5.0
         self.max_trials = 2
-        self.breaker = CircuitBreaker(self.threshold, self.timeout, half_open_max_calls=self.max_trials,
-                                      clock=self.clock)
+        self.breaker = CircuitBreaker(
+            self.threshold, self.timeout, half_open_max_calls=self.max_trials, clock=self.clock
+        )
         self.state = BreakerState.CLOSED
         self.failures = 0
         self.opened_at = 0.0

@@ -9,15 +9,30 @@ import pytest
 
 from client import ApiMode, ExecutorCancelledError, FaultPlan, FaultType
 
-PLAN = FaultPlan(service="payment", api="/pay", fault_type=FaultType.ABORT, abort_http_status=503, percentage=30,
-                 duration_seconds=2)
+PLAN = FaultPlan(
+    service="payment",
+    api="/pay",
+    fault_type=FaultType.ABORT,
+    abort_http_status=503,
+    percentage=30,
+    duration_seconds=2,
+)
 C_BODY = {
-    "apply_id": "fault-9", "status": "completed",
-    "metrics": {"total_request_count": 523, "blocked_request_count": 261, "success_rate": 0.48,
-                "error_rate": 0.52, "avg_latency_ms": 3.2, "p95_latency_ms": 5.1, "p99_latency_ms": 6.5,
-                "max_latency_ms": 8.0},
+    "apply_id": "fault-9",
+    "status": "completed",
+    "metrics": {
+        "total_request_count": 523,
+        "blocked_request_count": 261,
+        "success_rate": 0.48,
+        "error_rate": 0.52,
+        "avg_latency_ms": 3.2,
+        "p95_latency_ms": 5.1,
+        "p99_latency_ms": 6.5,
+        "max_latency_ms": 8.0,
+    },
     "samples": [[1.0, 3.0, 503, 1]],
-    "trace_data": {"traceID": "x", "spans": []}, "logs": ["done"],
+    "trace_data": {"traceID": "x", "spans": []},
+    "logs": ["done"],
 }
 
 from tests.client.conftest import FakeClock, Script, make_client  # noqa: E402
@@ -43,7 +58,9 @@ def test_direct_read_timeout_is_the_whole_remaining_deadline(script: Script, clo
         return httpx.Response(200, json=C_BODY)
 
     script.on("POST", "/api/v1/faults/apply", answer)
-    make_client(script, clock, api_mode="direct", default_timeout_sec=5).apply_and_observe(PLAN, timeout_sec=120)
+    make_client(script, clock, api_mode="direct", default_timeout_sec=5).apply_and_observe(
+        PLAN, timeout_sec=120
+    )
     assert seen == [120.0]
 
 

@@ -19,8 +19,16 @@ from client import (
 )
 from tests.client.conftest import FakeClock, Script, make_client, metrics_body
 
-PLAN = FaultPlan(service="payment", api="/api/v1/payment/process", fault_type="delay", delay_seconds=2.5,
-                 percentage=50, duration_seconds=3, start_delay_ms=200, method="POST")
+PLAN = FaultPlan(
+    service="payment",
+    api="/api/v1/payment/process",
+    fault_type="delay",
+    delay_seconds=2.5,
+    percentage=50,
+    duration_seconds=3,
+    start_delay_ms=200,
+    method="POST",
+)
 OK_APPLY = httpx.Response(200, json={"apply_id": "fault-1", "status": "applied"})
 STATUS = "/v1/faults/fault-1/status"
 METRICS = "/v1/faults/fault-1/metrics"
@@ -38,13 +46,21 @@ def test_apply_sends_the_documented_body_with_integers(script: Script, clock: Fa
     make_client(script, clock).apply_and_observe(PLAN, start_time=start, apply_key="k")
     body = json.loads(script.calls("POST", "/v1/faults/apply")[0].content)
     assert body == {
-        "service": "payment", "api": "/api/v1/payment/process", "fault_type": "delay", "percentage": 50,
-        "duration_seconds": 3, "start_delay_ms": 200, "method": "POST",
-        "fault_config": {"delay_milliseconds": 2500}, "start_time": "2026-11-27T21:00:05Z",
+        "service": "payment",
+        "api": "/api/v1/payment/process",
+        "fault_type": "delay",
+        "percentage": 50,
+        "duration_seconds": 3,
+        "start_delay_ms": 200,
+        "method": "POST",
+        "fault_config": {"delay_milliseconds": 2500},
+        "start_time": "2026-11-27T21:00:05Z",
     }
 
 
-def test_polls_until_completed_and_returns_final_metrics_with_samples(script: Script, clock: FakeClock) -> None:
+def test_polls_until_completed_and_returns_final_metrics_with_samples(
+    script: Script, clock: FakeClock
+) -> None:
     script.on("POST", "/v1/faults/apply", OK_APPLY)
     script.on("GET", STATUS, _status("pending"), _status("running"), _status("running"), _status("completed"))
     script.on("GET", METRICS, httpx.Response(200, json=metrics_body(samples=True)))

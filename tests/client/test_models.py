@@ -11,8 +11,13 @@ from client import ApiMode, ExecutorResponseError, FaultPlan, FaultType, Request
 from client.parsing import observation_from_body
 from tests.client.conftest import metrics_body
 
-VALID: dict[str, Any] = {"service": "payment", "api": "/pay", "fault_type": "delay", "percentage": 50,
-                         "delay_seconds": 1.5}
+VALID: dict[str, Any] = {
+    "service": "payment",
+    "api": "/pay",
+    "fault_type": "delay",
+    "percentage": 50,
+    "delay_seconds": 1.5,
+}
 
 
 @pytest.mark.parametrize(
@@ -46,10 +51,18 @@ def test_invalid_plan_names_the_field(change: dict[str, Any], field: str) -> Non
 def test_valid_plans_of_each_type() -> None:
     delay = FaultPlan(**VALID)
     assert delay.duration_seconds == 30 and delay.start_delay_ms == 0 and delay.delay_ms == 1500
-    abort = FaultPlan(service="s", api="/a", fault_type=FaultType.ABORT, percentage=100, abort_http_status=503)
+    abort = FaultPlan(
+        service="s", api="/a", fault_type=FaultType.ABORT, percentage=100, abort_http_status=503
+    )
     assert abort.abort_http_status == 503
-    error = FaultPlan(service="s", api="/a", fault_type="error_injection", percentage=10, error_message="boom",
-                      method="post")
+    error = FaultPlan(
+        service="s",
+        api="/a",
+        fault_type="error_injection",
+        percentage=10,
+        error_message="boom",
+        method="post",
+    )
     assert error.method == "POST" and error.fault_type is FaultType.ERROR_INJECTION
 
 
@@ -71,10 +84,18 @@ def test_family_b_metrics_body_normalises() -> None:
 
 def test_family_c_metric_names_normalise_into_the_same_model() -> None:
     body = {
-        "apply_id": "f", "status": "completed",
-        "metrics": {"total_request_count": 523, "blocked_request_count": 261, "success_rate": 0.48,
-                    "error_rate": 0.02, "avg_latency_ms": 3250.45, "p95_latency_ms": 5100.0,
-                    "p99_latency_ms": 6500.0, "max_latency_ms": 8000.0},
+        "apply_id": "f",
+        "status": "completed",
+        "metrics": {
+            "total_request_count": 523,
+            "blocked_request_count": 261,
+            "success_rate": 0.48,
+            "error_rate": 0.02,
+            "avg_latency_ms": 3250.45,
+            "p95_latency_ms": 5100.0,
+            "p99_latency_ms": 6500.0,
+            "max_latency_ms": 8000.0,
+        },
     }
     obs = observation_from_body(body, operation="apply", api_mode=ApiMode.DIRECT)
     assert obs.metrics is not None

@@ -1,4 +1,4 @@
-"""Policy mode (family A): the policy on the wire, one name per apply, deletion in every outcome, the probe."""
+"""Policy mode (family A): the wire format, one name per apply, deletion in every outcome, the probe."""
 
 from __future__ import annotations
 
@@ -22,8 +22,16 @@ from client import (
 from client.protocols.policy import policy_body
 from tests.client.conftest import FakeClock, Script, make_client, metrics_body
 
-PLAN = FaultPlan(service="payment", api="/api/v1/payment/process", fault_type="delay", delay_seconds=0.25,
-                 percentage=50, duration_seconds=2, method="POST", headers=[{"name": "x-user-id", "exact": "42"}])
+PLAN = FaultPlan(
+    service="payment",
+    api="/api/v1/payment/process",
+    fault_type="delay",
+    delay_seconds=0.25,
+    percentage=50,
+    duration_seconds=2,
+    method="POST",
+    headers=[{"name": "x-user-id", "exact": "42"}],
+)
 NAME = policy_name_for("key-1")
 PROBE_URL = "http://target.test/s/payment"
 
@@ -34,7 +42,9 @@ def _stored(request: httpx.Request) -> httpx.Response:
 
 def _policy_script(script: Script) -> Script:
     script.on("POST", "/v1/policies", _stored)
-    script.on("DELETE", f"/v1/policies/{NAME}", httpx.Response(200, json={"message": "policy deleted successfully"}))
+    script.on(
+        "DELETE", f"/v1/policies/{NAME}", httpx.Response(200, json={"message": "policy deleted successfully"})
+    )
     return script
 
 
@@ -61,12 +71,21 @@ def test_policy_body_matches_family_a() -> None:
         "metadata": {"name": "boifi-k", "version": "1.0.0"},
         "spec": {
             "selector": {"service": "payment"},
-            "rules": [{
-                "match": {"path": {"exact": "/api/v1/payment/process"}, "method": {"exact": "POST"},
-                          "headers": [{"name": "x-user-id", "exact": "42"}]},
-                "fault": {"percentage": 50, "start_delay_ms": 0, "duration_seconds": 2,
-                          "delay": {"fixed_delay_ms": 250}},
-            }],
+            "rules": [
+                {
+                    "match": {
+                        "path": {"exact": "/api/v1/payment/process"},
+                        "method": {"exact": "POST"},
+                        "headers": [{"name": "x-user-id", "exact": "42"}],
+                    },
+                    "fault": {
+                        "percentage": 50,
+                        "start_delay_ms": 0,
+                        "duration_seconds": 2,
+                        "delay": {"fixed_delay_ms": 250},
+                    },
+                }
+            ],
         },
     }
     abort = FaultPlan(service="s", api="/a", fault_type="abort", abort_http_status=503, percentage=10)
@@ -78,8 +97,9 @@ def test_policy_body_matches_family_a() -> None:
 def test_probe_observes_and_the_policy_is_deleted(script: Script, clock: FakeClock) -> None:
     _policy_script(script)
     target: list[httpx.Request] = []
-    client = make_client(script, clock, api_mode="policy", probe_url=PROBE_URL, probe_rate_rps=10,
-                         probe=_target(target))
+    client = make_client(
+        script, clock, api_mode="policy", probe_url=PROBE_URL, probe_rate_rps=10, probe=_target(target)
+    )
     progress: list[RawObservation] = []
     observation = client.apply_and_observe(PLAN, apply_key="key-1", on_progress=progress.append)
     assert len(target) == 20
@@ -113,14 +133,17 @@ def test_policy_is_deleted_when_observation_fails(script: Script, clock: FakeClo
 def test_policy_is_deleted_when_the_post_fails(script: Script, clock: FakeClock) -> None:
     _policy_script(script).on("POST", "/v1/policies", httpx.Response(500))
     with pytest.raises(ExecutorServerError):
-        make_client(script, clock, api_mode="policy", probe_url=PROBE_URL).apply_and_observe(PLAN, apply_key="key-1")
+        make_client(script, clock, api_mode="policy", probe_url=PROBE_URL).apply_and_observe(
+            PLAN, apply_key="key-1"
+        )
     assert len(script.calls("DELETE", f"/v1/policies/{NAME}")) == 1
 
 
 def test_policy_is_deleted_when_the_deadline_passes(script: Script, clock: FakeClock) -> None:
     _policy_script(script)
-    client = make_client(script, clock, api_mode="policy", probe_url=PROBE_URL, probe=_target([]),
-                         policy_propagation_sec=10.0)
+    client = make_client(
+        script, clock, api_mode="policy", probe_url=PROBE_URL, probe=_target([]), policy_propagation_sec=10.0
+    )
     with pytest.raises(ExecutorTimeoutError):
         client.apply_and_observe(PLAN, timeout_sec=3.0, apply_key="key-1")
     assert len(script.calls("DELETE", f"/v1/policies/{NAME}")) == 1
@@ -149,7 +172,9 @@ def test_cancel_deletes_the_policy_and_keeps_the_last_partial(script: Script, cl
             cancel.set()
         return httpx.Response(200)
 
-    client = make_client(script, clock, api_mode="policy", probe_url=PROBE_URL, probe_rate_rps=10, probe=target)
+    client = make_client(
+        script, clock, api_mode="policy", probe_url=PROBE_URL, probe_rate_rps=10, probe=target
+    )
     with pytest.raises(ExecutorCancelledError) as info:
         client.apply_and_observe(PLAN, apply_key="key-1", cancel=cancel)
     assert info.value.partial is not None and info.value.partial.metrics is not None
@@ -157,7 +182,9 @@ def test_cancel_deletes_the_policy_and_keeps_the_last_partial(script: Script, cl
 
 
 def test_delete_404_is_fine(script: Script, clock: FakeClock) -> None:
-    _policy_script(script).on("DELETE", f"/v1/policies/{NAME}", httpx.Response(404, json={"error": "not_found"}))
+    _policy_script(script).on(
+        "DELETE", f"/v1/policies/{NAME}", httpx.Response(404, json={"error": "not_found"})
+    )
     client = make_client(script, clock, api_mode="policy", probe_url=PROBE_URL, probe=_target([]))
     assert client.apply_and_observe(PLAN, apply_key="key-1").final
 
@@ -178,7 +205,11 @@ def test_collector_observes_through_get_collect(script: Script, clock: FakeClock
     client = make_client(script, clock, api_mode="policy", collector_url="http://executor.test")
     observation = client.apply_and_observe(PLAN, apply_key="key-1")
     params = script.calls("GET", "/collect")[0].url.params
-    assert dict(params) == {"service": "payment", "api": "/api/v1/payment/process", "duration_sec": "2",
-                            "include_samples": "true"}
+    assert dict(params) == {
+        "service": "payment",
+        "api": "/api/v1/payment/process",
+        "duration_sec": "2",
+        "include_samples": "true",
+    }
     assert observation.apply_id == NAME and len(observation.samples) == 2
     assert len(script.calls("DELETE", f"/v1/policies/{NAME}")) == 1

@@ -22,8 +22,9 @@ from client import (
 )
 from tests.client.conftest import FakeClock, Script, make_client, metrics_body
 
-PLAN = FaultPlan(service="payment", api="/pay", fault_type="delay", delay_seconds=1.0, percentage=50,
-                 duration_seconds=5)
+PLAN = FaultPlan(
+    service="payment", api="/pay", fault_type="delay", delay_seconds=1.0, percentage=50, duration_seconds=5
+)
 APPLY = "/v1/faults/apply"
 OK_APPLY = httpx.Response(200, json={"apply_id": "fault-1", "status": "applied"})
 
@@ -48,7 +49,9 @@ def _complete(script: Script) -> Script:
         httpx.RemoteProtocolError("reset"),
     ],
 )
-def test_retryable_failures_are_retried_with_the_same_key(script: Script, clock: FakeClock, failure: object) -> None:
+def test_retryable_failures_are_retried_with_the_same_key(
+    script: Script, clock: FakeClock, failure: object
+) -> None:
     _complete(script).on("POST", APPLY, failure, failure, OK_APPLY)  # type: ignore[arg-type]
     observation = make_client(script, clock).apply_and_observe(PLAN, apply_key="key-1")
     posts = script.calls("POST", APPLY)
@@ -59,13 +62,21 @@ def test_retryable_failures_are_retried_with_the_same_key(script: Script, clock:
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(400, BadRequestError), (401, UnauthorizedError), (403, ExecutorClientError), (404, NotFoundError),
-     (409, ConflictError), (422, ExecutorClientError)],
+    [
+        (400, BadRequestError),
+        (401, UnauthorizedError),
+        (403, ExecutorClientError),
+        (404, NotFoundError),
+        (409, ConflictError),
+        (422, ExecutorClientError),
+    ],
 )
 def test_client_errors_fail_after_one_attempt_with_status_and_body(
     script: Script, clock: FakeClock, status: int, error: type[Exception]
 ) -> None:
-    script.on("POST", APPLY, httpx.Response(status, json={"error": "invalid_input", "details": {"field": "api"}}))
+    script.on(
+        "POST", APPLY, httpx.Response(status, json={"error": "invalid_input", "details": {"field": "api"}})
+    )
     with pytest.raises(error) as info:
         make_client(script, clock).apply_and_observe(PLAN)
     assert len(script.calls("POST", APPLY)) == 1
@@ -92,8 +103,9 @@ def test_none_strategy_makes_one_attempt(script: Script, clock: FakeClock) -> No
 
 def test_exponential_backoff_uses_full_jitter_capped(script: Script, clock: FakeClock) -> None:
     script.on("POST", APPLY, httpx.Response(503))
-    client = make_client(script, clock, max_retries=5, initial_retry_delay_sec=1.0, max_retry_delay_sec=3.0,
-                         rng=lambda: 0.5)
+    client = make_client(
+        script, clock, max_retries=5, initial_retry_delay_sec=1.0, max_retry_delay_sec=3.0, rng=lambda: 0.5
+    )
     with pytest.raises(ExecutorServerError):
         client.apply_and_observe(PLAN, timeout_sec=100)
     assert clock.sleeps == [0.5, 1.0, 1.5, 1.5]
@@ -140,7 +152,7 @@ def test_bad_responses_are_client_errors(script: Script, clock: FakeClock) -> No
 
 def test_body_over_the_size_limit_is_rejected(script: Script, clock: FakeClock) -> None:
     script.on("POST", APPLY, httpx.Response(200, content=b"x" * 5000))
-    with pytest.raises(ExecutorResponseError, match="limit|exceeds"):
+    with pytest.raises(ExecutorResponseError, match=r"limit|exceeds"):
         make_client(script, clock, max_response_bytes=1024).apply_and_observe(PLAN)
 
 
@@ -164,8 +176,9 @@ def test_breaker_counts_5xx_and_connection_errors_but_not_4xx(script: Script, cl
 
 def test_breaker_half_open_trial_success_closes(script: Script, clock: FakeClock) -> None:
     script.on("POST", APPLY, httpx.ConnectError("down"))
-    client = make_client(script, clock, circuit_breaker_failure_threshold=2, circuit_breaker_timeout_sec=30,
-                         max_retries=1)
+    client = make_client(
+        script, clock, circuit_breaker_failure_threshold=2, circuit_breaker_timeout_sec=30, max_retries=1
+    )
     for _ in range(2):
         with pytest.raises(ExecutorConnectionError):
             client.apply_and_observe(PLAN)
