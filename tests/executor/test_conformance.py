@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -118,9 +119,10 @@ def test_config_stream_matches_recorded_events(bare_executor: EmbeddedExecutor, 
     received: queue.Queue[tuple[str, str] | dict[str, str]] = queue.Queue()
 
     def listen() -> None:
-        with httpx.Client(timeout=30) as client, client.stream(
-            "GET", bare_executor.base_url + "/v1/config/stream"
-        ) as response:
+        with (
+            httpx.Client(timeout=30) as client,
+            client.stream("GET", bare_executor.base_url + "/v1/config/stream") as response,
+        ):
             received.put(dict(response.headers))
             event = ""
             for line in response.iter_lines():
@@ -130,10 +132,8 @@ def test_config_stream_matches_recorded_events(bare_executor: EmbeddedExecutor, 
                     received.put((event, line[len("data: ") :]))
 
     def listen_quietly() -> None:
-        try:
+        with contextlib.suppress(httpx.HTTPError):  # the stream ends when the executor stops
             listen()
-        except httpx.HTTPError:
-            pass  # the stream ends when the executor stops
 
     listener = threading.Thread(target=listen_quietly, daemon=True)
     listener.start()
@@ -162,10 +162,16 @@ def test_config_stream_matches_recorded_events(bare_executor: EmbeddedExecutor, 
     ("body", "message"),
     [
         ("", "invalid request body: EOF"),
-        ('{"metadata": []}', "invalid request body: json: cannot unmarshal array into Go struct field "
-         "FaultInjectionPolicy.metadata of type models.Metadata"),
-        ('{"metadata":{"name":5}}', "invalid request body: json: cannot unmarshal number into Go struct "
-         "field Metadata.metadata.name of type string"),
+        (
+            '{"metadata": []}',
+            "invalid request body: json: cannot unmarshal array into Go struct field "
+            "FaultInjectionPolicy.metadata of type models.Metadata",
+        ),
+        (
+            '{"metadata":{"name":5}}',
+            "invalid request body: json: cannot unmarshal number into Go struct "
+            "field Metadata.metadata.name of type string",
+        ),
         ("[1, 2", "invalid request body: unexpected EOF"),
     ],
 )

@@ -59,7 +59,10 @@ def test_the_gateway_falls_back_while_orders_waits(http: httpx.Client, shop: Emb
 def test_an_abort_on_payment_fails_orders_and_the_gateway_falls_back(
     http: httpx.Client, shop: EmbeddedExecutor
 ) -> None:
-    http.post(shop.base_url + "/v1/policies", json=_payment_policy({"percentage": 100, "abort": {"httpStatus": 503}}))
+    http.post(
+        shop.base_url + "/v1/policies",
+        json=_payment_policy({"percentage": 100, "abort": {"httpStatus": 503}}),
+    )
     order = http.post(shop.proxy_url("orders") + "/api/v1/order/create", json={})
     assert order.status_code == 502
     assert order.json() == {"error": "dependency failed", "dependency": "payment", "status": 503}
@@ -94,12 +97,24 @@ def test_each_request_yields_spans_across_the_call_graph(http: httpx.Client, sho
 
 def test_concurrent_faults_on_different_services(http: httpx.Client, shop: EmbeddedExecutor) -> None:
     bodies = [
-        {"service": "payment", "api": "/api/v1/payment/process", "fault_type": "delay",
-         "fault_config": {"delay_milliseconds": 5}},
-        {"service": "inventory", "api": "/api/v1/inventory/check", "fault_type": "abort",
-         "fault_config": {"http_status_code": 429}},
-        {"service": "orders", "api": "/api/v1/order/status", "fault_type": "error_injection",
-         "fault_config": {"error_message": "orders down"}},
+        {
+            "service": "payment",
+            "api": "/api/v1/payment/process",
+            "fault_type": "delay",
+            "fault_config": {"delay_milliseconds": 5},
+        },
+        {
+            "service": "inventory",
+            "api": "/api/v1/inventory/check",
+            "fault_type": "abort",
+            "fault_config": {"http_status_code": 429},
+        },
+        {
+            "service": "orders",
+            "api": "/api/v1/order/status",
+            "fault_type": "error_injection",
+            "fault_config": {"error_message": "orders down"},
+        },
     ]
     ids = []
     for body in bodies:

@@ -60,17 +60,41 @@ def test_extended_apply_runs_load_and_reports_final_metrics(http: httpx.Client, 
     assert applied["apply_id"].startswith("fault-")
     apply_id = applied["apply_id"]
     status = http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()
-    assert list(status) == ["apply_id", "status", "start_time", "end_time", "progress_percent", "error_message"]
+    assert list(status) == [
+        "apply_id",
+        "status",
+        "start_time",
+        "end_time",
+        "progress_percent",
+        "error_message",
+    ]
     assert status["status"] in ("pending", "running")
     metrics = _wait_final(http, ex, apply_id)
-    assert set(metrics) == {"apply_id", "final", "status_code", "latency_ms", "error_rate", "metrics",
-                            "timeline", "trace_data", "logs"}
+    assert set(metrics) == {
+        "apply_id",
+        "final",
+        "status_code",
+        "latency_ms",
+        "error_rate",
+        "metrics",
+        "timeline",
+        "trace_data",
+        "logs",
+    }
     assert metrics["metrics"]["request_count"] == 20
     assert metrics["metrics"]["affected_count"] == 20
     assert metrics["status_code"] == 503
     assert metrics["error_rate"] == 1.0
-    assert set(metrics["timeline"][0]) == {"t_s", "request_count", "affected_count", "error_count",
-                                           "avg_latency_ms", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms"}
+    assert set(metrics["timeline"][0]) == {
+        "t_s",
+        "request_count",
+        "affected_count",
+        "error_count",
+        "avg_latency_ms",
+        "p50_latency_ms",
+        "p95_latency_ms",
+        "p99_latency_ms",
+    }
     assert metrics["trace_data"]["spans"][0]["tags"]["fault.injected"] is True
     assert metrics["logs"]
     assert http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["status"] == "completed"
@@ -94,7 +118,9 @@ def test_idempotency_key_replays_the_same_fault_and_refuses_a_different_body(
     conflict = http.post(ex.base_url + "/v1/faults/apply", json=_body(percentage=5), headers=headers)
     assert conflict.status_code == 409
     assert conflict.json()["error"] == "idempotency_key_reused"
-    long_key = http.post(ex.base_url + "/v1/faults/apply", json=_body(), headers={"Idempotency-Key": "k" * 256})
+    long_key = http.post(
+        ex.base_url + "/v1/faults/apply", json=_body(), headers={"Idempotency-Key": "k" * 256}
+    )
     assert long_key.status_code == 400
     http.delete(ex.base_url + f"/v1/faults/{first.json()['apply_id']}")
 
@@ -114,7 +140,10 @@ def test_idempotency_key_replays_the_same_fault_and_refuses_a_different_body(
         ({"start_delay_ms": -1}, "start_delay_ms"),
         ({"fault_config": {}}, "fault_config.http_status_code"),
         ({"fault_config": []}, "fault_config"),
-        ({"fault_type": "delay", "fault_config": {"delay_milliseconds": "5"}}, "fault_config.delay_milliseconds"),
+        (
+            {"fault_type": "delay", "fault_config": {"delay_milliseconds": "5"}},
+            "fault_config.delay_milliseconds",
+        ),
         ({"load": {"rate_rps": 0}}, "load.rate_rps"),
         ({"load": {"concurrency": 0}}, "load.concurrency"),
     ],
@@ -154,7 +183,9 @@ def test_unknown_apply_ids_are_404(http: httpx.Client, ex: EmbeddedExecutor) -> 
 
 
 def test_cancel_halts_a_fault_at_once_and_lists_it(http: httpx.Client, ex: EmbeddedExecutor) -> None:
-    apply_id = http.post(ex.base_url + "/v1/faults/apply", json=_body(duration_seconds=600)).json()["apply_id"]
+    apply_id = http.post(ex.base_url + "/v1/faults/apply", json=_body(duration_seconds=600)).json()[
+        "apply_id"
+    ]
     assert http.get(ex.proxy_url("api") + "/work").status_code == 503
     cancelled = http.delete(ex.base_url + f"/v1/faults/{apply_id}")
     assert cancelled.json() == {"apply_id": apply_id, "status": "cancelled"}
@@ -175,7 +206,9 @@ def test_fault_scheduled_in_the_future_is_pending(http: httpx.Client, ex: Embedd
 
 
 def test_fault_ends_by_itself_at_its_end_time(http: httpx.Client, ex: EmbeddedExecutor) -> None:
-    apply_id = http.post(ex.base_url + "/v1/faults/apply", json=_body(load={"rate_rps": 2})).json()["apply_id"]
+    apply_id = http.post(ex.base_url + "/v1/faults/apply", json=_body(load={"rate_rps": 2})).json()[
+        "apply_id"
+    ]
     _wait_final(http, ex, apply_id)
     assert http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["progress_percent"] == 100.0
     assert http.get(ex.proxy_url("api") + "/work").status_code == 200
@@ -186,9 +219,16 @@ def test_direct_apply_returns_completed_metrics(http: httpx.Client, ex: Embedded
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "completed"
-    assert list(body["metrics"]) == ["total_request_count", "blocked_request_count", "success_rate",
-                                     "error_rate", "avg_latency_ms", "p95_latency_ms", "p99_latency_ms",
-                                     "max_latency_ms"]
+    assert list(body["metrics"]) == [
+        "total_request_count",
+        "blocked_request_count",
+        "success_rate",
+        "error_rate",
+        "avg_latency_ms",
+        "p95_latency_ms",
+        "p99_latency_ms",
+        "max_latency_ms",
+    ]
     assert body["metrics"]["total_request_count"] == 20
     assert body["metrics"]["blocked_request_count"] == sum(row[3] for row in body["samples"])
     twin = random.Random(3)  # the executor's seed; only the proxy draws from it
@@ -199,7 +239,9 @@ def test_direct_apply_returns_completed_metrics(http: httpx.Client, ex: Embedded
     assert "samples" not in plain
 
 
-def test_direct_apply_can_be_cancelled_from_another_connection(http: httpx.Client, ex: EmbeddedExecutor) -> None:
+def test_direct_apply_can_be_cancelled_from_another_connection(
+    http: httpx.Client, ex: EmbeddedExecutor
+) -> None:
     results: list[httpx.Response] = []
     key = {"Idempotency-Key": "direct-1"}
     caller = threading.Thread(
@@ -211,9 +253,12 @@ def test_direct_apply_can_be_cancelled_from_another_connection(http: httpx.Clien
     faults: list[dict[str, Any]] = []
     while not faults:
         faults = http.get(ex.base_url + "/v1/faults").json()["faults"]
-    while http.get(ex.base_url + f"/v1/faults/{faults[0]['apply_id']}/metrics").json()["metrics"][
-        "request_count"
-    ] == 0:
+    while (
+        http.get(ex.base_url + f"/v1/faults/{faults[0]['apply_id']}/metrics").json()["metrics"][
+            "request_count"
+        ]
+        == 0
+    ):
         time.sleep(0.02)
     http.delete(ex.base_url + f"/v1/faults/{faults[0]['apply_id']}")
     caller.join(timeout=30)

@@ -86,7 +86,9 @@ def test_first_matching_rule_wins() -> None:
         _rule("first", path=StringMatch.of(MatchKind.PREFIX, "/api")),
         _rule("second", path=StringMatch.of(MatchKind.EXACT, "/api/v1/pay")),
     ]
-    hit = first_match(rules, service="payment", namespace="demo", method="POST", path="/api/v1/pay", headers={})
+    hit = first_match(
+        rules, service="payment", namespace="demo", method="POST", path="/api/v1/pay", headers={}
+    )
     assert hit is not None and hit.source == "first"
 
 
@@ -95,7 +97,9 @@ def test_matchers_follow_family_a_semantics() -> None:
     assert regex.matches("/api/v1/payment")  # unanchored
     header = HeaderMatch(name="x-user-id", match=StringMatch.of(MatchKind.EXACT, "42"))
     rule = _rule("h", headers=(header,))
-    assert first_match([rule], service="s", namespace="demo", method="GET", path="/", headers={"x-user-id": "42"})
+    assert first_match(
+        [rule], service="s", namespace="demo", method="GET", path="/", headers={"x-user-id": "42"}
+    )
     assert not first_match([rule], service="s", namespace="demo", method="GET", path="/", headers={})
     assert Selector(service="*", namespace="demo").matches("any", "demo")
     assert not Selector(namespace="prod").matches("any", "demo")
@@ -121,8 +125,9 @@ def test_recorder_builds_metrics_timeline_and_samples() -> None:
     for index, (latency, status, affected) in enumerate(
         [(10.0, 200, False), (20.0, 200, True), (30.0, 503, True), (40.0, 0, False)]
     ):
-        recorder.add(RequestSample(offset_ms=index * 600.0, latency_ms=latency, status_code=status,
-                                   affected=affected))
+        recorder.add(
+            RequestSample(offset_ms=index * 600.0, latency_ms=latency, status_code=status, affected=affected)
+        )
     metrics = recorder.metrics()
     assert metrics["request_count"] == 4
     assert metrics["affected_count"] == 2

@@ -41,10 +41,15 @@ def test_stopping_during_an_active_fault_leaves_no_task_or_socket() -> None:
     before = _socket_fds()
 
     async def scenario() -> None:
-        async with ExecutorRuntime(ExecutorSettings(demo=True, seed=1)) as runtime, aiohttp.ClientSession() as session:
+        async with (
+            ExecutorRuntime(ExecutorSettings(demo=True, seed=1)) as runtime,
+            aiohttp.ClientSession() as session,
+        ):
             async with session.post(runtime.base_url + "/v1/faults/apply", json=DELAY_FAULT) as response:
                 assert response.status == 200
-            held = asyncio.ensure_future(session.post(runtime.proxy_url("payment") + "/api/v1/payment/process"))
+            held = asyncio.ensure_future(
+                session.post(runtime.proxy_url("payment") + "/api/v1/payment/process")
+            )
             while runtime.counters.proxied["payment"] < 2:
                 await asyncio.sleep(0.01)
             await runtime.stop()
@@ -89,8 +94,17 @@ def test_a_restarted_executor_has_no_fault_active(http: httpx.Client) -> None:
     with EmbeddedExecutor(ExecutorSettings(demo=True, seed=2)) as first:
         port = int(first.base_url.rsplit(":", 1)[1])
         http.post(first.base_url + "/v1/faults/apply", json=DELAY_FAULT)
-        policy = {"metadata": {"name": "stay"}, "spec": {"rules": [{"match": {"path": {"prefix": "/"}},
-                  "fault": {"percentage": 100, "abort": {"httpStatus": 500}}}]}}
+        policy = {
+            "metadata": {"name": "stay"},
+            "spec": {
+                "rules": [
+                    {
+                        "match": {"path": {"prefix": "/"}},
+                        "fault": {"percentage": 100, "abort": {"httpStatus": 500}},
+                    }
+                ]
+            },
+        }
         http.post(first.base_url + "/v1/policies", json=policy)
     with EmbeddedExecutor(ExecutorSettings(demo=True, seed=2, port=port)) as second:
         assert http.get(second.base_url + "/v1/faults").json() == {"faults": []}
@@ -103,8 +117,10 @@ def test_clients_disconnecting_mid_request_leave_the_executor_healthy(http: http
     with EmbeddedExecutor(ExecutorSettings(demo=True, seed=4)) as ex:
         http.post(ex.base_url + "/v1/faults/apply", json=DELAY_FAULT)
         host, port = ex.proxy_url("payment").split("//")[1].split("/")[0].split(":")
-        for partial in (b"POST /s/payment/api/v1/payment/process HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
-                        b"POST /s/payment/api/v1/payment/process HTTP/1.1\r\nContent-Length: 100\r\n\r\n{"):
+        for partial in (
+            b"POST /s/payment/api/v1/payment/process HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
+            b"POST /s/payment/api/v1/payment/process HTTP/1.1\r\nContent-Length: 100\r\n\r\n{",
+        ):
             with socket.create_connection((host, int(port))) as raw:
                 raw.sendall(partial)
         sse = socket.create_connection(("127.0.0.1", int(ex.base_url.rsplit(":", 1)[1])))

@@ -30,8 +30,14 @@ def _policy(**fault: object) -> dict[str, object]:
 def test_decode_orders_fields_like_go_and_drops_unknown_ones() -> None:
     raw = json.dumps(
         {
-            "spec": {"rules": [{"fault": {"abort": {"httpStatus": 503, "body": "x"}, "percentage": 5},
-                                "match": {"path": {"exact": "/a"}}}]},
+            "spec": {
+                "rules": [
+                    {
+                        "fault": {"abort": {"httpStatus": 503, "body": "x"}, "percentage": 5},
+                        "match": {"path": {"exact": "/a"}},
+                    }
+                ]
+            },
             "metadata": {"name": "n", "labels": {"a": "b"}},
         }
     ).encode()
@@ -57,10 +63,15 @@ def test_go_marshal_escapes_html_characters() -> None:
         (b"   ", "EOF"),
         (b'{"metadata":', "unexpected EOF"),
         (b"{x}", "invalid character 'x' looking for beginning of value"),
-        (b'{"spec":{"rules":{}}}', "json: cannot unmarshal object into Go struct field PolicySpec.spec.rules "
-         "of type []models.Rule"),
-        (b'{"spec":{"rules":[{"fault":{"percentage":true}}]}}', "json: cannot unmarshal bool into Go struct "
-         "field FaultAction.spec.rules.fault.percentage of type int"),
+        (
+            b'{"spec":{"rules":{}}}',
+            "json: cannot unmarshal object into Go struct field PolicySpec.spec.rules of type []models.Rule",
+        ),
+        (
+            b'{"spec":{"rules":[{"fault":{"percentage":true}}]}}',
+            "json: cannot unmarshal bool into Go struct "
+            "field FaultAction.spec.rules.fault.percentage of type int",
+        ),
     ],
 )
 def test_decode_reports_go_messages(raw: bytes, message: str) -> None:
@@ -86,12 +97,16 @@ def test_validation_names_the_failing_field(fault: dict[str, object], field: str
 
 
 def test_validation_rejects_a_rule_without_matchers_and_a_bad_regex() -> None:
-    empty = decode_policy(b'{"metadata":{"name":"x"},"spec":{"rules":[{"match":{"path":{}},'
-                          b'"fault":{"percentage":1,"abort":{"httpStatus":500}}}]}}')
+    empty = decode_policy(
+        b'{"metadata":{"name":"x"},"spec":{"rules":[{"match":{"path":{}},'
+        b'"fault":{"percentage":1,"abort":{"httpStatus":500}}}]}}'
+    )
     with pytest.raises(PolicyInvalidError, match="matcher"):
         validate_policy(empty)
-    bad = decode_policy(b'{"metadata":{"name":"x"},"spec":{"rules":[{"match":{"path":{"regex":"("}},'
-                        b'"fault":{"percentage":1,"abort":{"httpStatus":500}}}]}}')
+    bad = decode_policy(
+        b'{"metadata":{"name":"x"},"spec":{"rules":[{"match":{"path":{"regex":"("}},'
+        b'"fault":{"percentage":1,"abort":{"httpStatus":500}}}]}}'
+    )
     with pytest.raises(PolicyInvalidError, match="regex"):
         validate_policy(bad)
 
@@ -149,8 +164,21 @@ class FakeScheduler:
 
 def _valid(name: str, duration_s: int = 0) -> dict[str, object]:
     raw = json.dumps(
-        {"metadata": {"name": name}, "spec": {"rules": [{"match": {"path": {"prefix": "/"}},
-         "fault": {"percentage": 1, "duration_seconds": duration_s, "abort": {"httpStatus": 500}}}]}}
+        {
+            "metadata": {"name": name},
+            "spec": {
+                "rules": [
+                    {
+                        "match": {"path": {"prefix": "/"}},
+                        "fault": {
+                            "percentage": 1,
+                            "duration_seconds": duration_s,
+                            "abort": {"httpStatus": 500},
+                        },
+                    }
+                ]
+            },
+        }
     )
     return decode_policy(raw.encode())
 

@@ -38,20 +38,28 @@ def sleep() -> RecordingSleep:
 
 @pytest.fixture
 def ex(upstream: CountingUpstream, sleep: RecordingSleep) -> Iterator[EmbeddedExecutor]:
-    settings = ExecutorSettings(demo=False, seed=SEED, services={"api": upstream.url, "down": "http://127.0.0.1:9"})
+    settings = ExecutorSettings(
+        demo=False, seed=SEED, services={"api": upstream.url, "down": "http://127.0.0.1:9"}
+    )
     with EmbeddedExecutor(settings, sleep=sleep) as executor:
         yield executor
 
 
-def _policy(name: str, fault: dict[str, object], match: dict[str, object] | None = None,
-            selector: dict[str, str] | None = None) -> dict[str, object]:
+def _policy(
+    name: str,
+    fault: dict[str, object],
+    match: dict[str, object] | None = None,
+    selector: dict[str, str] | None = None,
+) -> dict[str, object]:
     spec: dict[str, object] = {"rules": [{"match": match or {"path": {"prefix": "/"}}, "fault": fault}]}
     if selector is not None:
         spec["selector"] = selector
     return {"metadata": {"name": name, "version": "1.0.0"}, "spec": spec}
 
 
-def test_requests_pass_through_untouched_without_rules(http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream) -> None:
+def test_requests_pass_through_untouched_without_rules(
+    http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream
+) -> None:
     response = http.post(ex.proxy_url("api") + "/v1/things?x=1", json={"a": 1})
     assert response.status_code == 200
     assert response.json() == {"method": "POST", "path": "/v1/things?x=1"}
@@ -59,7 +67,9 @@ def test_requests_pass_through_untouched_without_rules(http: httpx.Client, ex: E
     assert upstream.hits == [("POST", "/v1/things?x=1")]
 
 
-def test_seeded_sampling_hits_exactly_the_predicted_requests(http: httpx.Client, ex: EmbeddedExecutor) -> None:
+def test_seeded_sampling_hits_exactly_the_predicted_requests(
+    http: httpx.Client, ex: EmbeddedExecutor
+) -> None:
     fault = {"percentage": 30, "abort": {"httpStatus": 503}}
     assert http.post(ex.base_url + "/v1/policies", json=_policy("p30", fault)).status_code == 201
     statuses = [http.get(ex.proxy_url("api") + f"/r/{index}").status_code for index in range(60)]
@@ -67,7 +77,9 @@ def test_seeded_sampling_hits_exactly_the_predicted_requests(http: httpx.Client,
     assert statuses == [503 if twin.random() < 0.30 else 200 for _ in range(60)]
 
 
-def test_abort_answers_without_contacting_the_upstream(http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream) -> None:
+def test_abort_answers_without_contacting_the_upstream(
+    http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream
+) -> None:
     fault = {"percentage": 100, "abort": {"httpStatus": 418}}
     http.post(ex.base_url + "/v1/policies", json=_policy("teapot", fault, {"path": {"exact": "/tea"}}))
     response = http.get(ex.proxy_url("api") + "/tea")
@@ -77,8 +89,8 @@ def test_abort_answers_without_contacting_the_upstream(http: httpx.Client, ex: E
     assert http.get(ex.proxy_url("api") + "/coffee").status_code == 200
 
 
-def test_delay_holds_start_delay_then_delay_then_forwards(http: httpx.Client, 
-    ex: EmbeddedExecutor, upstream: CountingUpstream, sleep: RecordingSleep
+def test_delay_holds_start_delay_then_delay_then_forwards(
+    http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream, sleep: RecordingSleep
 ) -> None:
     fault = {"percentage": 100, "start_delay_ms": 20, "delay": {"fixed_delay_ms": 750}}
     http.post(ex.base_url + "/v1/policies", json=_policy("slow", fault, {"method": {"exact": "GET"}}))
@@ -91,9 +103,15 @@ def test_delay_holds_start_delay_then_delay_then_forwards(http: httpx.Client,
 
 
 def test_error_injection_through_family_b(http: httpx.Client, ex: EmbeddedExecutor) -> None:
-    body = {"service": "api", "api": "/boom", "fault_type": "error_injection", "percentage": 100,
-            "duration_seconds": 30, "fault_config": {"error_percentage": 100, "error_message": "kaboom"},
-            "load": {"rate_rps": 1}}
+    body = {
+        "service": "api",
+        "api": "/boom",
+        "fault_type": "error_injection",
+        "percentage": 100,
+        "duration_seconds": 30,
+        "fault_config": {"error_percentage": 100, "error_message": "kaboom"},
+        "load": {"rate_rps": 1},
+    }
     apply_id = http.post(ex.base_url + "/v1/faults/apply", json=body).json()["apply_id"]
     response = http.get(ex.proxy_url("api") + "/boom")
     assert response.status_code == 500
@@ -107,16 +125,22 @@ def test_headers_and_selector_narrow_the_match(http: httpx.Client, ex: EmbeddedE
     fault = {"percentage": 100, "abort": {"httpStatus": 503}}
     match = {"path": {"prefix": "/"}, "headers": [{"name": "x-user-id", "exact": "42"}]}
     http.post(ex.base_url + "/v1/policies", json=_policy("vip", fault, match))
-    http.post(ex.base_url + "/v1/policies",
-               json=_policy("other", fault, selector={"service": "elsewhere", "namespace": "demo"}))
+    http.post(
+        ex.base_url + "/v1/policies",
+        json=_policy("other", fault, selector={"service": "elsewhere", "namespace": "demo"}),
+    )
     assert http.get(ex.proxy_url("api") + "/a", headers={"X-User-Id": "42"}).status_code == 503
     assert http.get(ex.proxy_url("api") + "/a", headers={"X-User-Id": "7"}).status_code == 200
     assert http.get(ex.proxy_url("api") + "/a").status_code == 200
 
 
 def test_first_matching_policy_wins(http: httpx.Client, ex: EmbeddedExecutor) -> None:
-    http.post(ex.base_url + "/v1/policies", json=_policy("a", {"percentage": 100, "abort": {"httpStatus": 501}}))
-    http.post(ex.base_url + "/v1/policies", json=_policy("b", {"percentage": 100, "abort": {"httpStatus": 502}}))
+    http.post(
+        ex.base_url + "/v1/policies", json=_policy("a", {"percentage": 100, "abort": {"httpStatus": 501}})
+    )
+    http.post(
+        ex.base_url + "/v1/policies", json=_policy("b", {"percentage": 100, "abort": {"httpStatus": 502}})
+    )
     assert http.get(ex.proxy_url("api") + "/").status_code == 501
     http.delete(ex.base_url + "/v1/policies/a")
     assert http.get(ex.proxy_url("api") + "/").status_code == 502
@@ -138,13 +162,17 @@ def test_unknown_service_on_the_proxy_is_404(http: httpx.Client, ex: EmbeddedExe
     assert "nope" in response.json()["message"]
 
 
-def test_deleting_a_policy_releases_held_requests_at_once(http: httpx.Client, upstream: CountingUpstream) -> None:
+def test_deleting_a_policy_releases_held_requests_at_once(
+    http: httpx.Client, upstream: CountingUpstream
+) -> None:
     settings = ExecutorSettings(demo=False, seed=SEED, services={"api": upstream.url})
     with EmbeddedExecutor(settings) as ex:
         fault = {"percentage": 100, "delay": {"fixed_delay_ms": 600_000}}
         http.post(ex.base_url + "/v1/policies", json=_policy("forever", fault))
         results: list[httpx.Response] = []
-        held = threading.Thread(target=lambda: results.append(http.get(ex.proxy_url("api") + "/h", timeout=60)))
+        held = threading.Thread(
+            target=lambda: results.append(http.get(ex.proxy_url("api") + "/h", timeout=60))
+        )
         held.start()
         while 'proxied_requests_total{service="api"} 1' not in http.get(ex.base_url + "/metrics").text:
             pass
