@@ -1,0 +1,83 @@
+"""The launch page: inline validation that sends nothing, and a real launch against the embedded executor."""
+
+from __future__ import annotations
+
+import time
+
+from streamlit.testing.v1 import AppTest
+
+APP = "../../app.py"
+PAGE = "pages/1_Launch.py"
+
+
+def _launch_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _errors(at: AppTest) -> list[str]:
+    return [element.value for element in at.error]
+
+
+def test_out_of_range_percentage_is_refused_next_to_the_field(unreachable_executor: str) -> None:
+    at = _launch_page()
+    at.number_input(key="launch_percentage").set_value(150).run()
+    assert any("less than or equal to 100" in text for text in _errors(at)), _errors(at)
+    at.button(key="launch_submit").click().run()
+    assert any("Nothing was sent" in text for text in _errors(at))
+    assert "launch_run_id" not in at.session_state
+
+
+def test_api_must_be_a_path_and_delay_must_be_positive(unreachable_executor: str) -> None:
+    at = _launch_page()
+    at.text_input(key="launch_api_text").set_value("payment").run()
+    at.number_input(key="launch_delay_seconds").set_value(0.0).run()
+    errors = _errors(at)
+    assert any("api must start with '/'" in text for text in errors), errors
+    assert any("greater than 0" in text for text in errors), errors
+
+
+def test_abort_needs_a_valid_status_and_header_match_needs_a_name(unreachable_executor: str) -> None:
+    at = _launch_page()
+    at.selectbox(key="launch_fault_type").set_value("abort").run()
+    at.number_input(key="launch_abort").set_value(200).run()
+    assert any("greater than or equal to 400" in text for text in _errors(at)), _errors(at)
+    at.number_input(key="launch_abort").set_value(503).run()
+    assert _errors(at) == []
+
+
+def test_guardrail_without_bounds_is_refused(unreachable_executor: str) -> None:
+    at = _launch_page()
+    at.checkbox(key="launch_guard_on").check()
+    at.number_input(key="launch_guard_err").set_value(150.0).run()
+    assert any("guardrail max_error_rate" in text for text in _errors(at)), _errors(at)
+
+
+def test_valid_form_shows_the_request_preview(unreachable_executor: str) -> None:
+    at = _launch_page()
+    assert _errors(at) == []
+    previews = [code.value for code in at.code]
+    assert previews and "/v1/faults/apply" in previews[0] and '"fault_type": "delay"' in previews[0]
+
+
+def test_launch_shows_the_run_then_its_result(live_executor: str) -> None:
+    at = _launch_page()
+    assert at.selectbox(key="launch_service").options, "services come from GET /v1/services"
+    at.selectbox(key="launch_service").set_value("payment").run()
+    at.number_input(key="launch_duration").set_value(1).run()
+    at.number_input(key="launch_delay_seconds").set_value(0.05).run()
+    at.button(key="launch_submit").click().run()
+    assert not at.exception, at.exception
+    run_id = at.session_state["launch_run_id"]
+    assert isinstance(run_id, int)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        at.run()
+        if any(f"Run #{run_id}" in s.value and "completed" in s.value for s in at.success):
+            break
+        time.sleep(0.2)
+    texts = [s.value for s in at.success] + _errors(at) + [w.value for w in at.warning]
+    assert any(f"Run #{run_id}" in t and "completed" in t for t in texts), texts
+    assert len(at.get("plotly_chart")) >= 1
