@@ -4,25 +4,48 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import DateTime, TypeDecorator
+from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine
+
+
+class _SQLiteDateTime(sqlite.DATETIME):
+    """SQLite DATETIME parsed with the C `datetime.fromisoformat` rather than a regex (same stored text)."""
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], datetime | None]:
+        parse = datetime.fromisoformat
+
+        def process(value: Any) -> datetime | None:
+            return None if value is None else parse(value)
+
+        return process
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Store datetimes as naive UTC and hand them back timezone-aware (UTC) on every backend."""
+    """Store datetimes as naive UTC and hand them back timezone-aware (UTC) on every backend.
+
+    SQLite keeps SQLAlchemy's DATETIME text (``2026-11-27 12:00:00.000000``), parsed by `fromisoformat`:
+    listing many runs is markedly faster than with the default regex parser.
+    """
 
     impl = DateTime
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SQLiteDateTime())
+        return dialect.type_descriptor(DateTime())
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return to_naive_utc(value) if value is not None else None
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None else None
+        return as_utc(value) if value is not None else None
 
 
 def to_naive_utc(value: datetime) -> datetime:
