@@ -62,7 +62,8 @@ def field_errors(exc: ValidationError, fields: tuple[str, ...]) -> dict[str, str
         message = _clean_message(str(error.get("msg", "invalid value")))
         name = next((part for part in loc if part in fields), None)
         if name is None:
-            name = next((f for f in fields if f in message), "__all__")
+            named = sorted((message.find(f), f) for f in fields if f in message)
+            name = named[0][1] if named else "__all__"
         errors.setdefault(name, message)
     return errors
 

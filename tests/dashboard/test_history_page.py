@@ -24,7 +24,13 @@ def test_runs_in_the_url_are_compared_with_verdicts(database_url: str, unreachab
     assert at.multiselect(key="history_selected").value == [1, 2]
     assert any("Compared with baseline #1" in h.value for h in at.subheader)
     comparison = _table_with(at, "verdict")
-    assert list(comparison["metric"]) == ["mean latency", "p50 latency", "p95 latency", "p99 latency", "error rate"]
+    assert list(comparison["metric"]) == [
+        "mean latency",
+        "p50 latency",
+        "p95 latency",
+        "p99 latency",
+        "error rate",
+    ]
     assert all(("significant" in v) or ("not enough data" in v) for v in comparison["verdict"])
     assert len(at.get("plotly_chart")) == 3
 

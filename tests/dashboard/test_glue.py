@@ -1,0 +1,214 @@
+"""The dashboard glue without Streamlit: forms, the console holder, comparison rows and monitor buckets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+import storage
+from client import ExecutorClientConfig, FaultPlan, FaultType
+from dashboard.compare import comparison_rows, export_json, fraction_rows, parse_run_ids
+from dashboard.components import elapsed_and_remaining
+from dashboard.data import RunView, call_latency_buckets, error_count, runs_frame
+from dashboard.factories import EXECUTOR_URL_ENV, ConsoleHolder, DashboardConfig
+from dashboard.forms import build_client_config, build_guardrail, build_plan, validate_database_url
+from dashboard.launch import parse_labels, with_api_mode
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_build_plan_drops_fields_of_other_fault_types() -> None:
+    result = build_plan(
+        {
+            "service": "payment",
+            "api": "/pay",
+            "fault_type": "abort",
+            "percentage": 10,
+            "abort_http_status": 503,
+            "delay_seconds": 0.0,
+            "error_message": "",
+            "method": "",
+        }
+    )
+    assert result.ok, result.errors
+    assert result.value.fault_type is FaultType.ABORT and result.value.delay_seconds is None
+
+
+def test_build_plan_puts_model_errors_on_the_named_field() -> None:
+    result = build_plan({"service": "payment", "api": "/pay", "fault_type": "delay", "percentage": 10})
+    assert result.errors == {"delay_seconds": "delay_seconds is required when fault_type is delay"}
+    blank = build_plan(
+        {"service": " ", "api": "/x", "fault_type": "delay", "percentage": 5, "delay_seconds": 1}
+    )
+    assert set(blank.errors) == {"service"}
+
+
+def test_guardrail_form() -> None:
+    assert build_guardrail(enabled=False, max_error_rate_pct=None, max_p99_latency_ms=None, min_requests=1).ok
+    assert (
+        "guardrail"
+        in build_guardrail(
+            enabled=True, max_error_rate_pct=None, max_p99_latency_ms=None, min_requests=20
+        ).errors
+    )
+    ok = build_guardrail(enabled=True, max_error_rate_pct=25.0, max_p99_latency_ms=None, min_requests=20)
+    assert ok.value.max_error_rate == pytest.approx(0.25)
+
+
+def test_client_config_form_ignores_the_environment_and_keeps_the_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOIFI_MAX_RETRIES", "7")
+    result = build_client_config({"base_url": "http://127.0.0.1:9000", "auth_token": ""}, keep_token="tok")
+    assert result.ok, result.errors
+    assert result.value.max_retries == 3  # the form's default, not the environment's 7
+    assert result.value.auth_token.get_secret_value() == "tok"
+    assert type(result.value) is ExecutorClientConfig
+    assert build_client_config({"base_url": ""}).errors == {"base_url": "the Executor URL is required"}
+    bad = build_client_config({"base_url": "http://127.0.0.1:9000", "circuit_breaker_failure_threshold": 0})
+    assert set(bad.errors) == {"circuit_breaker_failure_threshold"}
+
+
+def test_database_url_validation() -> None:
+    assert validate_database_url("") is None
+    assert validate_database_url("sqlite:////tmp/x.db") is None
+    assert validate_database_url("postgresql+psycopg://u@h/db") is None
+    assert validate_database_url("boifi.db") is not None
+    assert validate_database_url("redis://h") == "unsupported database scheme 'redis'"
+
+
+def test_with_api_mode_validates_the_mode() -> None:
+    config = ExecutorClientConfig(base_url="http://127.0.0.1:1")
+    assert with_api_mode(config, "direct").api_mode.value == "direct"
+    with pytest.raises(ValueError):
+        with_api_mode(config, "carrier-pigeon")
+
+
+def test_parse_labels_and_run_ids() -> None:
+    assert parse_labels(" a, b,,a ,c") == ["a", "b", "c"]
+    assert parse_run_ids("3, #7,x,3,12") == [3, 7, 12]
+    assert parse_run_ids(["1,2", "5"]) == [1, 2, 5]
+    assert parse_run_ids(None) == []
+
+
+class _FakeConsole:
+    def __init__(self, config: DashboardConfig) -> None:
+        self.config = config
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _FakeEmbedded:
+    base_url = "http://127.0.0.1:5555"
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_holder_starts_an_embedded_executor_only_without_an_executor_url() -> None:
+    consoles: list[Any] = []
+
+    def factory(config: DashboardConfig) -> Any:
+        consoles.append(_FakeConsole(config))
+        return consoles[-1]
+
+    holder = ConsoleHolder(console_factory=factory, embedded_factory=_FakeEmbedded, environ={})
+    assert holder.config.embedded
+    assert holder.config.client_config.base_url == "http://127.0.0.1:5555"
+    assert holder.config.client_config.collector_url == "http://127.0.0.1:5555"
+    first = holder.console()
+    assert holder.console() is first
+    holder.apply(ExecutorClientConfig(base_url="http://127.0.0.1:6000"), database_url="sqlite://")
+    assert first.closed and holder.generation == 1
+    assert holder.console().config.database_url == "sqlite://"
+    embedded = holder.embedded
+    holder.close()
+    assert consoles[-1].closed and embedded is not None and embedded.closed
+
+    remote = ConsoleHolder(
+        console_factory=factory, embedded_factory=_FakeEmbedded, environ={EXECUTOR_URL_ENV: "http://h:1"}
+    )
+    assert remote.embedded is None and not remote.config.embedded
+
+
+def test_holder_keeps_the_old_console_when_new_settings_fail() -> None:
+    calls = {"n": 0}
+
+    def factory(config: DashboardConfig) -> Any:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise RuntimeError("cannot open database")
+        return _FakeConsole(config)
+
+    holder = ConsoleHolder(console_factory=factory, embedded_factory=_FakeEmbedded, environ={})
+    first = holder.console()
+    with pytest.raises(RuntimeError):
+        holder.apply(ExecutorClientConfig(base_url="http://127.0.0.1:6000"), database_url=None)
+    assert holder.console() is first and not first.closed and holder.generation == 0
+    holder.close()
+
+
+def _view(run_id: int, latency_ms: np.ndarray, *, status: int = 200, affected_every: int = 2) -> RunView:
+    samples = np.zeros(latency_ms.size, dtype=storage.SAMPLE_DTYPE)
+    samples["latency_ms"] = latency_ms
+    samples["status_code"] = status
+    samples["affected"] = (np.arange(latency_ms.size) % affected_every) == 0
+    run = storage.Run(
+        id=run_id, created_at=T0, service="payment", api="/pay", fault_type="delay", percentage=50
+    )
+    return RunView(run=run, timeline=[], samples=samples)
+
+
+def test_comparison_rows_name_the_candidate_and_metric() -> None:
+    rng = np.random.default_rng(0)
+    base = _view(1, rng.lognormal(2.0, 0.2, 500))
+    cand = _view(2, rng.lognormal(3.4, 0.2, 500))
+    rows = comparison_rows(base, [cand])
+    assert [r["metric"] for r in rows][:4] == ["mean latency", "p50 latency", "p95 latency", "p99 latency"]
+    assert rows[2]["candidate"] == "#2" and rows[2]["verdict"].endswith("× higher, significant")
+    fractions = fraction_rows([base])
+    assert fractions[0]["achieved_pct"] == pytest.approx(50.0) and fractions[0]["consistent"] is True
+    assert '"comparison"' in export_json(runs_frame([base.run]), rows)
+
+
+def test_error_count_counts_no_response_and_http_errors() -> None:
+    view = _view(1, np.ones(4))
+    view.samples["status_code"] = [200, 0, 503, 404]
+    assert error_count(view.samples) == 3
+
+
+def test_call_latency_buckets_average_finished_calls() -> None:
+    events = [
+        (T0, "attempt", None),
+        (T0 + timedelta(seconds=1), "success", 10.0),
+        (T0 + timedelta(seconds=2), "failure", 30.0),
+        (T0 + timedelta(seconds=12), "success", 5.0),
+    ]
+    buckets = call_latency_buckets(events, bucket_sec=10)
+    assert [(b["latency_ms"], b["error_rate_pct"], b["calls"]) for b in buckets] == [
+        (20.0, 50.0, 2),
+        (5.0, 0.0, 1),
+    ]
+
+
+def test_elapsed_and_remaining() -> None:
+    run = storage.Run(created_at=T0, started_at=T0, duration_seconds=30)
+    assert elapsed_and_remaining(run, now=T0 + timedelta(seconds=12)) == (12.0, 18.0)
+    run.finished_at = T0 + timedelta(seconds=40)
+    assert elapsed_and_remaining(run) == (40.0, 0.0)
+    assert elapsed_and_remaining(storage.Run(created_at=T0, duration_seconds=5)) == (0.0, 5.0)
+
+
+def test_fault_plan_from_form_is_a_real_fault_plan() -> None:
+    plan = build_plan(
+        {"service": "p", "api": "/x", "fault_type": "delay", "percentage": 1, "delay_seconds": 2}
+    ).value
+    assert isinstance(plan, FaultPlan)
