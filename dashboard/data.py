@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from services.console import Console
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
 from client import ActiveFault, ExecutorClientError, ServiceInfo
 from dashboard.charts import Band, breaker_bands
+from services.console import Console
 
 logger = logging.getLogger(__name__)
 

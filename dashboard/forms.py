@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from services.guardrail import Guardrail
 
 from client import ExecutorClientConfig, FaultPlan
+from services.guardrail import Guardrail
 
 PLAN_FIELDS = tuple(FaultPlan.model_fields)
 SETTINGS_FIELDS = (
