@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -171,3 +171,14 @@ def last_breaker_state(session: Session, *, executor_url: str) -> str | None:
         .limit(1)
     )
     return session.exec(statement).first()
+
+
+def prune_telemetry(session: Session, *, before: datetime) -> int:
+    """Delete client events, breaker transitions and health samples older than `before`; return how many."""
+    cutoff = as_utc(before)
+    removed = 0
+    for model in (ClientEventRow, BreakerTransition, HealthSample):
+        result = session.exec(delete(model).where(col(model.timestamp) < cutoff))
+        removed += result.rowcount
+    session.commit()
+    return removed

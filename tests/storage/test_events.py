@@ -157,3 +157,25 @@ def test_health_series(session: Session) -> None:
     ]
     assert len(storage.health_series(session, since=T0, until=T0 + timedelta(seconds=1))) == 2
     assert storage.health_series(session, since=datetime(2030, 1, 1, tzinfo=UTC)) == []
+
+
+def test_prune_telemetry_deletes_only_older_rows(session: Session) -> None:
+    storage.record_client_events(session, events=[_event(0), _event(100)])
+    storage.record_breaker_transition(
+        session, timestamp=T0, old_state="closed", new_state="open", executor_url=URL
+    )
+    for second in (0, 100):
+        storage.record_health_sample(
+            session,
+            timestamp=T0 + timedelta(seconds=second),
+            healthy=True,
+            latency_ms=1.0,
+            breaker_state="closed",
+            executor_url=URL,
+        )
+    assert storage.prune_telemetry(session, before=T0 + timedelta(seconds=50)) == 3
+    assert [e.timestamp for e in storage.client_event_series(session, since=T0)] == [
+        T0 + timedelta(seconds=100)
+    ]
+    assert storage.breaker_series(session, since=T0) == []
+    assert len(storage.health_series(session, since=T0)) == 1

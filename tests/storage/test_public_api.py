@@ -45,6 +45,7 @@ EXPECTED = {
     "last_breaker_state",
     "runs_to_rows",
     "distinct_values",
+    "prune_telemetry",
 }
 
 
