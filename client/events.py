@@ -107,7 +107,7 @@ class ExecutorClientMetrics:
     """
 
     def __init__(self, *, latency_window: int = 10_000) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._latencies_ms: deque[float] = deque(maxlen=latency_window)
         self.total_requests = 0
         self.successful_requests = 0
@@ -161,18 +161,21 @@ class ExecutorClientMetrics:
     @property
     def avg_latency_ms(self) -> float:
         """Return the mean call latency over the window."""
-        values = list(self._latencies_ms)
+        with self._lock:
+            values = list(self._latencies_ms)
         return sum(values) / len(values) if values else 0.0
 
     @property
     def p95_latency_ms(self) -> float:
         """Return the 95th percentile call latency over the window."""
-        return _percentile(list(self._latencies_ms), 0.95)
+        with self._lock:
+            return _percentile(list(self._latencies_ms), 0.95)
 
     @property
     def p99_latency_ms(self) -> float:
         """Return the 99th percentile call latency over the window."""
-        return _percentile(list(self._latencies_ms), 0.99)
+        with self._lock:
+            return _percentile(list(self._latencies_ms), 0.99)
 
     def get_success_rate(self) -> float:
         """Return successful calls over all calls (0 when none)."""

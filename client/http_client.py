@@ -117,7 +117,9 @@ class HttpExecutorClient(IExecutorClient):
 
     def _make_protocol(self, probe_transport: httpx.BaseTransport | None) -> Protocol:
         if self.config.api_mode is ApiMode.POLICY:
-            return PolicyProtocol(self._engine, self.config, probe_transport=probe_transport)
+            return PolicyProtocol(
+                self._engine, self.config, probe_transport=probe_transport, wall_clock=self._wall_clock
+            )
         if self.config.api_mode is ApiMode.DIRECT:
             return DirectProtocol(self._engine, self.config)
         return ExtendedProtocol(self._engine, self.config)

@@ -14,12 +14,17 @@ Where the seed's adapter went wrong, and what we do instead:
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import re
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from client.engine import ApiResponse
 from client.errors import ExecutorCancelledError, ExecutorResponseError
+from client.events import utc_now
 from client.models import ActiveFault, ApiMode, FaultPlan, FaultType, PreparedRequest, RawObservation
 from client.parsing import observation_from_body, require_object
 from client.probe import Probe, ProbeSettings
@@ -32,6 +37,7 @@ logger = logging.getLogger(__name__)
 POLICY_PREFIX = "boifi-"
 _MAX_NAME_LEN = 63
 _INVALID = re.compile(r"[^A-Za-z0-9_-]+")
+_WATCH_SEC = 0.05
 
 
 def policy_name_for(apply_key: str) -> str:
@@ -67,9 +73,16 @@ class PolicyProtocol(Protocol):
 
     mode = ApiMode.POLICY
 
-    def __init__(self, *args: Any, probe_transport: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        probe_transport: Any = None,
+        wall_clock: Callable[[], datetime] = utc_now,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._probe_transport = probe_transport
+        self.wall_clock = wall_clock
 
     def prepare(self, plan: FaultPlan, apply_key: str, start_time: datetime | None) -> PreparedRequest:
         """Return the policy POST."""
@@ -85,6 +98,14 @@ class PolicyProtocol(Protocol):
         name = policy_name_for(ctx.apply_key)
         partial: list[RawObservation] = []
         self.engine.breaker.check()  # an open breaker rejects before anything, even the cleanup, is sent
+        if ctx.start_time is not None:  # family A has no scheduled start: wait for it here
+            wait_sec = (ctx.start_time - self.wall_clock()).total_seconds()
+            self.engine.sleep(
+                min(max(0.0, wait_sec), max(0.0, ctx.deadline.remaining_sec())),
+                cancel=ctx.cancel,
+                operation="start_time",
+            )
+            ctx.deadline.check("start_time")
         try:
             self.engine.request(
                 "apply",
@@ -119,15 +140,19 @@ class PolicyProtocol(Protocol):
             "duration_sec": ctx.plan.duration_seconds,
             "include_samples": "true",
         }
-        response = self.engine.request(
-            "collect",
-            "GET",
-            f"{self.config.collector_url}/collect",
-            params=params,
-            deadline=ctx.deadline,
-            read_timeout_sec=max(0.001, ctx.deadline.remaining_sec()),
-            cancel=ctx.cancel,
-        )
+
+        def collect() -> ApiResponse:
+            return self.engine.request(
+                "collect",
+                "GET",
+                f"{self.config.collector_url}/collect",
+                params=params,
+                deadline=ctx.deadline,
+                read_timeout_sec=max(0.001, ctx.deadline.remaining_sec()),
+                cancel=ctx.cancel,
+            )
+
+        response = collect() if ctx.cancel is None else _interruptible(collect, ctx.cancel)
         observation = observation_from_body(response.data, operation="collect", api_mode=self.mode)
         return observation.model_copy(update={"apply_id": name})  # the policy name is what halt() takes
 
@@ -195,6 +220,19 @@ class PolicyProtocol(Protocol):
         if not isinstance(items, list):
             raise ExecutorResponseError("list: 'policies' must be a list")
         return [fault for fault in map(_active_from_policy, items) if fault is not None]
+
+
+def _interruptible(call: Callable[[], ApiResponse], cancel: threading.Event) -> ApiResponse:
+    """Run a long blocking call on a helper thread so that ``cancel`` can stop the wait for it."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="boifi-collect")
+    try:
+        future = pool.submit(call)
+        while not future.done():
+            if cancel.wait(_WATCH_SEC):
+                raise ExecutorCancelledError("collect: cancelled")
+        return future.result()
+    finally:
+        pool.shutdown(wait=False)  # an abandoned collect ends by its own read timeout
 
 
 def _active_from_policy(policy: Any) -> ActiveFault | None:

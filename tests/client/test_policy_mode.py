@@ -213,3 +213,33 @@ def test_collector_observes_through_get_collect(script: Script, clock: FakeClock
     }
     assert observation.apply_id == NAME and len(observation.samples) == 2
     assert len(script.calls("DELETE", f"/v1/policies/{NAME}")) == 1
+
+
+def test_scheduled_start_is_awaited_before_the_policy_is_posted(script: Script, clock: FakeClock) -> None:
+    from datetime import UTC, datetime
+
+    _policy_script(script)
+    client = make_client(script, clock, api_mode="policy", probe_url=PROBE_URL, probe=_target([]))
+    start = datetime(2026, 11, 27, 21, 0, 7, tzinfo=UTC)  # the fixed wall clock says 21:00:00
+    client.apply_and_observe(PLAN, apply_key="key-1", start_time=start)
+    assert clock.sleeps[0] == 7.0
+
+
+def test_cancel_stops_waiting_for_a_long_collect(script: Script, clock: FakeClock) -> None:
+    _policy_script(script)
+    cancel = threading.Event()
+    release = threading.Event()
+
+    def slow_collect(request: httpx.Request) -> httpx.Response:
+        cancel.set()
+        release.wait(5)
+        return httpx.Response(200, json=metrics_body())
+
+    script.on("GET", "/collect", slow_collect)
+    client = make_client(script, clock, api_mode="policy", collector_url="http://executor.test")
+    try:
+        with pytest.raises(ExecutorCancelledError):
+            client.apply_and_observe(PLAN, apply_key="key-1", cancel=cancel)
+        assert len(script.calls("DELETE", f"/v1/policies/{NAME}")) == 1
+    finally:
+        release.set()
