@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
-from services.console import Console, ConsoleSettings
 
 from client import ExecutorClientConfig
+from services.console import Console, ConsoleSettings
 
 logger = logging.getLogger(__name__)
 
 EXECUTOR_URL_ENV = "BOIFI_EXECUTOR_URL"
+# Set by `boifi up`, which starts the embedded executor itself and passes its URL in BOIFI_EXECUTOR_URL.
+EMBEDDED_FLAG_ENV = "BOIFI_EMBEDDED_EXECUTOR"
 
 
 @dataclass(frozen=True)
@@ -50,15 +52,18 @@ class EmbeddedHandle:
         self._executor.stop()
 
 
-def _default_config(embedded: EmbeddedHandle | None) -> DashboardConfig:
+def _default_config(embedded: EmbeddedHandle | None, *, started_elsewhere: bool) -> DashboardConfig:
     overrides: dict[str, Any] = {}
     if embedded is not None:
         overrides = {"base_url": embedded.base_url, "collector_url": embedded.base_url}
     client_config = ExecutorClientConfig(**overrides)
+    if started_elsewhere and client_config.collector_url is None:
+        # The embedded executor serves GET /collect, so policy mode can observe through it.
+        client_config = ExecutorClientConfig(collector_url=client_config.base_url)
     return DashboardConfig(
         client_config=client_config,
         database_url=ConsoleSettings().database_url,
-        embedded=embedded is not None,
+        embedded=embedded is not None or started_elsewhere,
     )
 
 
@@ -89,7 +94,9 @@ class ConsoleHolder:
         self._lock = threading.RLock()
         self._console_factory = console_factory
         self.embedded: EmbeddedHandle | None = None if env.get(EXECUTOR_URL_ENV) else embedded_factory()
-        self._config = _default_config(self.embedded)
+        started_elsewhere = self.embedded is None and env.get(EMBEDDED_FLAG_ENV) == "1"
+        self._config = _default_config(self.embedded, started_elsewhere=started_elsewhere)
+        self._embedded_url = self._config.client_config.base_url if self._config.embedded else None
         self._console: Console | None = None
         self.generation = 0
         self.last_error: str | None = None
@@ -109,7 +116,9 @@ class ConsoleHolder:
     def apply(self, client_config: ExecutorClientConfig, *, database_url: str | None) -> None:
         """Build a Console from new settings, then close the old one (its active runs are halted)."""
         config = DashboardConfig(
-            client_config=client_config, database_url=database_url or None, embedded=self.embedded is not None
+            client_config=client_config,
+            database_url=database_url or None,
+            embedded=client_config.base_url == self._embedded_url,
         )
         new_console = self._console_factory(config)
         with self._lock:

@@ -13,7 +13,7 @@ from client import ExecutorClientConfig, FaultPlan, FaultType
 from dashboard.compare import comparison_rows, export_json, fraction_rows, parse_run_ids
 from dashboard.components import elapsed_and_remaining
 from dashboard.data import RunView, call_latency_buckets, error_count, runs_frame
-from dashboard.factories import EXECUTOR_URL_ENV, ConsoleHolder, DashboardConfig
+from dashboard.factories import EMBEDDED_FLAG_ENV, EXECUTOR_URL_ENV, ConsoleHolder, DashboardConfig
 from dashboard.forms import build_client_config, build_guardrail, build_plan, validate_database_url
 from dashboard.launch import parse_labels, with_api_mode
 
@@ -137,6 +137,13 @@ def test_holder_starts_an_embedded_executor_only_without_an_executor_url() -> No
         console_factory=factory, embedded_factory=_FakeEmbedded, environ={EXECUTOR_URL_ENV: "http://h:1"}
     )
     assert remote.embedded is None and not remote.config.embedded
+
+    started_by_up = ConsoleHolder(
+        console_factory=factory,
+        embedded_factory=_FakeEmbedded,
+        environ={EXECUTOR_URL_ENV: "http://127.0.0.1:7000", EMBEDDED_FLAG_ENV: "1"},
+    )
+    assert started_by_up.embedded is None and started_by_up.config.embedded
 
 
 def test_holder_keeps_the_old_console_when_new_settings_fail() -> None:
