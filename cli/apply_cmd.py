@@ -1,0 +1,138 @@
+"""`boifi apply`: run one plan through the runner and storage, with progress and exit codes for pipelines."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from sqlmodel import Session
+
+import storage
+from cli.common import UNREACHABLE_ERRORS, ExitCode, client_config, describe_run, err, open_engine, print_json
+from cli.plan_file import PlanFileError, load_plan
+from services.console import Console, ConsoleSettings
+from services.guardrail import Guardrail
+
+
+def _progress_line(row: dict[str, Any], duration_s: int) -> str:
+    started = row.get("started_at")
+    elapsed = ""
+    if started:
+        seconds = (datetime.now(UTC) - datetime.fromisoformat(str(started))).total_seconds()
+        elapsed = f"{min(seconds, duration_s):4.0f}/{duration_s} s  "
+    parts = [f"run {row['id']} {row['status']:<9} {elapsed}"]
+    if row.get("request_count") is not None:
+        parts.append(f"requests {row['request_count']}")
+        if row.get("error_rate") is not None:
+            parts.append(f"errors {row['error_rate'] * 100:.1f} %")
+        if row.get("p95_latency_ms") is not None:
+            parts.append(f"p95 {row['p95_latency_ms']:.1f} ms")
+    return "  ".join(parts)
+
+
+def _load_row(console: Console, run_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    with Session(console.engine) as session:
+        detail = storage.get_run(session, run_id=run_id)
+    assert detail is not None, f"run {run_id} vanished from storage"
+    row = storage.runs_to_rows([detail.run])[0]
+    timeline = [point.model_dump(exclude={"id", "run_id"}) for point in detail.timeline]
+    return row, timeline
+
+
+def _exit_code(row: dict[str, Any]) -> int:
+    if row["status"] == storage.RunStatus.COMPLETED.value:
+        return ExitCode.OK
+    if row["status"] == storage.RunStatus.FAILED.value and row.get("error_class") in UNREACHABLE_ERRORS:
+        return ExitCode.UNREACHABLE
+    return ExitCode.RUN_FAILED
+
+
+def apply(
+    plan_file: Annotated[str, typer.Argument(help="Plan as a JSON or YAML file, or '-' for standard input.")],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print only the JSON result on stdout.")
+    ] = False,
+    executor_url: Annotated[
+        str | None, typer.Option(help="Executor base URL (default: BOIFI_EXECUTOR_URL).")
+    ] = None,
+    api_mode: Annotated[
+        str | None, typer.Option(help="direct, extended or policy (default: BOIFI_API_MODE).")
+    ] = None,
+    embedded: Annotated[
+        bool, typer.Option("--embedded", help="Start the embedded executor with demo services for this run.")
+    ] = False,
+    timeout_sec: Annotated[
+        float | None, typer.Option("--timeout", help="Deadline for the whole apply, in seconds.")
+    ] = None,
+    max_error_rate: Annotated[
+        float | None, typer.Option(help="Guardrail: halt when the measured error rate exceeds this (0-1).")
+    ] = None,
+    max_p99_ms: Annotated[
+        float | None, typer.Option(help="Guardrail: halt when the measured p99 latency exceeds this (ms).")
+    ] = None,
+    min_requests: Annotated[int, typer.Option(help="Guardrail: requests to see before judging.")] = 20,
+    label: Annotated[list[str] | None, typer.Option(help="Label for the run (repeatable).")] = None,
+    notes: Annotated[str, typer.Option(help="Free-text notes stored with the run.")] = "",
+    database_url: Annotated[
+        str | None, typer.Option(help="Storage URL (default: BOIFI_DATABASE_URL or the user data dir).")
+    ] = None,
+) -> None:
+    """Apply one fault plan, show progress, store the run and print its observation."""
+    try:
+        plan = load_plan(plan_file)
+        guardrail = Guardrail(
+            max_error_rate=max_error_rate, max_p99_latency_ms=max_p99_ms, min_requests=min_requests
+        )
+    except (PlanFileError, ValueError) as exc:
+        err(str(exc))
+        raise typer.Exit(ExitCode.INVALID_PLAN) from exc
+
+    with contextlib.ExitStack() as stack:
+        extra: dict[str, Any] = {}
+        if embedded:
+            from executor import EmbeddedExecutor, ExecutorSettings
+
+            executor = stack.enter_context(EmbeddedExecutor(ExecutorSettings(port=0, demo=True)))
+            executor_url = executor.base_url
+            if plan.service in executor.service_names():
+                extra["probe_url"] = executor.proxy_url(plan.service)
+            err(f"embedded executor at {executor_url}")
+        config = client_config(executor_url=executor_url, api_mode=api_mode, **extra)
+        engine = open_engine(database_url)
+        console = stack.enter_context(
+            Console(
+                client_config=config,
+                engine=engine,
+                settings=ConsoleSettings(database_url=database_url),
+                start_monitor=False,
+            )
+        )
+        run_id = console.runner.submit(
+            plan,
+            labels=label or (),
+            notes=notes,
+            guardrail=guardrail if guardrail.enabled else None,
+            timeout_sec=timeout_sec,
+        )
+        err(f"run {run_id} submitted to {config.base_url} ({config.api_mode} mode)")
+        interrupted = False
+        try:
+            while not console.runner.wait(run_id, timeout=1.0):
+                row, _ = _load_row(console, run_id)
+                err(_progress_line(row, plan.duration_seconds))
+        except KeyboardInterrupt:
+            interrupted = True
+            err("interrupted: halting the fault ...")
+            console.runner.cancel(run_id)
+            console.runner.wait(run_id, timeout=30)
+        row, timeline = _load_row(console, run_id)
+
+    if json_output:
+        print_json({"run": row, "timeline": timeline})
+    else:
+        typer.echo(describe_run(row))
+    if interrupted:
+        raise typer.Exit(130)
+    raise typer.Exit(_exit_code(row))

@@ -1,0 +1,171 @@
+"""`boifi runs`: list, show, export and recover stored runs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlmodel import Session
+
+import storage
+from cli.common import client_config, describe_run, err, open_engine, print_json
+from client import HttpExecutorClient
+from services.recovery import recover_orphaned_runs
+
+runs_app = typer.Typer(help="List, show, export and recover stored runs.", no_args_is_help=True)
+
+DatabaseOption = Annotated[
+    str | None, typer.Option(help="Storage URL (default: BOIFI_DATABASE_URL or the user data dir).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+def _status_filter(status: list[str] | None) -> list[storage.RunStatus] | None:
+    if not status:
+        return None
+    try:
+        return [storage.RunStatus(value) for value in status]
+    except ValueError as exc:
+        allowed = ", ".join(s.value for s in storage.RunStatus)
+        err(f"unknown status in {status}; use one of: {allowed}")
+        raise typer.Exit(2) from exc
+
+
+@runs_app.command("list")
+def list_runs(
+    service: Annotated[str | None, typer.Option(help="Only runs against this service.")] = None,
+    api: Annotated[str | None, typer.Option(help="Only runs against this API path.")] = None,
+    fault_type: Annotated[str | None, typer.Option(help="delay, abort or error_injection.")] = None,
+    status: Annotated[list[str] | None, typer.Option(help="Only runs in this status (repeatable).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many runs, newest first.")] = 50,
+    json_output: JsonOption = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """List runs, newest first."""
+    engine = open_engine(database_url)
+    with Session(engine) as session:
+        runs = storage.list_runs(
+            session,
+            service=service,
+            api=api,
+            fault_type=fault_type,
+            status=_status_filter(status),
+            limit=limit,
+        )
+        rows = storage.runs_to_rows(runs)
+    if json_output:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo("no runs")
+        return
+    typer.echo(f"{'id':>5}  {'status':<11} {'created (UTC)':<19}  {'fault':<15} {'%':>3}  target")
+    for row in rows:
+        created = str(row["created_at"])[:19].replace("T", " ")
+        typer.echo(
+            f"{row['id']:>5}  {row['status']:<11} {created:<19}  {row['fault_type']:<15} "
+            f"{row['percentage']:>3}  {row['service']} {row['api']}"
+        )
+
+
+@runs_app.command("show")
+def show_run(
+    run_id: Annotated[int, typer.Argument(help="The run's id.")],
+    json_output: JsonOption = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Show one run with its summary (and, with --json, its timeline)."""
+    engine = open_engine(database_url)
+    with Session(engine) as session:
+        detail = storage.get_run(session, run_id=run_id)
+        if detail is None:
+            err(f"no run with id {run_id}")
+            raise typer.Exit(1)
+        row = storage.runs_to_rows([detail.run])[0]
+        timeline = [point.model_dump(exclude={"id", "run_id"}) for point in detail.timeline]
+    if json_output:
+        print_json({"run": row, "timeline": timeline})
+    else:
+        typer.echo(describe_run(row))
+
+
+def _csv_text(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()})
+    return buffer.getvalue()
+
+
+@runs_app.command("export")
+def export_runs(
+    run_ids: Annotated[
+        list[int] | None, typer.Argument(help="Runs to export (default: all matching).")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    output: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
+    service: Annotated[str | None, typer.Option(help="Only runs against this service.")] = None,
+    status: Annotated[list[str] | None, typer.Option(help="Only runs in this status (repeatable).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many runs.")] = 10_000,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Export runs with their summaries as CSV or JSON."""
+    if format not in ("csv", "json"):
+        err(f"unknown format {format!r}; use csv or json")
+        raise typer.Exit(2)
+    engine = open_engine(database_url)
+    with Session(engine) as session:
+        if run_ids:
+            details = storage.load_runs_for_comparison(session, run_ids=run_ids)
+            missing = sorted(set(run_ids) - {int(d.run.id) for d in details})  # type: ignore[arg-type]
+            if missing:
+                err(f"no run with id {', '.join(map(str, missing))}")
+                raise typer.Exit(1)
+            runs = [d.run for d in details]
+        else:
+            runs = storage.list_runs(session, service=service, status=_status_filter(status), limit=limit)
+        rows = storage.runs_to_rows(runs)
+    text = _csv_text(rows) if format == "csv" else json.dumps(rows, indent=2, default=str) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err(f"wrote {len(rows)} runs to {output}")
+
+
+@runs_app.command("recover")
+def recover(
+    lease_sec: Annotated[
+        float, typer.Option(help="A run whose heartbeat is older than this is orphaned.")
+    ] = 30.0,
+    json_output: JsonOption = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Mark orphaned runs as interrupted and remove their faults from the Executor."""
+    engine = open_engine(database_url)
+    clients: dict[tuple[str, str], HttpExecutorClient] = {}
+
+    def client_for(executor_url: str, api_mode: str) -> HttpExecutorClient:
+        key = (executor_url, api_mode)
+        if key not in clients:
+            clients[key] = HttpExecutorClient(client_config(executor_url=executor_url, api_mode=api_mode))
+        return clients[key]
+
+    try:
+        results = recover_orphaned_runs(engine=engine, client_for=client_for, lease_sec=lease_sec)
+    finally:
+        for client in clients.values():
+            client.close()
+    if json_output:
+        print_json([result.__dict__ for result in results])
+        return
+    if not results:
+        typer.echo("no orphaned runs")
+    for result in results:
+        typer.echo(f"run {result.run_id}: interrupted; {result.detail}")

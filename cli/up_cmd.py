@@ -1,0 +1,78 @@
+"""`boifi up`: the embedded executor with its demo services, plus the dashboard."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import err
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APP_PATH = PROJECT_ROOT / "app.py"
+
+
+def up(
+    host: Annotated[str, typer.Option(help="Address the dashboard and executor bind to.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Dashboard port.")] = 8501,
+    executor_port: Annotated[int, typer.Option(help="Embedded executor control port (0: any free).")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Seed of the embedded executor's random source.")] = None,
+) -> None:
+    """Start the embedded executor (unless BOIFI_EXECUTOR_URL is set) and the dashboard until Ctrl-C."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    env = dict(os.environ)
+    with contextlib.ExitStack() as stack:
+        if not env.get("BOIFI_EXECUTOR_URL"):
+            from executor import EmbeddedExecutor, ExecutorSettings
+
+            executor = stack.enter_context(
+                EmbeddedExecutor(ExecutorSettings(host=host, port=executor_port, demo=True, seed=seed))
+            )
+            env["BOIFI_EXECUTOR_URL"] = executor.base_url
+            env["BOIFI_EMBEDDED_EXECUTOR"] = "1"
+            typer.echo(f"embedded executor: {executor.base_url}")
+            for name in executor.service_names():
+                typer.echo(f"  service {name}: {executor.proxy_url(name)}")
+        else:
+            typer.echo(f"Executor: {env['BOIFI_EXECUTOR_URL']}")
+        if not APP_PATH.exists():
+            err("the dashboard is not part of this build; the executor runs until Ctrl-C")
+            _wait(stop)
+            return
+        command = [
+            sys.executable, "-m", "streamlit", "run", str(APP_PATH),
+            "--server.address", host, "--server.port", str(port),
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        ]  # fmt: skip
+        typer.echo(f"dashboard: http://{host}:{port}")
+        process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT)
+        try:
+            while process.poll() is None and not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def _wait(stop: threading.Event) -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        while not stop.wait(0.5):
+            pass
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(up)

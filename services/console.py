@@ -1,0 +1,88 @@
+"""The process-wide composition root: one engine, one shared client, recorder, runner and health monitor."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import Engine
+
+import storage
+from client import ExecutorClientConfig, HttpExecutorClient
+from services.monitor import HealthMonitor
+from services.recorder import EventRecorder
+from services.runner import Runner
+
+logger = logging.getLogger(__name__)
+
+
+class ConsoleSettings(BaseSettings):
+    """Settings of the console process (the client's own settings live in ExecutorClientConfig)."""
+
+    model_config = SettingsConfigDict(env_prefix="BOIFI_", extra="ignore", frozen=True)
+
+    database_url: str | None = None
+    lease_sec: float = 30.0
+    max_concurrent_runs: int = 4
+    health_interval_sec: float = 5.0
+
+
+class Console:
+    """Own the objects every page, the CLI and the runner share; close them together.
+
+    Example::
+
+        with Console(client_config=ExecutorClientConfig(base_url=url)) as console:
+            run_id = console.runner.submit(plan)
+    """
+
+    def __init__(
+        self,
+        *,
+        client_config: ExecutorClientConfig,
+        settings: ConsoleSettings | None = None,
+        engine: Engine | None = None,
+        start_monitor: bool = True,
+        recover_on_start: bool = True,
+        client_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings or ConsoleSettings()
+        self.engine = engine if engine is not None else storage.make_engine(self.settings.database_url)
+        storage.init_db(self.engine)
+        self.client = HttpExecutorClient(client_config, **(client_kwargs or {}))
+        self.executor_url = str(client_config.base_url)
+        self.runner = Runner(
+            engine=self.engine,
+            client=self.client,
+            max_workers=self.settings.max_concurrent_runs,
+            lease_sec=self.settings.lease_sec,
+            recover_on_start=recover_on_start,
+        )
+        self.recorder = EventRecorder(
+            engine=self.engine, executor_url=self.executor_url, resolve_run_id=self.runner.run_id_for_key
+        )
+        self._unsubscribe = self.client.subscribe(self.recorder)
+        self.monitor = HealthMonitor(
+            engine=self.engine, client=self.client, interval_sec=self.settings.health_interval_sec
+        )
+        if start_monitor:
+            self.monitor.start()
+        self._closed = False
+
+    def close(self) -> None:
+        """Halt active runs (removing their faults), stop the threads, flush events, close the client."""
+        if self._closed:
+            return
+        self._closed = True
+        self.monitor.stop()
+        self.runner.shutdown(cancel_active=True, wait=True)
+        self._unsubscribe()
+        self.recorder.close()
+        self.client.close()
+
+    def __enter__(self) -> Console:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

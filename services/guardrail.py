@@ -1,0 +1,71 @@
+"""Guardrails: stop a run's fault when its own measurements cross a bound."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    """Bounds on a run's measured error rate and p99 latency, checked once enough requests were seen.
+
+    Example::
+
+        Guardrail(max_error_rate=0.5, max_p99_latency_ms=2000, min_requests=50)
+    """
+
+    max_error_rate: float | None = None
+    max_p99_latency_ms: float | None = None
+    min_requests: int = 20
+
+    def __post_init__(self) -> None:
+        if self.max_error_rate is not None and not 0.0 <= self.max_error_rate <= 1.0:
+            raise ValueError("guardrail max_error_rate must be between 0 and 1")
+        if self.max_p99_latency_ms is not None and self.max_p99_latency_ms <= 0:
+            raise ValueError("guardrail max_p99_latency_ms must be positive")
+        if self.min_requests < 1:
+            raise ValueError("guardrail min_requests must be at least 1")
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_error_rate is not None or self.max_p99_latency_ms is not None
+
+    def violation(
+        self, *, request_count: int, error_rate: float | None, p99_latency_ms: float | None
+    ) -> str | None:
+        """Return why the bound is crossed, or None while the run is within bounds."""
+        if request_count < self.min_requests:
+            return None
+        if self.max_error_rate is not None and error_rate is not None and error_rate > self.max_error_rate:
+            return (
+                f"guardrail: error rate {error_rate:.1%} exceeded {self.max_error_rate:.1%} "
+                f"after {request_count} requests"
+            )
+        if (
+            self.max_p99_latency_ms is not None
+            and p99_latency_ms is not None
+            and p99_latency_ms > self.max_p99_latency_ms
+        ):
+            return (
+                f"guardrail: p99 latency {p99_latency_ms:.0f} ms exceeded {self.max_p99_latency_ms:.0f} ms "
+                f"after {request_count} requests"
+            )
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max_error_rate": self.max_error_rate,
+            "max_p99_latency_ms": self.max_p99_latency_ms,
+            "min_requests": self.min_requests,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Guardrail | None:
+        if not data:
+            return None
+        return cls(
+            max_error_rate=data.get("max_error_rate"),
+            max_p99_latency_ms=data.get("max_p99_latency_ms"),
+            min_requests=int(data.get("min_requests", 20)),
+        )

@@ -1,0 +1,92 @@
+"""Sample the Executor's health at an interval and record it with the client's breaker state."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+import storage
+from client import HttpExecutorClient
+
+logger = logging.getLogger(__name__)
+
+
+class HealthMonitor:
+    """Call `check_health()` every `interval_sec` on a background thread and store each sample.
+
+    Example::
+
+        monitor = HealthMonitor(engine=engine, client=client, interval_sec=5)
+        monitor.start()
+        ...
+        monitor.stop()
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        client: HttpExecutorClient,
+        interval_sec: float = 5.0,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if interval_sec <= 0:
+            raise ValueError("interval_sec must be positive")
+        self.engine = engine
+        self.client = client
+        self.interval_sec = interval_sec
+        self._now = now
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_healthy: bool | None = None
+        self.samples_taken = 0
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="boifi-health-monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def sample(self) -> bool:
+        """Take one health sample now, record it, and return whether the Executor was healthy."""
+        started = time.perf_counter()
+        error: str | None = None
+        try:
+            healthy = self.client.check_health()
+        except Exception as exc:  # check_health reports, never raises; this guards the thread
+            healthy, error = False, f"{type(exc).__name__}: {exc}"
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        state = self.client.circuit_breaker.state
+        try:
+            with Session(self.engine) as session:
+                storage.record_health_sample(
+                    session,
+                    timestamp=self._now(),
+                    healthy=healthy,
+                    latency_ms=latency_ms,
+                    breaker_state=str(getattr(state, "value", state)),
+                    executor_url=str(self.client.config.base_url),
+                    error=error,
+                )
+        except Exception:
+            logger.exception("could not record a health sample")
+        self.last_healthy = healthy
+        self.samples_taken += 1
+        return healthy
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval_sec)

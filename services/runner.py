@@ -1,0 +1,324 @@
+"""Run experiments on worker threads, streaming their progress into storage.
+
+Pages and the CLI call `submit` and get a run id at once; the run row is written before the apply starts, so a
+crash leaves a visible run (and, in policy mode, a policy name) for recovery to clean up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+import storage
+from client import (
+    ExecutorCancelledError,
+    ExecutorClientError,
+    FaultPlan,
+    HttpExecutorClient,
+    RawObservation,
+)
+from services.guardrail import Guardrail
+from services.observations import p99_of, request_count_of, samples_of, summary_of, timeline_of
+from storage import RunStatus
+
+logger = logging.getLogger(__name__)
+
+HALTED_BY_USER = "halted by user"
+
+
+def make_owner_id() -> str:
+    """Return an id for this process as the owner of its runs: host, pid and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _ActiveRun:
+    run_id: int
+    plan: FaultPlan
+    apply_key: str
+    guardrail: Guardrail | None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    stop_reason: str | None = None
+    fault_id: str | None = None
+    last_progress_write: float = float("-inf")
+    future: Future[None] | None = None
+
+
+class Runner:
+    """Execute fault plans in the background through one shared client, recording everything.
+
+    Example::
+
+        runner = Runner(engine=engine, client=client)
+        run_id = runner.submit(plan, guardrail=Guardrail(max_error_rate=0.5))
+        runner.wait(run_id)
+        runner.shutdown()
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        client: HttpExecutorClient,
+        owner: str | None = None,
+        max_workers: int = 4,
+        lease_sec: float = 30.0,
+        heartbeat_interval_sec: float | None = None,
+        progress_interval_sec: float = 1.0,
+        recover_on_start: bool = True,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.engine = engine
+        self.client = client
+        self.owner = owner or make_owner_id()
+        self.lease_sec = lease_sec
+        self._now = now
+        self._progress_interval_sec = progress_interval_sec
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="boifi-run")
+        self._lock = threading.Lock()
+        self._active: dict[int, _ActiveRun] = {}
+        self._by_key: dict[str, int] = {}
+        self._closed = threading.Event()
+        interval = (
+            heartbeat_interval_sec if heartbeat_interval_sec is not None else max(lease_sec / 3.0, 0.05)
+        )
+        self._heartbeat = threading.Thread(
+            target=self._heartbeat_loop, args=(interval,), name="boifi-heartbeat", daemon=True
+        )
+        self._heartbeat.start()
+        self.recovered: list[Any] = []
+        self._siblings: list[HttpExecutorClient] = []
+        if recover_on_start:
+            from services.recovery import recover_orphaned_runs
+
+            self.recovered = recover_orphaned_runs(
+                engine=engine, client_for=self._own_client_for, lease_sec=lease_sec, owner=self.owner, now=now
+            )
+
+    def _own_client_for(self, executor_url: str, api_mode: str) -> HttpExecutorClient | None:
+        """Return a client for a run's Executor: ours, or a sibling in the run's api mode for the same URL."""
+        if executor_url.rstrip("/") != self.executor_url.rstrip("/"):
+            return None
+        if api_mode == self.api_mode:
+            return self.client
+        sibling = HttpExecutorClient(self.client.config.model_copy(update={"api_mode": api_mode}))
+        self._siblings.append(sibling)
+        return sibling
+
+    @property
+    def executor_url(self) -> str:
+        return str(self.client.config.base_url)
+
+    @property
+    def api_mode(self) -> str:
+        return str(self.client.config.api_mode)
+
+    def submit(
+        self,
+        plan: FaultPlan,
+        *,
+        labels: Sequence[str] = (),
+        notes: str = "",
+        guardrail: Guardrail | None = None,
+        timeout_sec: float | None = None,
+        start_time: datetime | None = None,
+    ) -> int:
+        """Record a queued run for `plan` and start it on a worker thread; return its id at once."""
+        if self._closed.is_set():
+            raise RuntimeError("the runner is shut down")
+        apply_key = f"run-{uuid.uuid4().hex[:16]}"
+        with Session(self.engine) as session:
+            run = storage.create_run(
+                session,
+                plan=plan.model_dump(mode="json"),
+                executor_url=self.executor_url,
+                api_mode=self.api_mode,
+                apply_key=apply_key,
+                owner=self.owner,
+                labels=list(labels),
+                notes=notes,
+                guardrail=guardrail.to_dict() if guardrail and guardrail.enabled else None,
+                now=self._now(),
+            )
+            run_id = int(run.id)  # type: ignore[arg-type]
+        active = _ActiveRun(run_id=run_id, plan=plan, apply_key=apply_key, guardrail=guardrail)
+        if self.api_mode == "policy":
+            active.fault_id = self.client.policy_name_for(apply_key)
+        with self._lock:
+            self._active[run_id] = active
+            self._by_key[apply_key] = run_id
+        active.future = self._pool.submit(self._execute, active, timeout_sec, start_time)
+        return run_id
+
+    def cancel(self, run_id: int) -> bool:
+        """Halt a run of this process: stop its fault on the Executor and record it as cancelled."""
+        with self._lock:
+            active = self._active.get(run_id)
+        if active is None:
+            return False
+        if active.stop_reason is None:
+            active.stop_reason = HALTED_BY_USER
+        active.cancel.set()
+        return True
+
+    def cancel_all(self) -> int:
+        with self._lock:
+            ids = list(self._active)
+        return sum(self.cancel(run_id) for run_id in ids)
+
+    def run_id_for_key(self, apply_key: str | None) -> int | None:
+        if apply_key is None:
+            return None
+        with self._lock:
+            return self._by_key.get(apply_key)
+
+    def active_run_ids(self) -> list[int]:
+        with self._lock:
+            return sorted(self._active)
+
+    def wait(self, run_id: int, timeout: float | None = None) -> bool:
+        """Block until the run has finished in this process; True if it did within `timeout`."""
+        with self._lock:
+            active = self._active.get(run_id)
+        if active is None or active.future is None:
+            return True
+        try:
+            active.future.result(timeout=timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def shutdown(self, *, cancel_active: bool = True, wait: bool = True) -> None:
+        """Stop accepting runs; halt active ones (their faults are removed) and wait for the workers."""
+        self._closed.set()
+        if cancel_active:
+            with self._lock:
+                runs = list(self._active.values())
+            for active in runs:
+                if active.stop_reason is None:
+                    active.stop_reason = "console shut down"
+                active.cancel.set()
+        self._pool.shutdown(wait=wait, cancel_futures=False)
+        self._heartbeat.join(timeout=5)
+        for sibling in self._siblings:
+            sibling.close()
+
+    # -- worker side ---------------------------------------------------------------------------------------
+
+    def _execute(self, active: _ActiveRun, timeout_sec: float | None, start_time: datetime | None) -> None:
+        try:
+            self._execute_unguarded(active, timeout_sec, start_time)
+        except Exception:  # the run must never stay "running" because recording failed
+            logger.exception("run %s failed while recording", active.run_id)
+            self._finish(active, RunStatus.FAILED, None, error="internal error while recording the run")
+        finally:
+            with self._lock:
+                self._active.pop(active.run_id, None)
+                self._by_key.pop(active.apply_key, None)
+
+    def _execute_unguarded(
+        self, active: _ActiveRun, timeout_sec: float | None, start_time: datetime | None
+    ) -> None:
+        if active.cancel.is_set():
+            self._finish(active, RunStatus.CANCELLED, None)
+            return
+        with Session(self.engine) as session:
+            storage.mark_running(session, run_id=active.run_id, now=self._now(), fault_id=active.fault_id)
+        try:
+            observation = self.client.apply_and_observe(
+                active.plan,
+                timeout_sec,
+                start_time=start_time,
+                apply_key=active.apply_key,
+                on_progress=lambda obs: self._on_progress(active, obs),
+                cancel=active.cancel,
+            )
+        except ExecutorCancelledError as exc:
+            self._finish(active, RunStatus.CANCELLED, exc.partial)
+        except ExecutorClientError as exc:
+            self._finish(active, RunStatus.FAILED, None, error=str(exc), error_class=type(exc).__name__)
+        else:
+            self._finish(active, RunStatus.COMPLETED, observation)
+
+    def _on_progress(self, active: _ActiveRun, observation: RawObservation) -> None:
+        if observation.apply_id and active.fault_id is None:
+            active.fault_id = observation.apply_id
+            with Session(self.engine) as session:
+                storage.set_fault_id(session, run_id=active.run_id, fault_id=observation.apply_id)
+        if active.guardrail is not None and active.stop_reason is None:
+            reason = active.guardrail.violation(
+                request_count=request_count_of(observation),
+                error_rate=observation.metrics.error_rate if observation.metrics else observation.error_rate,
+                p99_latency_ms=p99_of(observation),
+            )
+            if reason is not None:
+                active.stop_reason = reason
+                active.cancel.set()
+        now = time.monotonic()
+        if now - active.last_progress_write >= self._progress_interval_sec:
+            active.last_progress_write = now
+            with Session(self.engine) as session:
+                storage.update_progress(
+                    session,
+                    run_id=active.run_id,
+                    summary=summary_of(observation),
+                    timeline=timeline_of(observation),
+                )
+
+    def _finish(
+        self,
+        active: _ActiveRun,
+        status: RunStatus,
+        observation: RawObservation | None,
+        *,
+        error: str | None = None,
+        error_class: str | None = None,
+    ) -> None:
+        if observation is not None and observation.apply_id and active.fault_id is None:
+            active.fault_id = observation.apply_id
+        with Session(self.engine) as session:
+            if active.fault_id:
+                storage.set_fault_id(session, run_id=active.run_id, fault_id=active.fault_id)
+            storage.finish_run(
+                session,
+                run_id=active.run_id,
+                status=status,
+                summary=summary_of(observation) if observation is not None else None,
+                timeline=timeline_of(observation) if observation is not None else (),
+                samples=samples_of(observation) if observation is not None else (),
+                error=error,
+                error_class=error_class,
+                stop_reason=active.stop_reason if status is RunStatus.CANCELLED else None,
+                now=self._now(),
+            )
+
+    def _heartbeat_loop(self, interval_sec: float) -> None:
+        while not self._closed.wait(interval_sec):
+            self._beat()
+        self._beat()
+
+    def _beat(self) -> None:
+        run_ids = self.active_run_ids()
+        if not run_ids:
+            return
+        try:
+            with Session(self.engine) as session:
+                storage.heartbeat(session, run_ids=run_ids, owner=self.owner, now=self._now())
+        except Exception:
+            logger.exception("could not renew the heartbeat of runs %s", run_ids)

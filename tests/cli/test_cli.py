@@ -1,0 +1,144 @@
+"""The `boifi` command: apply with every exit code, and the runs sub-commands."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from executor import EmbeddedExecutor, ExecutorSettings
+
+GOOD_PLAN = {
+    "service": "payment",
+    "api": "/api/v1/payment/process",
+    "fault_type": "delay",
+    "delay_seconds": 0.01,
+    "percentage": 50,
+    "duration_seconds": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def executor() -> Iterator[EmbeddedExecutor]:
+    with EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=3)) as running:
+        yield running
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("BOIFI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("BOIFI_POLL_INTERVAL_SEC", "0.1")
+    monkeypatch.setenv("BOIFI_INITIAL_RETRY_DELAY_SEC", "0.01")
+    monkeypatch.delenv("BOIFI_EXECUTOR_URL", raising=False)
+    return CliRunner()
+
+
+def write_plan(tmp_path: Path, plan: dict[str, object], name: str = "plan.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    return path
+
+
+def test_apply_success_prints_only_json_on_stdout(
+    cli: CliRunner, executor: EmbeddedExecutor, tmp_path: Path
+) -> None:
+    result = cli.invoke(app, ["apply", str(write_plan(tmp_path, GOOD_PLAN)), "--json",
+                              "--executor-url", executor.base_url])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["run"]["status"] == "completed"
+    assert document["run"]["request_count"] > 0
+    assert document["timeline"]
+    assert "submitted" in result.stderr
+
+
+def test_apply_reads_yaml_from_stdin(cli: CliRunner, executor: EmbeddedExecutor) -> None:
+    yaml_text = "\n".join(f"{key}: {value}" for key, value in GOOD_PLAN.items())
+    result = cli.invoke(app, ["apply", "-", "--executor-url", executor.base_url], input=yaml_text)
+    assert result.exit_code == 0, result.stderr
+    assert "completed" in result.stdout
+
+
+def test_apply_invalid_plan_exits_2_naming_the_field(cli: CliRunner, tmp_path: Path) -> None:
+    result = cli.invoke(app, ["apply", str(write_plan(tmp_path, {**GOOD_PLAN, "percentage": 150}))])
+    assert result.exit_code == 2
+    assert "percentage" in result.stderr
+    assert result.stdout == ""
+
+
+def test_apply_unparseable_or_missing_file_exits_2(cli: CliRunner, tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.yaml"
+    garbage.write_text("{not: [valid", encoding="utf-8")
+    assert cli.invoke(app, ["apply", str(garbage)]).exit_code == 2
+    missing = cli.invoke(app, ["apply", str(tmp_path / "nope.json")])
+    assert missing.exit_code == 2
+    assert "cannot read plan file" in missing.stderr
+
+
+def test_apply_unreachable_executor_exits_3(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOIFI_MAX_RETRIES", "1")
+    result = cli.invoke(
+        app, ["apply", str(write_plan(tmp_path, GOOD_PLAN)), "--executor-url", "http://127.0.0.1:9"]
+    )
+    assert result.exit_code == 3, result.stdout + result.stderr
+    assert "failed" in result.stdout
+
+
+def test_apply_stopped_by_guardrail_exits_4(
+    cli: CliRunner, executor: EmbeddedExecutor, tmp_path: Path
+) -> None:
+    plan = {
+        **GOOD_PLAN,
+        "fault_type": "abort",
+        "abort_http_status": 500,
+        "percentage": 100,
+        "duration_seconds": 20,
+    }
+    plan.pop("delay_seconds")
+    result = cli.invoke(
+        app,
+        ["apply", str(write_plan(tmp_path, plan)), "--executor-url", executor.base_url,
+         "--max-error-rate", "0.5", "--min-requests", "5"],
+    )  # fmt: skip
+    assert result.exit_code == 4, result.stderr
+    assert "guardrail" in result.stdout
+
+
+def test_runs_list_show_export_and_recover(
+    cli: CliRunner, executor: EmbeddedExecutor, tmp_path: Path
+) -> None:
+    assert cli.invoke(app, ["runs", "list"]).stdout.strip() == "no runs"
+    for _ in range(2):
+        plan_path = str(write_plan(tmp_path, GOOD_PLAN))
+        applied = cli.invoke(
+            app, ["apply", plan_path, "--executor-url", executor.base_url, "--label", "nightly"]
+        )
+        assert applied.exit_code == 0, applied.stderr
+    listed = json.loads(cli.invoke(app, ["runs", "list", "--json"]).stdout)
+    assert [row["status"] for row in listed] == ["completed", "completed"]
+    run_id = listed[0]["id"]
+    shown = cli.invoke(app, ["runs", "show", str(run_id)])
+    assert shown.exit_code == 0 and f"run {run_id}: completed" in shown.stdout
+    assert cli.invoke(app, ["runs", "show", "9999"]).exit_code == 1
+    exported = cli.invoke(app, ["runs", "export", "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert len(rows) == 2 and rows[0]["labels"] == "nightly"
+    out_file = tmp_path / "runs.json"
+    assert (
+        cli.invoke(
+            app, ["runs", "export", str(run_id), "--format", "json", "--output", str(out_file)]
+        ).exit_code
+        == 0
+    )
+    assert [row["id"] for row in json.loads(out_file.read_text())] == [run_id]
+    assert cli.invoke(app, ["runs", "export", "--format", "xml"]).exit_code == 2
+    recovered = cli.invoke(app, ["runs", "recover"])
+    assert recovered.exit_code == 0 and "no orphaned runs" in recovered.stdout

@@ -1,0 +1,42 @@
+"""Fixtures: a real embedded executor on loopback and a SQLite file per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+import storage
+from client import ExecutorClientConfig
+from executor import EmbeddedExecutor, ExecutorSettings
+
+
+@pytest.fixture(scope="package")
+def executor() -> Iterator[EmbeddedExecutor]:
+    with EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=7)) as running:
+        yield running
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = storage.make_engine(f"sqlite:///{tmp_path / 'runs.db'}")
+    storage.init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+def fast_config(base_url: str, **overrides: object) -> ExecutorClientConfig:
+    """A client configuration with short timeouts and intervals for tests."""
+    values: dict[str, object] = {
+        "base_url": base_url,
+        "poll_interval_sec": 0.1,
+        "initial_retry_delay_sec": 0.05,
+        "max_retry_delay_sec": 0.2,
+        "connection_timeout_sec": 2.0,
+        "policy_propagation_sec": 0.0,
+        "probe_rate_rps": 50,
+    }
+    values.update(overrides)
+    return ExecutorClientConfig(**values)  # type: ignore[arg-type]

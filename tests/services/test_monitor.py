@@ -1,0 +1,46 @@
+"""The health monitor records each sample with the breaker state."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+import storage
+from client import HttpExecutorClient
+from executor import EmbeddedExecutor
+from services.monitor import HealthMonitor
+from tests.services.conftest import fast_config
+
+
+def test_monitor_records_healthy_and_unhealthy_samples(executor: EmbeddedExecutor, engine: Engine) -> None:
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    with (
+        HttpExecutorClient(fast_config(executor.base_url, health_check_interval_sec=0)) as up,
+        HttpExecutorClient(
+            fast_config("http://127.0.0.1:9", health_check_interval_sec=0, max_retries=1)
+        ) as down,
+    ):
+        assert HealthMonitor(engine=engine, client=up, interval_sec=1).sample() is True
+        assert HealthMonitor(engine=engine, client=down, interval_sec=1).sample() is False
+    with Session(engine) as session:
+        samples = storage.health_series(session, since=since)
+    by_url = {sample.executor_url.rstrip("/"): sample for sample in samples}
+    assert by_url[executor.base_url.rstrip("/")].healthy is True
+    assert by_url["http://127.0.0.1:9"].healthy is False
+    assert by_url["http://127.0.0.1:9"].breaker_state in {"closed", "open", "half_open", "CLOSED", "OPEN"}
+
+
+def test_monitor_thread_samples_until_stopped(executor: EmbeddedExecutor, engine: Engine) -> None:
+    with HttpExecutorClient(fast_config(executor.base_url, health_check_interval_sec=0)) as client:
+        monitor = HealthMonitor(engine=engine, client=client, interval_sec=0.05)
+        monitor.start()
+        deadline = datetime.now(UTC) + timedelta(seconds=10)
+        while monitor.samples_taken < 3 and datetime.now(UTC) < deadline:
+            monitor._stop.wait(0.05)
+        monitor.stop()
+        taken = monitor.samples_taken
+    assert taken >= 3
+    with Session(engine) as session:
+        assert len(storage.health_series(session, since=datetime.now(UTC) - timedelta(minutes=5))) == taken

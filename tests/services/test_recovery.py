@@ -1,0 +1,123 @@
+"""Crash safety: a run whose owner died is interrupted by recovery and its fault removed from the Executor."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+import storage
+from client import HttpExecutorClient
+from executor import EmbeddedExecutor
+from services.recovery import recover_orphaned_runs
+from storage import RunStatus
+from tests.services.conftest import fast_config
+
+PLAN = {
+    "service": "payment",
+    "api": "/api/v1/payment/process",
+    "fault_type": "abort",
+    "abort_http_status": 503,
+    "percentage": 10,
+    "duration_seconds": 120,
+}
+
+
+def _wait_for(predicate, timeout_sec: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_sec
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+def _policy_names(base_url: str) -> set[str]:
+    body = httpx.get(f"{base_url}/v1/policies", timeout=5).json()
+    return {policy["metadata"]["name"] for policy in body["policies"]}
+
+
+def test_kill_9_mid_run_then_recover_interrupts_the_run_and_removes_the_policy(
+    executor: EmbeddedExecutor, tmp_path: Path
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'crash.db'}"
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(PLAN), encoding="utf-8")
+    env = dict(os.environ)
+    env.update(
+        {
+            "BOIFI_EXECUTOR_URL": executor.base_url,
+            "BOIFI_API_MODE": "policy",
+            "BOIFI_PROBE_URL": executor.proxy_url("payment"),
+            "BOIFI_POLICY_PROPAGATION_SEC": "0",
+            "BOIFI_DATABASE_URL": database_url,
+        }
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "apply", str(plan_file)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    engine = storage.make_engine(database_url)
+    try:
+        _wait_for(lambda: any(name.startswith("boifi-") for name in _policy_names(executor.base_url)))
+        with Session(engine) as session:
+            (run,) = storage.list_runs(session)
+        assert run.status == RunStatus.RUNNING
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        time.sleep(1.5)  # let the lease below run out
+        result = subprocess.run(
+            [sys.executable, "-m", "cli", "runs", "recover", "--lease-sec", "1", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        (recovered,) = json.loads(result.stdout)
+        assert recovered["run_id"] == run.id
+        assert recovered["fault_removed"] is True
+        with Session(engine) as session:
+            after = storage.get_run(session, run_id=int(run.id))  # type: ignore[arg-type]
+        assert after is not None and after.run.status == RunStatus.INTERRUPTED
+        assert not any(name.startswith("boifi-") for name in _policy_names(executor.base_url))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        engine.dispose()
+
+
+def test_recovery_leaves_runs_of_a_live_owner_alone(executor: EmbeddedExecutor, engine: Engine) -> None:
+    with Session(engine) as session:
+        run = storage.create_run(
+            session,
+            plan=PLAN,
+            executor_url=executor.base_url,
+            api_mode="extended",
+            apply_key="run-live",
+            owner="other-host:1:live",
+        )
+        run_id = int(run.id)  # type: ignore[arg-type]
+        storage.mark_running(session, run_id=run_id)
+        storage.heartbeat(session, run_ids=[run_id], owner="other-host:1:live")
+    with HttpExecutorClient(fast_config(executor.base_url)) as client:
+        fresh = recover_orphaned_runs(engine=engine, client_for=lambda url, mode: client, lease_sec=30)
+        later = datetime.now(UTC) + timedelta(seconds=60)
+        stale = recover_orphaned_runs(
+            engine=engine, client_for=lambda url, mode: client, lease_sec=30, now=lambda: later
+        )
+    assert fresh == []
+    assert [r.run_id for r in stale] == [run_id]
+    assert stale[0].detail == "no fault id was recorded"

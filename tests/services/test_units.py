@@ -1,0 +1,55 @@
+"""Pure pieces of the services: guardrail decisions, timelines from samples, plan files."""
+
+from __future__ import annotations
+
+import pytest
+
+from cli.plan_file import PlanFileError, parse_plan_text
+from services.guardrail import Guardrail
+from services.observations import timeline_from_samples
+
+
+def test_guardrail_waits_for_min_requests_then_names_the_crossed_bound() -> None:
+    guard = Guardrail(max_error_rate=0.2, max_p99_latency_ms=500, min_requests=50)
+    assert guard.violation(request_count=49, error_rate=0.9, p99_latency_ms=9000) is None
+    assert guard.violation(request_count=50, error_rate=0.1, p99_latency_ms=100) is None
+    reason = guard.violation(request_count=50, error_rate=0.25, p99_latency_ms=100)
+    assert reason == "guardrail: error rate 25.0% exceeded 20.0% after 50 requests"
+    reason = guard.violation(request_count=80, error_rate=0.0, p99_latency_ms=750)
+    assert reason == "guardrail: p99 latency 750 ms exceeded 500 ms after 80 requests"
+
+
+def test_guardrail_rejects_nonsense_bounds_and_round_trips() -> None:
+    with pytest.raises(ValueError, match="max_error_rate"):
+        Guardrail(max_error_rate=1.5)
+    with pytest.raises(ValueError, match="min_requests"):
+        Guardrail(max_error_rate=0.5, min_requests=0)
+    assert not Guardrail().enabled
+    guard = Guardrail(max_p99_latency_ms=300, min_requests=5)
+    assert Guardrail.from_dict(guard.to_dict()) == guard
+    assert Guardrail.from_dict(None) is None
+
+
+def test_timeline_from_samples_buckets_per_second() -> None:
+    samples = [
+        (10.0, 5.0, 200, False),
+        (900.0, 15.0, 503, True),
+        (1_100.0, 7.0, 200, False),
+        (2_500.0, 9.0, 0, False),
+    ]
+    points = timeline_from_samples(samples)
+    assert [p["t_s"] for p in points] == [0, 1, 2]
+    assert [p["request_count"] for p in points] == [2, 1, 1]
+    assert [p["affected_count"] for p in points] == [1, 0, 0]
+    assert [p["error_count"] for p in points] == [1, 0, 1]
+    assert points[0]["avg_latency_ms"] == 10.0
+    assert timeline_from_samples([]) == []
+
+
+def test_plan_text_errors_name_the_field() -> None:
+    with pytest.raises(PlanFileError, match="delay_seconds"):
+        parse_plan_text('{"service": "a", "api": "/x", "fault_type": "delay", "percentage": 10}')
+    with pytest.raises(PlanFileError, match="mapping"):
+        parse_plan_text("- just\n- a list\n")
+    plan = parse_plan_text("service: a\napi: /x\nfault_type: abort\nabort_http_status: 503\npercentage: 5\n")
+    assert plan.abort_http_status == 503
