@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -40,15 +41,24 @@ def make_engine(url: str | None = None) -> Engine:
     url = url or default_database_url()
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps)
     in_memory = parsed.database in (None, "", ":memory:")
+    sqlite_args: dict[str, Any] = {
+        "connect_args": {"check_same_thread": False},
+        "json_serializer": _json_dumps,
+    }
     if in_memory:
-        engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+        engine = create_engine(url, poolclass=StaticPool, **sqlite_args)
     else:
         Path(parsed.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, **sqlite_args)
     _install_sqlite_pragmas(engine, wal=not in_memory)
     return engine
+
+
+def _json_dumps(value: Any) -> str:
+    # Keep non-ASCII labels and notes readable in the database, and searchable with LIKE.
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _install_sqlite_pragmas(engine: Engine, *, wal: bool) -> None:

@@ -21,11 +21,12 @@ Many = str | Sequence[str] | None
 
 
 def _as_list(value: Any) -> list[Any] | None:
+    # None and an empty selection (a cleared multiselect) both mean "any".
     if value is None:
         return None
     if isinstance(value, str):
         return [value]
-    return list(value)
+    return list(value) or None
 
 
 def _escape_like(text: str) -> str:
@@ -88,7 +89,9 @@ def list_runs(
 ) -> list[Run]:
     """Return runs matching every given filter, newest first (`since` ≤ created_at < `until`).
 
-    `search` matches service, api, fault type, notes, labels, apply key, fault id, error, or the run id.
+    Each of service, api, fault_type and status takes one value or a list (any of them; None or an empty
+    list means no filter). `search` matches service, api, fault type, notes, labels, apply key, fault id,
+    error, or the run id.
     """
     conditions = _run_conditions(
         service=service,
@@ -105,6 +108,7 @@ def list_runs(
         .order_by(col(Run.created_at).desc(), col(Run.id).desc())
         .offset(offset)
         .limit(limit)
+        .execution_options(populate_existing=True)
     )
     return list(session.exec(statement).all())
 
@@ -157,7 +161,7 @@ def _samples(session: Session, run_id: int) -> np.ndarray:
 
 def get_run(session: Session, *, run_id: int) -> RunDetail | None:
     """Return a run with its timeline and samples, or None if there is no such run."""
-    run = session.get(Run, run_id)
+    run = session.get(Run, run_id, populate_existing=True)
     if run is None:
         return None
     return RunDetail(run=run, timeline=_timeline(session, run_id), samples=_samples(session, run_id))
@@ -176,7 +180,10 @@ def load_runs_for_comparison(session: Session, *, run_ids: Sequence[int]) -> lis
 def active_runs(session: Session) -> list[Run]:
     """Return queued and running runs, oldest first."""
     statement = (
-        select(Run).where(col(Run.status).in_(ACTIVE_STATUSES)).order_by(col(Run.created_at), col(Run.id))
+        select(Run)
+        .where(col(Run.status).in_(ACTIVE_STATUSES))
+        .order_by(col(Run.created_at), col(Run.id))
+        .execution_options(populate_existing=True)
     )
     return list(session.exec(statement).all())
 
@@ -199,7 +206,12 @@ def orphaned_runs(
     ]
     if exclude_owner is not None:
         conditions.append(col(Run.owner) != exclude_owner)
-    statement = select(Run).where(*conditions).order_by(col(Run.created_at), col(Run.id))
+    statement = (
+        select(Run)
+        .where(*conditions)
+        .order_by(col(Run.created_at), col(Run.id))
+        .execution_options(populate_existing=True)
+    )
     return list(session.exec(statement).all())
 
 

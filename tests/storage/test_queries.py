@@ -195,3 +195,29 @@ def test_distinct_values_list_what_is_present(ro_session: Session, runs: dict[st
     assert values["fault_types"] == ["abort", "delay", "error_injection"]
     assert values["labels"] == ["Canary-7"]
     assert values["executor_urls"] == ["http://127.0.0.1:8080"]
+
+
+def test_an_empty_selection_means_any(ro_session: Session, runs: dict[str, int]) -> None:
+    assert storage.count_runs(ro_session, service=[], status=[], fault_type=[]) == len(runs)
+
+
+def test_reads_see_writes_made_by_another_session(ro_session: Session, runs: dict[str, int]) -> None:
+    engine = ro_session.get_bind()
+    before = storage.get_run(ro_session, run_id=runs["orders_delay"])
+    assert before is not None and before.run.notes == ""
+    with Session(engine) as other:
+        storage.update_run_meta(other, run_id=runs["orders_delay"], notes="changed elsewhere")
+    try:
+        again = storage.get_run(ro_session, run_id=runs["orders_delay"])
+        assert again is not None and again.run.notes == "changed elsewhere"
+        listed = storage.list_runs(ro_session, status=RunStatus.RUNNING)
+        assert [run.notes for run in listed] == ["changed elsewhere"]
+    finally:
+        with Session(engine) as other:
+            storage.update_run_meta(other, run_id=runs["orders_delay"], notes="")
+
+
+def test_search_finds_non_ascii_labels(session: Session) -> None:
+    run_id = new_run(session)
+    storage.update_run_meta(session, run_id=run_id, labels=["überlast"])
+    assert _ids(storage.list_runs(session, search="überlast")) == [run_id]
