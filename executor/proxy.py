@@ -103,7 +103,9 @@ class FaultProxy:
 
     async def _open(self, _app: web.Application) -> None:
         connector = aiohttp.TCPConnector(limit=0, force_close=False)
-        self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        self._session = aiohttp.ClientSession(
+            connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
+        )
 
     async def _close(self, _app: web.Application) -> None:
         if self._session is not None:
