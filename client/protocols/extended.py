@@ -60,7 +60,8 @@ class ExtendedProtocol(Protocol):
             while True:
                 status = self._status(apply_id, ctx)
                 if status == "completed":
-                    return self._metrics(apply_id, ctx.deadline, final=True, ctx=ctx)
+                    final = self._metrics(apply_id, ctx.deadline, final=True, ctx=ctx)
+                    return final if final.status else final.model_copy(update={"status": status})
                 if status == "failed":
                     raise FaultExecutionError(f"Executor reports fault {apply_id} failed")
                 if status == "cancelled":

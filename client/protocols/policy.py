@@ -180,9 +180,13 @@ class PolicyProtocol(Protocol):
             partial.append(observation)
             notify_progress(ctx.on_progress, observation)
 
-        samples = probe.run(
-            plan.duration_seconds, deadline=ctx.deadline, cancel=ctx.cancel, on_second=on_second
-        )
+        try:
+            samples = probe.run(
+                plan.duration_seconds, deadline=ctx.deadline, cancel=ctx.cancel, on_second=on_second
+            )
+        except ExecutorCancelledError as exc:
+            so_far = self._observation(name, probe.samples(), final=False)
+            raise ExecutorCancelledError(f"apply {ctx.apply_key} cancelled", partial=so_far) from exc
         return self._observation(name, samples, final=True)
 
     def _observation(self, name: str, samples: list[Any], *, final: bool) -> RawObservation:
