@@ -102,11 +102,11 @@ class Probe:
                     continue
                 if not limit.acquire(timeout=_TICK_SEC):
                     continue  # every worker is busy: skip rather than queue (queueing would skew latencies)
-                pool.submit(self._send, http, limit, started)
+                pool.submit(self._send, http, limit, (self._clock() - started) * 1000.0)
                 sent += 1
         return self.samples()
 
-    def _send(self, http: httpx.Client, limit: threading.BoundedSemaphore, started: float) -> None:
+    def _send(self, http: httpx.Client, limit: threading.BoundedSemaphore, offset_ms: float) -> None:
         settings = self.settings
         begin = self._clock()
         try:
@@ -120,6 +120,6 @@ class Probe:
             end = self._clock()
         finally:
             limit.release()
-        sample = RequestSample((begin - started) * 1000.0, (end - begin) * 1000.0, status, affected)
+        sample = RequestSample(offset_ms, (end - begin) * 1000.0, status, affected)
         with self._lock:
             self._samples.append(sample)
