@@ -89,8 +89,10 @@ class FaultRunner:
             raise UnknownServiceError(spec.service)
         now = self._clock()
         start = max(now, spec.start_time.timestamp()) if spec.start_time else now
+        apply_id = self._new_id()
+        halted = asyncio.Event()
         rule = Rule(
-            source="",
+            source=f"fault:{apply_id}",
             selector=Selector(service=spec.service),
             match=RequestMatch(
                 method=StringMatch.of(MatchKind.EXACT, spec.method) if spec.method else None,
@@ -99,21 +101,16 @@ class FaultRunner:
             action=FaultAction(
                 percentage=spec.percentage, fault=build_fault(spec), start_delay_ms=spec.start_delay_ms
             ),
+            halted=halted,
         )
         record = FaultRecord(
-            apply_id=self._new_id(),
+            apply_id=apply_id,
             spec=spec,
             rule=rule,
             start_epoch_s=start,
             end_epoch_s=start + spec.duration_seconds,
             recorder=Recorder(),
-        )
-        record.rule = Rule(
-            source=f"fault:{record.apply_id}",
-            selector=rule.selector,
-            match=rule.match,
-            action=rule.action,
-            halted=record.halted,
+            halted=halted,
         )
         self._store.add(record)
         if key is not None:
@@ -159,8 +156,8 @@ class FaultRunner:
             waiter.cancel()
 
     async def _run(self, record: FaultRecord) -> None:
-        recorder: Recorder = record.recorder
-        spec: FaultSpec = record.spec
+        recorder = record.recorder
+        spec = record.spec
         try:
             await self._wait(record, record.start_epoch_s - self._clock())
             if record.halted.is_set():
@@ -220,7 +217,7 @@ class FaultRunner:
 
     def summary(self, record: FaultRecord) -> dict[str, Any]:
         """Return one entry of ``GET /v1/faults``."""
-        spec: FaultSpec = record.spec
+        spec = record.spec
         return {
             **self.status_body(record),
             "service": spec.service,

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
+from executor.faultspec import FaultSpec
 from executor.policy import compile_policy
 from executor.rules import Rule
+from executor.stats import Recorder
 
 __all__ = ["FaultRecord", "FaultStatus", "FaultStore", "PolicyStore", "Scheduler"]
 
@@ -132,7 +134,7 @@ class FaultRecord:
     """One fault applied through family B or C."""
 
     apply_id: str
-    spec: Any
+    spec: FaultSpec
     rule: Rule
     start_epoch_s: float
     end_epoch_s: float
@@ -140,7 +142,7 @@ class FaultRecord:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     final_status: FaultStatus | None = None
     error_message: str | None = None
-    recorder: Any = None
+    recorder: Recorder = field(default_factory=Recorder)
     task: asyncio.Task[None] | None = None
 
     def status(self, now_s: float) -> FaultStatus:

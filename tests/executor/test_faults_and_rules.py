@@ -9,6 +9,7 @@ import random
 import pytest
 
 from executor.faults import AbortFault, DelayFault, ErrorFault, FaultAction, FaultKind, PassThrough, chain
+from executor.faultspec import FaultSpec
 from executor.rules import HeaderMatch, MatchKind, RequestMatch, Rule, Selector, StringMatch, first_match
 from executor.stats import Recorder, RequestSample, percentile
 from executor.store import FaultRecord, FaultStatus
@@ -107,7 +108,15 @@ def test_matchers_follow_family_a_semantics() -> None:
 
 def test_fault_record_is_active_only_inside_its_window_and_until_halted() -> None:
     async def scenario() -> None:
-        record = FaultRecord(apply_id="f", spec=None, rule=_rule("f"), start_epoch_s=100.0, end_epoch_s=110.0)
+        spec = FaultSpec(
+            service="s",
+            api="/",
+            fault_type=FaultKind.ABORT,
+            percentage=1,
+            duration_seconds=10,
+            fault_config={"http_status_code": 500},
+        )
+        record = FaultRecord(apply_id="f", spec=spec, rule=_rule("f"), start_epoch_s=100.0, end_epoch_s=110.0)
         assert record.status(99.0) is FaultStatus.PENDING
         assert not record.active(99.0)
         assert record.active(100.0) and record.status(105.0) is FaultStatus.RUNNING
