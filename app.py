@@ -11,12 +11,13 @@ st.set_page_config(page_title="BOIFI Console", page_icon="🧪", layout="wide")
 st.title("BOIFI Console")
 st.caption("Launch fault-injection experiments, watch the Executor and compare runs.")
 
-holder, console = require_console()
+holder, _console = require_console()
 
 
 @st.fragment(run_every=2.0)
 def overview() -> None:
     """Refresh the banner, active runs and latest results every two seconds."""
+    console = holder.console()  # the current one: Settings may have rebuilt it since the page loaded
     executor_banner(holder, console)
     active = data.active_runs(console.engine)
     st.subheader(f"Active runs ({len(active)})")

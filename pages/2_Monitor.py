@@ -48,7 +48,7 @@ live()
 st.subheader("Active faults on the Executor")
 
 
-@st.fragment(run_every=5.0)
+@st.fragment(run_every=float(refresh_sec))
 def faults() -> None:
     """List active faults with a Halt button each and Halt all."""
     current = holder.console()

@@ -1,0 +1,145 @@
+"""Browser journeys: a real `streamlit run app.py` on loopback, driven by Playwright and Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_TIMEOUT_SEC = 90
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Dashboard:
+    """A running dashboard server."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+def _wait_until_ready(dashboard: Dashboard) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SEC
+    while time.monotonic() < deadline:
+        if dashboard.process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{dashboard.log()}")
+        try:
+            if httpx.get(f"{dashboard.url}/_stcore/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"streamlit did not become ready:\n{dashboard.log()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture
+def start_dashboard(tmp_path: Path) -> Iterator[Callable[..., Dashboard]]:
+    """Start `streamlit run app.py` on a free loopback port with the given BOIFI_* variables; stop it after."""
+    started: list[Dashboard] = []
+
+    def start(**env_vars: str) -> Dashboard:
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BOIFI_")}
+        env.update(env_vars)
+        log_path = tmp_path / f"streamlit-{port}.log"
+        command = [
+            sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+            "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        ]  # fmt: skip
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        dashboard = Dashboard(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+        started.append(dashboard)
+        _wait_until_ready(dashboard)
+        return dashboard
+
+    yield start
+    for dashboard in started:
+        _stop(dashboard.process)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Launch Debian's Chromium through Playwright, headless."""
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.skip("chromium is not installed (the test command installs it: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    """Open a fresh browser page with a roomy viewport."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+def screenshot(page: object, name: str) -> Path:
+    """Save a full-page screenshot into artifacts/e2e (git ignores artifacts/)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path
+
+
+def base_env(database_url: str, executor_url: str) -> dict[str, str]:
+    """Return the BOIFI_* variables of a test dashboard: temp database, given executor, fast breaker."""
+    return {
+        "BOIFI_DATABASE_URL": database_url,
+        "BOIFI_EXECUTOR_URL": executor_url,
+        "BOIFI_COLLECTOR_URL": executor_url,
+        "BOIFI_HEALTH_INTERVAL_SEC": "1",
+        "BOIFI_MAX_RETRIES": "1",
+        "BOIFI_CONNECTION_TIMEOUT_SEC": "1",
+        "BOIFI_CIRCUIT_BREAKER_FAILURE_THRESHOLD": "2",
+        "BOIFI_CIRCUIT_BREAKER_TIMEOUT_SEC": "120",
+    }

@@ -1,0 +1,87 @@
+"""The main journeys in a real browser: launch a delay experiment, watch the breaker open, compare runs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+
+import storage
+from storage.fixtures import populate_demo_runs
+from tests.e2e.conftest import Dashboard, base_env, screenshot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240)]
+
+
+@pytest.fixture
+def executor() -> Any:
+    from executor import EmbeddedExecutor, ExecutorSettings
+
+    instance = EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=5))
+    instance.start()
+    yield instance
+    instance.stop()
+
+
+def _database(tmp_path: Path, *, runs: int = 0) -> str:
+    url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    engine = storage.make_engine(url)
+    try:
+        storage.init_db(engine)
+        if runs:
+            with Session(engine) as session:
+                populate_demo_runs(session, count=runs, samples_per_run=400, seed=11)
+    finally:
+        engine.dispose()
+    return url
+
+
+def test_launch_a_delay_experiment_and_see_its_result_and_chart(
+    tmp_path: Path, executor: Any, start_dashboard: Callable[..., Dashboard], page: Any
+) -> None:
+    dashboard = start_dashboard(**base_env(_database(tmp_path), executor.base_url))
+    page.goto(f"{dashboard.url}/Launch")
+    page.get_by_text("Launch an experiment").first.wait_for()
+    duration = page.get_by_label("duration (s)")
+    duration.fill("2")
+    duration.press("Enter")
+    delay = page.get_by_label("delay (s)")
+    delay.fill("0.05")
+    delay.press("Enter")
+    page.get_by_text("Preview of the exact request").first.wait_for()
+    page.get_by_role("button", name="Launch", exact=True).click()
+    page.get_by_text(re.compile(r"Run #1 .*completed")).first.wait_for(timeout=90_000)
+    page.locator(".js-plotly-plot").first.wait_for()
+    screenshot(page, "launch-result")
+    assert page.get_by_text("p95 latency").count() >= 1
+
+
+def test_stopping_the_executor_opens_the_breaker_on_the_monitor(
+    tmp_path: Path, executor: Any, start_dashboard: Callable[..., Dashboard], page: Any
+) -> None:
+    dashboard = start_dashboard(**base_env(_database(tmp_path), executor.base_url))
+    page.goto(f"{dashboard.url}/Monitor")
+    page.get_by_text("Executor healthy").first.wait_for(timeout=60_000)
+    page.get_by_text("No active faults.").first.wait_for()
+    executor.stop()
+    page.get_by_text("circuit breaker OPEN").first.wait_for(timeout=90_000)
+    page.locator(".js-plotly-plot").first.wait_for()
+    screenshot(page, "monitor-breaker-open")
+    assert page.get_by_text("Traceback").count() == 0
+
+
+def test_compare_two_runs_in_history(
+    tmp_path: Path, executor: Any, start_dashboard: Callable[..., Dashboard], page: Any
+) -> None:
+    dashboard = start_dashboard(**base_env(_database(tmp_path, runs=5), executor.base_url))
+    page.goto(f"{dashboard.url}/History?runs=1,2")
+    page.get_by_text("Compared with baseline #1").first.wait_for()
+    page.get_by_text(re.compile(r"(significant|no significant difference)")).first.wait_for()
+    page.get_by_text("Latency distribution (ECDF)").first.wait_for()
+    assert "runs=1%2C2" in page.url or "runs=1,2" in page.url
+    screenshot(page, "history-compare")
+    assert page.get_by_role("button", name="Download CSV").count() == 1
