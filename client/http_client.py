@@ -84,8 +84,13 @@ class HttpExecutorClient(IExecutorClient):
         wall_clock: Callable[[], datetime] = utc_now,
         rng: Callable[[], float] | None = None,
     ) -> None:
-        self.config = config if config is not None else ExecutorClientConfig()
-        cfg = self.config
+        if config is None:
+            config = ExecutorClientConfig()
+        else:  # re-validate: a model_copy(update=...) skips validation and may hold plain strings
+            config = type(config).model_validate(
+                {name: getattr(config, name) for name in type(config).model_fields}
+            )
+        self.config = cfg = config
         self._clock = clock
         self._wall_clock = wall_clock
         self._bus = EventBus(wall_clock)

@@ -53,3 +53,20 @@ def test_config_is_frozen_and_hides_the_token() -> None:
     with pytest.raises(ValidationError):
         config.max_retries = 1  # type: ignore[misc]
     assert "s3cret" not in repr(config) and "s3cret" not in str(config.model_dump())
+
+
+def test_client_revalidates_a_model_copy() -> None:
+    from client import HttpExecutorClient
+
+    base = ExecutorClientConfig(base_url="http://127.0.0.1:9", auth_token="t")
+    copied = base.model_copy(update={"api_mode": "policy", "max_retries": "2"})
+    with HttpExecutorClient(copied) as client:
+        assert client.api_mode is ApiMode.POLICY and client.config.max_retries == 2
+        assert client.config.auth_token is not None and client.config.auth_token.get_secret_value() == "t"
+        assert client.preview_request(
+            __import__("client").FaultPlan(
+                service="s", api="/a", fault_type="abort", abort_http_status=500, percentage=1
+            )
+        ).url.endswith("/v1/policies")
+    with pytest.raises(ValidationError, match="base_url"):
+        HttpExecutorClient(base.model_copy(update={"base_url": "nope"}))
