@@ -104,7 +104,9 @@ class Run(SQLModel, table=True):
     labels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     notes: str = Field(default="", sa_column=Column(Text, nullable=False))
     # Added by revision 0002.
-    guardrail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    guardrail: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
     stop_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
