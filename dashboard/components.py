@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
-from services.console import Console
 
 import storage
 from dashboard import data
 from dashboard.factories import ConsoleHolder, get_holder
+from services.console import Console
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,9 @@ def executor_banner(holder: ConsoleHolder, console: Console) -> data.ExecutorSta
 
 
 def format_ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.1f} ms"
+    if value is None:
+        return "–"
+    return f"{value:,.0f} ms" if value >= 100 else f"{value:,.1f} ms"
 
 
 def format_pct(value: float | None) -> str:

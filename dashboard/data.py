@@ -20,6 +20,8 @@ from services.console import Console
 
 logger = logging.getLogger(__name__)
 
+BREAKER_LOOKBACK_DAYS = 30
+
 
 @dataclass(frozen=True)
 class ExecutorStatus:
@@ -149,9 +151,15 @@ def monitor_data(engine: Engine, executor_url: str, *, window_sec: int, bucket_s
     with Session(engine) as session:
         health = storage.health_series(session, since=since, until=until, executor_url=executor_url)
         transitions = storage.breaker_series(session, since=since, until=until, executor_url=executor_url)
-        initial = storage.last_breaker_state(session, executor_url=executor_url) if not transitions else None
-        if transitions:
-            initial = transitions[0].old_state
+        # The state at the window's start: the last transition before it (bounded by `since`, so a transition
+        # recorded while we read cannot colour the whole window).
+        before = storage.breaker_series(
+            session,
+            since=since - timedelta(days=BREAKER_LOOKBACK_DAYS),
+            until=since,
+            executor_url=executor_url,
+        )
+        initial = before[-1].new_state if before else (transitions[0].old_state if transitions else None)
         counts = storage.event_counts_per_bucket(
             session, since=since, until=until, bucket_sec=bucket_sec, executor_url=executor_url
         )

@@ -49,7 +49,9 @@ with left:
     else:
         values["api"] = st.text_input("api (path)", value="/api/v1/payment/process", key="launch_api_text")
     slots["api"] = st.empty()
-    values["method"] = st.selectbox("method (optional match)", METHODS, key="launch_method")
+    values["method"] = st.selectbox(
+        "method (optional match)", METHODS, format_func=lambda m: m or "any", key="launch_method"
+    )
     slots["method"] = st.empty()
     header_name = st.text_input("header match: name (optional)", key="launch_header_name")
     header_value = st.text_input("header match: exact value", key="launch_header_value")

@@ -75,7 +75,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def start_dashboard(tmp_path: Path) -> Iterator[Callable[..., Dashboard]]:
-    """Start `streamlit run app.py` on a free loopback port with the given BOIFI_* variables; stop it after."""
+    """Start `streamlit run app.py` on a free port with the given BOIFI_* variables; stop it after."""
     started: list[Dashboard] = []
 
     def start(**env_vars: str) -> Dashboard:

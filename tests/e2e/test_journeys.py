@@ -69,6 +69,8 @@ def test_stopping_the_executor_opens_the_breaker_on_the_monitor(
     page.get_by_text("No active faults.").first.wait_for()
     executor.stop()
     page.get_by_text("circuit breaker OPEN").first.wait_for(timeout=90_000)
+    opens = page.locator('[data-testid="stMetric"]', has_text="breaker opens")
+    opens.get_by_text("1", exact=True).wait_for(timeout=30_000)
     page.locator(".js-plotly-plot").first.wait_for()
     screenshot(page, "monitor-breaker-open")
     assert page.get_by_text("Traceback").count() == 0
