@@ -242,7 +242,7 @@ class CallEngine:
         ok_statuses: Collection[int],
         read_timeout_sec: float | None,
     ) -> ApiResponse:
-        remaining = deadline.remaining_sec()
+        remaining = max(deadline.remaining_sec(), 0.001)  # httpx rejects a zero or negative timeout
         read = min(read_timeout_sec or self.config.default_timeout_sec, remaining)
         timeout = httpx.Timeout(read, connect=min(self.config.connection_timeout_sec, remaining))
         limit = self.config.max_response_bytes
