@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from storage.models import BreakerTransition, ClientEventRow, HealthSample
-from storage.types import as_utc, optional_float, optional_int, plain_str
+from storage.types import as_utc, detached, optional_float, optional_int, plain_str
 
 EVENT_STR_KEYS = ("operation", "error_class", "apply_key", "message", "executor_url")
 
@@ -102,7 +102,7 @@ def client_event_series(
         .where(*conditions)
         .order_by(col(ClientEventRow.timestamp), col(ClientEventRow.id))
     )
-    return list(session.exec(statement).all())
+    return detached(session, session.exec(statement).all())
 
 
 def event_counts_per_bucket(
@@ -146,7 +146,7 @@ def breaker_series(
         .where(*conditions)
         .order_by(col(BreakerTransition.timestamp), col(BreakerTransition.id))
     )
-    return list(session.exec(statement).all())
+    return detached(session, session.exec(statement).all())
 
 
 def health_series(
@@ -159,7 +159,7 @@ def health_series(
     statement = (
         select(HealthSample).where(*conditions).order_by(col(HealthSample.timestamp), col(HealthSample.id))
     )
-    return list(session.exec(statement).all())
+    return detached(session, session.exec(statement).all())
 
 
 def last_breaker_state(session: Session, *, executor_url: str) -> str | None:

@@ -15,7 +15,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import ACTIVE_STATUSES, LatencySample, Run, RunDetail, RunStatus, TimelinePoint
 from storage.samples import unpack_chunks
-from storage.types import as_utc, utc_now
+from storage.types import as_utc, detached, utc_now
 
 Many = str | Sequence[str] | None
 
@@ -110,7 +110,7 @@ def list_runs(
         .limit(limit)
         .execution_options(populate_existing=True)
     )
-    return list(session.exec(statement).all())
+    return detached(session, session.exec(statement).all())
 
 
 def count_runs(
@@ -144,7 +144,7 @@ def _timeline(session: Session, run_id: int) -> list[TimelinePoint]:
         .where(col(TimelinePoint.run_id) == run_id)
         .order_by(col(TimelinePoint.t_s), col(TimelinePoint.id))
     )
-    return list(session.exec(statement).all())
+    return detached(session, session.exec(statement).all())
 
 
 def _samples(session: Session, run_id: int) -> np.ndarray:
@@ -164,7 +164,10 @@ def get_run(session: Session, *, run_id: int) -> RunDetail | None:
     run = session.get(Run, run_id, populate_existing=True)
     if run is None:
         return None
-    return RunDetail(run=run, timeline=_timeline(session, run_id), samples=_samples(session, run_id))
+    timeline = _timeline(session, run_id)
+    samples = _samples(session, run_id)
+    session.expunge(run)
+    return RunDetail(run=run, timeline=timeline, samples=samples)
 
 
 def load_runs_for_comparison(session: Session, *, run_ids: Sequence[int]) -> list[RunDetail]:
@@ -185,7 +188,7 @@ def active_runs(session: Session) -> list[Run]:
         .order_by(col(Run.created_at), col(Run.id))
         .execution_options(populate_existing=True)
     )
-    return list(session.exec(statement).all())
+    return detached(session, session.exec(statement).all())
 
 
 def orphaned_runs(
@@ -212,7 +215,7 @@ def orphaned_runs(
         .order_by(col(Run.created_at), col(Run.id))
         .execution_options(populate_existing=True)
     )
-    return list(session.exec(statement).all())
+    return detached(session, session.exec(statement).all())
 
 
 def _flat(value: Any) -> Any:

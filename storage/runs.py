@@ -71,6 +71,7 @@ def create_run(
     session.add(run)
     session.commit()
     session.refresh(run)
+    session.expunge(run)  # a snapshot: later commits in this session must not expire it
     return run
 
 

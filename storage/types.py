@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
+from sqlmodel import Session
+
+T = TypeVar("T")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -101,3 +104,13 @@ def optional_float(value: Any) -> float | None:
 def optional_int(value: Any) -> int | None:
     """Return `value` as an int, or None when missing."""
     return None if value is None else int(value)
+
+
+def detached(session: Session, rows: Sequence[T]) -> list[T]:
+    """Return `rows` detached from `session`, so later commits cannot expire them under the caller.
+
+    Results stay readable after the session closes, whatever else the caller did with it.
+    """
+    for row in rows:
+        session.expunge(row)
+    return list(rows)

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 import numpy as np
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import storage
@@ -269,3 +270,23 @@ def test_updates_of_a_missing_run_are_logged_no_ops(
         assert storage.record_samples(session, run_id=999, samples=[(0.0, 1.0, 200, True)]) == 0
     assert len(caplog.records) == 4
     assert storage.count_runs(session) == 0
+
+
+def test_returned_rows_stay_readable_after_later_commits_and_close(engine: Engine) -> None:
+    with Session(engine) as session:
+        run = storage.create_run(
+            session, plan=PLAN, executor_url="u", api_mode="direct", apply_key="k", owner="o", now=T0
+        )
+        run_id = run.id or 0
+        storage.finish_run(session, run_id=run_id, status=RunStatus.COMPLETED, timeline=[{"t_s": 0}], now=T0)
+        listed = storage.list_runs(session)
+        detail = storage.get_run(session, run_id=run_id)
+        storage.record_health_sample(
+            session, timestamp=T0, healthy=True, latency_ms=1.0, breaker_state="closed", executor_url="u"
+        )
+        health = storage.health_series(session, since=T0)
+        storage.update_run_meta(session, run_id=run_id, notes="later commit")
+    assert run.status is RunStatus.QUEUED  # the snapshot taken at creation
+    assert [item.status for item in listed] == [RunStatus.COMPLETED]
+    assert detail is not None and detail.run.finished_at == T0 and detail.timeline[0].t_s == 0
+    assert health[0].healthy is True
