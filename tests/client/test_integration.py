@@ -246,3 +246,28 @@ def test_direct_mode_cancel_halts_the_running_fault() -> None:
     assert halted.is_set()
     assert info.value.partial is not None and info.value.partial.metrics is not None
     assert info.value.partial.metrics.request_count == 7
+
+
+def test_one_client_serves_many_threads() -> None:
+    handler = _extended(fail_first=0)
+    results: list[str | None] = []
+    errors: list[BaseException] = []
+
+    with serve(handler) as server, _client(server.url) as client:
+
+        def worker(index: int) -> None:
+            try:
+                results.append(client.apply_and_observe(PLAN, apply_key=f"k{index}").apply_id)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        snapshot = client.metrics.snapshot()
+    assert errors == [] and results == ["fault-7"] * 6
+    keys = {p.headers["idempotency-key"] for p in server.requests("POST", "/v1/faults/apply")}
+    assert keys == {f"k{i}" for i in range(6)}
+    assert snapshot["successful_requests"] == 18 and snapshot["failed_requests"] == 0
