@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from typing import Any
 
@@ -28,6 +29,7 @@ from executor.traces import TraceCollector
 __all__ = ["ExecutorRuntime"]
 
 _SHUTDOWN_TIMEOUT_S = 1.0
+_SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class ExecutorRuntime:
@@ -122,6 +124,10 @@ class ExecutorRuntime:
     async def _start_listeners(self) -> None:
         settings = self.settings
         for name, upstream in settings.services.items():
+            if not _SERVICE_NAME.fullmatch(name):
+                raise ExecutorStartError(f"service name {name!r} must match {_SERVICE_NAME.pattern}")
+            if not upstream.startswith(("http://", "https://")):
+                raise ExecutorStartError(f"upstream of {name!r} must be an http(s) URL, got {upstream!r}")
             if settings.demo and name in DEMO_APIS:
                 raise ExecutorStartError(f"service name {name!r} is taken by a demo service")
             self._services[name] = ServiceTarget(name=name, upstream=upstream.rstrip("/"))

@@ -152,3 +152,18 @@ def test_shutdown_answers_a_waiting_direct_apply(http: httpx.Client) -> None:
     caller.join(timeout=30)
     assert not caller.is_alive()
     assert outcome and (outcome[0] == "cancelled" or isinstance(outcome[0], httpx.HTTPError))
+
+
+@pytest.mark.parametrize(
+    ("services", "message"),
+    [
+        ({"a/b": "http://127.0.0.1:1"}, "service name"),
+        ({"api": "127.0.0.1:1"}, "http"),
+        ({"payment": "http://127.0.0.1:1"}, "taken by a demo service"),
+    ],
+)
+def test_bad_service_settings_fail_to_start_cleanly(services: dict[str, str], message: str) -> None:
+    threads_before = set(threading.enumerate())
+    with pytest.raises(ExecutorStartError, match=message):
+        EmbeddedExecutor(ExecutorSettings(services=services)).start()
+    assert set(threading.enumerate()) <= threads_before
