@@ -76,8 +76,8 @@ class LoadDriver:
         index = 0
         while not (halted is not None and halted.is_set()):
             due_s = index * interval_s
-            if due_s >= spec.duration_s:
-                break
+            if due_s >= spec.duration_s or self._clock() - start_s >= spec.duration_s:
+                break  # a lagging driver stops at the deadline instead of sending a backlog
             wait_s = start_s + due_s - self._clock()
             if wait_s > 0:
                 await self._sleep(min(wait_s, _MAX_IDLE_SLEEP_S))

@@ -167,8 +167,16 @@ class FaultRunner:
                 f"{spec.service} {spec.api} at {spec.percentage}% until {rfc3339(record.end_epoch_s)}"
             )
             duration_s = record.end_epoch_s - self._clock()
-            await self._driver.run(self._load_spec(spec, duration_s), recorder, halted=record.halted)
-            await self._wait(record, record.end_epoch_s - self._clock())
+            load = asyncio.ensure_future(
+                self._driver.run(self._load_spec(spec, duration_s), recorder, halted=record.halted)
+            )
+            try:
+                await self._wait(record, record.end_epoch_s - self._clock())
+                # The fault ends now: stop sending and release requests it still holds.
+                record.halted.set()
+                await load
+            finally:
+                load.cancel()
             record.finish(FaultStatus.COMPLETED)
             recorder.log(f"{rfc3339(self._clock())} {record.apply_id}: completed")
         except asyncio.CancelledError:
@@ -186,7 +194,8 @@ class FaultRunner:
         record = self._store.get(apply_id)
         if record is None:
             return None
-        if record.final_status is None:
+        ended = record.halted.is_set() and self._clock() >= record.end_epoch_s
+        if record.final_status is None and not ended:
             record.finish(FaultStatus.CANCELLED)
             record.recorder.log(f"{rfc3339(self._clock())} {apply_id}: cancelled")
         return record

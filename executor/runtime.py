@@ -39,6 +39,10 @@ class ExecutorRuntime:
 
         async with ExecutorRuntime(ExecutorSettings(port=0)) as runtime:
             print(runtime.base_url, runtime.proxy_url("payment"))
+
+    Seams: ``sleep`` is what injected delays and demo service times wait with, ``rng`` decides
+    which requests a fault hits, ``clock`` (epoch seconds) bounds fault windows and ``scheduler``
+    (``call_later``) deletes expiring policies.
     """
 
     def __init__(
@@ -164,7 +168,6 @@ class ExecutorRuntime:
                 rate_rps=settings.default_rate_rps, concurrency=settings.default_concurrency
             ),
             clock=self._clock,
-            sleep=self._sleep,
             id_rng=self._aux_rng,
         )
         self.base_url = await self._serve(self._control_app(), settings.port, "control API")

@@ -301,3 +301,14 @@ def test_health_ready_services_and_prometheus(http: httpx.Client, demo_executor:
     assert 'boifi_executor_proxied_requests_total{service="payment"} 1' in text.text
     for name in ("injected_delays_total", "injected_aborts_total", "injected_errors_total", "active_faults"):
         assert f"# TYPE boifi_executor_{name}" in text.text
+
+
+def test_requests_held_by_a_fault_are_released_when_it_ends(http: httpx.Client, ex: EmbeddedExecutor) -> None:
+    body = _body(fault_type="delay", fault_config={"delay_milliseconds": 600_000}, load={"rate_rps": 4})
+    apply_id = http.post(ex.base_url + "/v1/faults/apply", json=body).json()["apply_id"]
+    metrics = _wait_final(http, ex, apply_id)
+    assert metrics["metrics"]["request_count"] == 4
+    assert metrics["metrics"]["affected_count"] == 4
+    assert metrics["status_code"] == 200
+    assert http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["status"] == "completed"
+    assert http.delete(ex.base_url + f"/v1/faults/{apply_id}").json()["status"] == "completed"
