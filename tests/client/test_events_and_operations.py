@@ -283,3 +283,22 @@ def test_plan_given_as_dict_is_validated_before_sending(script: Script, clock: F
             }
         )
     assert script.requests == []
+
+
+def test_metrics_latency_percentiles_and_breaker_counts() -> None:
+    from client import ExecutorClientMetrics
+
+    metrics = ExecutorClientMetrics()
+    stamp = datetime(2026, 11, 27, tzinfo=UTC)
+    for latency in range(1, 101):
+        metrics(ClientEvent(EventKind.SUCCESS, stamp, "apply", attempt=1, latency_ms=float(latency)))
+    metrics(ClientEvent(EventKind.BREAKER_TRANSITION, stamp, "breaker", old_state="CLOSED", new_state="OPEN"))
+    metrics(
+        ClientEvent(EventKind.BREAKER_TRANSITION, stamp, "breaker", old_state="OPEN", new_state="HALF_OPEN")
+    )
+    metrics(ClientEvent(EventKind.HEALTH_CHECK, stamp, "health", healthy=False))
+    assert metrics.avg_latency_ms == 50.5
+    assert metrics.p95_latency_ms == 95.0 and metrics.p99_latency_ms == 99.0
+    assert (metrics.circuit_breaker_opens, metrics.circuit_breaker_half_opens) == (1, 1)
+    assert (metrics.health_checks, metrics.failed_health_checks) == (1, 1)
+    assert metrics.snapshot()["success_rate"] == 1.0
