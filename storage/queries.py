@@ -144,7 +144,7 @@ def _timeline(session: Session, run_id: int) -> list[TimelinePoint]:
         .where(col(TimelinePoint.run_id) == run_id)
         .order_by(col(TimelinePoint.t_s), col(TimelinePoint.id))
     )
-    return detached(session, session.exec(statement).all())
+    return list(session.exec(statement).all())
 
 
 def _samples(session: Session, run_id: int) -> np.ndarray:
@@ -166,7 +166,7 @@ def get_run(session: Session, *, run_id: int) -> RunDetail | None:
         return None
     timeline = _timeline(session, run_id)
     samples = _samples(session, run_id)
-    session.expunge(run)
+    detached(session, [run, *timeline])
     return RunDetail(run=run, timeline=timeline, samples=samples)
 
 

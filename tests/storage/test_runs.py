@@ -290,3 +290,15 @@ def test_returned_rows_stay_readable_after_later_commits_and_close(engine: Engin
     assert [item.status for item in listed] == [RunStatus.COMPLETED]
     assert detail is not None and detail.run.finished_at == T0 and detail.timeline[0].t_s == 0
     assert health[0].healthy is True
+
+
+def test_reads_leave_the_callers_pending_objects_alone(session: Session) -> None:
+    new_run(session)
+    pending = storage.HealthSample(
+        timestamp=T0, executor_url="u", healthy=True, latency_ms=1.0, breaker_state="closed"
+    )
+    session.add(pending)
+    assert len(storage.list_runs(session)) == 1
+    assert pending in session.new
+    session.commit()
+    assert len(storage.health_series(session, since=T0)) == 1
