@@ -109,7 +109,8 @@ def optional_int(value: Any) -> int | None:
 def detached(session: Session, rows: Sequence[T]) -> list[T]:
     """Return `rows` detached from `session`, so later commits cannot expire them under the caller.
 
-    Results stay readable after the session closes, whatever else the caller did with it.
+    Results stay readable after the session closes, whatever else the caller did with it. Queries autoflush
+    first, so the caller's pending writes are already in the transaction and reach the database on commit.
     """
     if session.new or session.dirty or session.deleted:
         for row in rows:
