@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import streamlit as st
 
 from dashboard import compare, data
@@ -12,6 +14,7 @@ st.set_page_config(page_title="History · BOIFI Console", page_icon="🗂️", l
 st.title("🗂️ History and comparison")
 holder, console = require_console()
 STATUSES = ("queued", "running", "completed", "failed", "cancelled", "interrupted")
+CREATED_WITHIN = {"any time": None, "last hour": 1, "last 24 hours": 24, "last 7 days": 24 * 7}
 
 options = data.filter_options(console.engine)
 f1, f2, f3, f4 = st.columns(4)
@@ -19,9 +22,12 @@ services = f1.multiselect("service", options.get("services", []), key="history_s
 apis = f2.multiselect("api", options.get("apis", []), key="history_api")
 fault_types = f3.multiselect("fault type", options.get("fault_types", []), key="history_fault_type")
 statuses = f4.multiselect("status", STATUSES, key="history_status")
-s1, s2 = st.columns([3, 1])
+s1, s2, s3 = st.columns([3, 1, 1])
 search = s1.text_input("search (labels, notes, target)", key="history_search")
-limit = s2.selectbox("rows", (50, 200, 1000), index=1, key="history_limit")
+within = s2.selectbox("created", list(CREATED_WITHIN), key="history_within")
+limit = s3.selectbox("rows", (50, 200, 1000), index=1, key="history_limit")
+hours = CREATED_WITHIN[within]
+since = None if hours is None else datetime.now(UTC) - timedelta(hours=hours)
 
 runs, total = data.find_runs(
     console.engine,
@@ -31,6 +37,7 @@ runs, total = data.find_runs(
     fault_type=fault_types or None,
     status=statuses or None,
     search=search.strip() or None,
+    since=since,
 )
 st.caption(f"{total:,} runs match; showing {len(runs):,}.")
 frame = data.runs_frame(runs)

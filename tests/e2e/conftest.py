@@ -118,7 +118,7 @@ def page(browser: object) -> Iterator[object]:
     """Open a fresh browser page with a roomy viewport."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(90_000)
     yield page
     context.close()
 

@@ -76,10 +76,12 @@ def test_stopping_the_executor_opens_the_breaker_on_the_monitor(
     assert page.get_by_text("Traceback").count() == 0
 
 
-def test_compare_two_runs_in_history(
-    tmp_path: Path, executor: Any, start_dashboard: Callable[..., Dashboard], page: Any
+def test_compare_two_runs_in_history_with_the_default_embedded_executor(
+    tmp_path: Path, start_dashboard: Callable[..., Dashboard], page: Any
 ) -> None:
-    dashboard = start_dashboard(**base_env(_database(tmp_path, runs=5), executor.base_url))
+    env = base_env(_database(tmp_path, runs=5), "")
+    del env["BOIFI_EXECUTOR_URL"], env["BOIFI_COLLECTOR_URL"]  # no Executor given: the embedded one starts
+    dashboard = start_dashboard(**env)
     page.goto(f"{dashboard.url}/History?runs=1,2")
     page.get_by_text("Compared with baseline #1").first.wait_for()
     page.get_by_text(re.compile(r"(significant|no significant difference)")).first.wait_for()
@@ -87,3 +89,6 @@ def test_compare_two_runs_in_history(
     assert "runs=1%2C2" in page.url or "runs=1,2" in page.url
     screenshot(page, "history-compare")
     assert page.get_by_role("button", name="Download CSV").count() == 1
+    page.goto(dashboard.url)
+    page.get_by_text("embedded executor (demo services)").first.wait_for()
+    page.get_by_text("Executor healthy").first.wait_for()
