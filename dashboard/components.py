@@ -25,18 +25,37 @@ STATUS_ICONS = {
 }
 
 
-def require_console() -> tuple[ConsoleHolder, Console]:
-    """Return the shared holder and Console, or show why they could not start and stop the page."""
+def require_holder() -> ConsoleHolder:
+    """Return the shared holder, or show why it could not start (bad BOIFI_* settings) and stop the page."""
     try:
-        holder = get_holder()
-        return holder, holder.console()
+        return get_holder()
     except Exception as exc:  # a page must show the reason, never a traceback
-        logger.exception("could not start the console")
-        st.error(
-            f"BOIFI Console could not start: {exc}. Fix it on the Settings page or in BOIFI_* variables."
-        )
+        logger.exception("could not start the dashboard")
+        st.error(f"BOIFI Console could not start: {exc}. Fix the BOIFI_* environment variables and restart.")
         st.stop()
         raise  # st.stop raises; this keeps type checkers honest
+
+
+def try_console(holder: ConsoleHolder) -> Console | None:
+    """Return the shared Console, or show why it could not be built and return None."""
+    try:
+        return holder.console()
+    except Exception as exc:  # e.g. a database that cannot be opened: say so, the Settings page can fix it
+        logger.exception("could not build the console")
+        st.error(
+            f"BOIFI Console could not connect its database or client: {exc}. Fix it on the Settings page."
+        )
+        return None
+
+
+def require_console() -> tuple[ConsoleHolder, Console]:
+    """Return the shared holder and Console, or show why they could not start and stop the page."""
+    holder = require_holder()
+    console = try_console(holder)
+    if console is None:
+        st.stop()
+        raise RuntimeError("unreachable: st.stop() raises")
+    return holder, console
 
 
 def executor_banner(holder: ConsoleHolder, console: Console) -> data.ExecutorStatus:

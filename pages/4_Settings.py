@@ -6,13 +6,15 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.components import executor_banner, require_console
+from dashboard.components import executor_banner, require_holder, try_console
 from dashboard.forms import build_client_config, validate_database_url
 
 st.set_page_config(page_title="Settings · BOIFI Console", page_icon="⚙️", layout="wide")
 st.title("⚙️ Settings")
-holder, console = require_console()
-executor_banner(holder, console)
+holder = require_holder()
+console = try_console(holder)
+if console is not None:
+    executor_banner(holder, console)
 current = holder.config.client_config
 st.caption(
     "Settings apply to the whole dashboard process: applying them halts active runs and rebuilds the shared "
@@ -108,7 +110,7 @@ with st.form("settings_form"):
 
     st.subheader("Database")
     database_url = st.text_input(
-        "database URL (empty = default SQLite file)",
+        "database URL (empty = BOIFI_DATABASE_URL or the default SQLite file)",
         value=holder.config.database_url or "",
         key="settings_database_url",
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.factories import get_holder
@@ -65,3 +68,30 @@ def test_apply_rebuilds_the_shared_client(unreachable_executor: str, embedded_ex
     at.switch_page("pages/1_Launch.py").run()
     preview = "\n".join(code.value for code in at.code)
     assert "Bearer ***" in preview and "s3cret-token" not in preview
+
+
+def test_bad_database_in_the_environment_is_explained_and_fixed_in_settings(
+    unreachable_executor: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the database directory should be")
+    monkeypatch.setenv("BOIFI_DATABASE_URL", f"sqlite:///{blocker / 'boifi.db'}")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert any("could not connect its database" in text for text in _errors(at)), _errors(at)
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    at.text_input(key="settings_database_url").set_value(f"sqlite:///{tmp_path / 'good.db'}")
+    _apply(at)
+    assert any("Settings applied" in s.value for s in at.success), _errors(at)
+    at.switch_page("pages/3_History.py").run()
+    assert not at.exception and not _errors(at)
+
+
+def test_invalid_executor_url_in_the_environment_shows_the_reason(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOIFI_EXECUTOR_URL", "not-a-url")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert any("base_url must be an http:// or https:// URL" in text for text in _errors(at)), _errors(at)
