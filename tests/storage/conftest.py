@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -31,16 +32,28 @@ def file_engine(path: Path) -> Engine:
     return engine
 
 
-@pytest.fixture(params=["memory", "file"])
+@pytest.fixture(params=["memory", "file", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated engine: in-memory SQLite, then a SQLite file."""
+    """A migrated engine: in-memory SQLite, a SQLite file, then a fresh schema on a real PostgreSQL server."""
     if request.param == "memory":
         made = storage.make_engine("sqlite://")
         storage.init_db(made)
-    else:
+    elif request.param == "file":
         made = file_engine(tmp_path / "boifi.db")
+    else:
+        made = postgres_engine(request.getfixturevalue("postgres_server").url)
     yield made
     made.dispose()
+
+
+def postgres_engine(url: str) -> Engine:
+    """Return a migrated engine on an emptied PostgreSQL database (public schema dropped and recreated)."""
+    made = storage.make_engine(url)
+    with made.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    storage.init_db(made)
+    return made
 
 
 @pytest.fixture

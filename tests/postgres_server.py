@@ -1,0 +1,110 @@
+"""A throw-away PostgreSQL server on 127.0.0.1 for tests that check the storage code on PostgreSQL."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+
+def _find_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PostgresServer:
+    """Run `initdb` + `pg_ctl` in a temporary directory (as user `postgres` when root); stop on close.
+
+    Example::
+
+        with PostgresServer() as server:
+            engine = make_engine(server.url)
+    """
+
+    def __init__(self) -> None:
+        self.initdb = _find_bin("initdb")
+        self.pg_ctl = _find_bin("pg_ctl")
+        self.port = _free_port()
+        self.directory = Path(tempfile.mkdtemp(prefix="boifi-pg-"))
+        self.data = self.directory / "data"
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        self._started = False
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        if _find_bin("initdb") is None or _find_bin("pg_ctl") is None:
+            return "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
+        if os.geteuid() == 0 and shutil.which("runuser") is None:
+            return "running as root without runuser to drop to the postgres user"
+        return None
+
+    def _as_owner(self, *command: str) -> list[str]:
+        if os.geteuid() == 0:
+            return ["runuser", "-u", "postgres", "--", *command]
+        return list(command)
+
+    def start(self) -> PostgresServer:
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, user="postgres")
+        subprocess.run(
+            self._as_owner(
+                str(self.initdb), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"
+            ),
+            check=True,
+            capture_output=True,
+        )
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(
+            self._as_owner(
+                str(self.pg_ctl),
+                "-D",
+                str(self.data),
+                "-o",
+                options,
+                "-l",
+                str(self.directory / "log"),
+                "-w",
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        self._started = True
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.1)
+        raise RuntimeError("PostgreSQL did not start listening")
+
+    def stop(self) -> None:
+        if self._started:
+            subprocess.run(
+                self._as_owner(str(self.pg_ctl), "-D", str(self.data), "-m", "immediate", "stop"),
+                capture_output=True,
+                timeout=60,
+            )
+            self._started = False
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self) -> PostgresServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
