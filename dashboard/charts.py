@@ -159,8 +159,8 @@ def _layout(fig: go.Figure, *, title: str, height: int = 320) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0},
         height=height,
-        margin={"l": 60, "r": 20, "t": 50, "b": 40},
-        legend={"orientation": "h", "y": -0.2},
+        margin={"l": 60, "r": 20, "t": 70, "b": 40},
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
         hovermode="x unified",
     )
     return fig

@@ -55,7 +55,9 @@ def test_launch_a_delay_experiment_and_see_its_result_and_chart(
     page.get_by_text("Preview of the exact request").first.wait_for()
     page.get_by_role("button", name="Launch", exact=True).click()
     page.get_by_text(re.compile(r"Run #1 .*completed")).first.wait_for(timeout=90_000)
-    page.locator(".js-plotly-plot").first.wait_for()
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for()
+    chart.scroll_into_view_if_needed()
     screenshot(page, "launch-result")
     assert page.get_by_text("p95 latency").count() >= 1
 
