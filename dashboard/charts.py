@@ -97,7 +97,7 @@ def line_trace(x: Sequence[Any] | np.ndarray, y: Sequence[Any] | np.ndarray, **k
     """Return a line trace, downsampled for long series and WebGL above the threshold."""
     xs, ys = downsample_minmax(np.asarray(x), np.asarray(y, dtype=float))
     cls = go.Scattergl if xs.size > WEBGL_THRESHOLD_POINTS else go.Scatter
-    kwargs.setdefault("mode", "lines")
+    kwargs.setdefault("mode", "lines+markers" if xs.size <= 60 else "lines")
     return cls(x=xs, y=ys, **kwargs)
 
 
