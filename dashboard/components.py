@@ -64,13 +64,13 @@ def executor_banner(holder: ConsoleHolder, console: Console) -> data.ExecutorSta
     where = "embedded executor (demo services)" if status.embedded else "Executor"
     text = f"{where} at `{status.url}` · circuit breaker **{status.breaker_state}**"
     if status.breaker_state == "OPEN":
-        st.error(f"🔴 Executor unreachable — circuit breaker OPEN, calls fail fast. {text}")
+        st.error(f"🔴 Executor unreachable: circuit breaker OPEN, calls fail fast — {text}")
     elif status.healthy is False:
-        st.warning(f"🟠 Executor unreachable or unhealthy. {text}")
+        st.warning(f"🟠 Executor unreachable or unhealthy — {text}")
     elif status.healthy is None:
-        st.info(f"⚪ Checking the Executor… {text}")
+        st.info(f"⚪ Checking the Executor — {text}")
     else:
-        st.success(f"🟢 Executor healthy. {text}")
+        st.success(f"🟢 Executor healthy — {text}")
     return status
 
 
