@@ -115,7 +115,11 @@ def compare_latency(
     seed: int = 0,
     max_samples: int = 4000,
 ) -> Comparison:
-    """Compare a latency metric of two runs with a seeded percentile bootstrap of difference and ratio."""
+    """Compare a latency metric of two runs with a seeded percentile bootstrap of difference and ratio.
+
+    Point estimates use every sample; the bootstrap resamples a random subset of at most `max_samples` per
+    run, which keeps a page responsive and can only widen the interval (conservative, never overconfident).
+    """
     if metric is Metric.ERROR_RATE:
         raise ValueError("use compare_error_rate for the error rate")
     base = np.asarray(baseline, dtype=float)

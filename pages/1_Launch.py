@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import data, launch
+from dashboard import cached, data, launch
 from dashboard.charts import run_progress_figure
 from dashboard.components import (
     elapsed_and_remaining,
@@ -27,7 +27,7 @@ executor_banner(holder, console)
 FAULT_TYPES = ("delay", "abort", "error_injection")
 METHODS = ("", "GET", "POST", "PUT", "PATCH", "DELETE")
 
-services, services_error = data.list_services(console)
+services, services_error = cached.services(console, console.executor_url, holder.generation)
 if services_error:
     st.caption(f"Could not list the Executor's services ({services_error}); type the target.")
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from dashboard import compare, data
+from dashboard import cached, compare, data
 from dashboard.charts import fault_fraction_figure, latency_ecdf_figure, latency_overlay_figure
 from dashboard.components import require_console
 
@@ -77,7 +77,8 @@ if missing:
 if len(views) >= 2:
     baseline, candidates = views[0], views[1:]
     st.subheader(f"Compared with baseline #{baseline.run.id}")
-    comparison_rows = compare.comparison_rows(baseline, candidates)
+    key = cached.comparison_key(views, str(console.engine.url))
+    comparison_rows = cached.comparison_rows(views, key)
     for row in comparison_rows:
         if "significant" in str(row["verdict"]) and "no significant" not in str(row["verdict"]):
             st.markdown(f"- **{row['candidate']}**: {row['verdict']}")
