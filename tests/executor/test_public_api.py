@@ -93,3 +93,16 @@ def test_ready_is_503_while_not_ready() -> None:
     status, body = asyncio.run(scenario())
     assert status == 503
     assert body["status"] == "not_ready" and body["reason"]
+
+
+def test_config_stream_sends_keepalive_comments(http: httpx.Client) -> None:
+    with (
+        EmbeddedExecutor(ExecutorSettings(demo=False, sse_keepalive_s=0.05)) as ex,
+        http.stream("GET", ex.base_url + "/v1/config/stream") as response,
+    ):
+        lines = []
+        for line in response.iter_lines():
+            lines.append(line)
+            if line == ": keepalive":
+                break
+        assert lines[:2] == ["event: full_config", "data: []"]
