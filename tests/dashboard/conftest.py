@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import storage
 from storage.fixtures import populate_demo_runs
 
 ROOT = Path(__file__).resolve().parents[2]
+CONSOLE_THREADS = ("boifi-health-monitor", "boifi-event-recorder", "boifi-run", "boifi-heartbeat")
 PAGES = ("pages/1_Launch.py", "pages/2_Monitor.py", "pages/3_History.py", "pages/4_Settings.py")
 
 
@@ -38,8 +40,18 @@ def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     monkeypatch.setenv("BOIFI_DEFAULT_TIMEOUT_SEC", "5")
     monkeypatch.setenv("BOIFI_HEALTH_INTERVAL_SEC", "0.5")
     _clear_streamlit_caches()
+    before = set(threading.enumerate())
     yield url
     _clear_streamlit_caches()
+    _assert_console_threads_stopped(before)
+
+
+def _assert_console_threads_stopped(before: set[threading.Thread]) -> None:
+    """Closing the cached holder must stop every thread the Console started (monitor, recorder, runner)."""
+    leftovers = [t for t in set(threading.enumerate()) - before if t.name.startswith(CONSOLE_THREADS)]
+    for thread in leftovers:
+        thread.join(timeout=10)
+    assert [t.name for t in leftovers if t.is_alive()] == []
 
 
 @pytest.fixture
