@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from streamlit.testing.v1 import AppTest
 
@@ -81,3 +82,30 @@ def test_launch_shows_the_run_then_its_result(live_executor: str) -> None:
     texts = [s.value for s in at.success] + _errors(at) + [w.value for w in at.warning]
     assert any(f"Run #{run_id}" in t and "completed" in t for t in texts), texts
     assert len(at.get("plotly_chart")) >= 1
+
+
+def _wait_for(at: AppTest, predicate: Callable[[AppTest], bool], *, timeout_sec: float = 30) -> bool:
+    deadline = time.monotonic() + timeout_sec
+    while time.monotonic() < deadline:
+        at.run()
+        if predicate(at):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_run_survives_leaving_the_page_and_halt_cancels_it(live_executor: str) -> None:
+    at = _launch_page()
+    at.selectbox(key="launch_service").set_value("payment").run()
+    at.number_input(key="launch_duration").set_value(60).run()
+    at.button(key="launch_submit").click().run()
+    run_id = at.session_state["launch_run_id"]
+    halt_key = f"launch_halt_{run_id}"
+    assert _wait_for(at, lambda a: any(b.key == halt_key for b in a.button)), "live panel with Halt"
+    at.switch_page("pages/2_Monitor.py").run()
+    at.switch_page(PAGE).run()
+    assert any(b.key == halt_key for b in at.button), "the run is still shown after coming back"
+    at.button(key=halt_key).click().run()
+    cancelled = f"Run #{run_id} "
+    assert _wait_for(at, lambda a: any(cancelled in w.value and "cancelled" in w.value for w in a.warning))
+    assert any("halted by user" in w.value for w in at.warning)
