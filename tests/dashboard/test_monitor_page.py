@@ -1,0 +1,35 @@
+"""The monitor page lists the Executor's active faults and Halt all stops them."""
+
+from __future__ import annotations
+
+import time
+
+from streamlit.testing.v1 import AppTest
+
+from client import FaultPlan, FaultType
+from dashboard.data import load_run
+from dashboard.factories import get_holder
+
+APP = "../../app.py"
+
+
+def test_halt_all_stops_the_active_fault(live_executor: str) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/2_Monitor.py").run()
+    assert not at.exception, at.exception
+    console = get_holder().console()
+    plan = FaultPlan(
+        service="payment", api="/api/v1/payment/process", fault_type=FaultType.ABORT, abort_http_status=503,
+        percentage=20, duration_seconds=60,
+    )  # fmt: skip
+    run_id = console.runner.submit(plan)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(b.key == "monitor_halt_all" for b in at.button):
+        time.sleep(0.3)
+        at.run()
+    assert any(b.key == "monitor_halt_all" for b in at.button), [m.value for m in at.markdown]
+    at.button(key="monitor_halt_all").click().run()
+    assert not at.exception, at.exception
+    assert console.runner.wait(run_id, timeout=30)
+    view = load_run(console.engine, run_id)
+    assert view is not None and view.run.status.value == "cancelled"
