@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-__all__ = ["GoDecodeError", "GoKind", "GoStruct", "decode_struct", "go_marshal", "parse_json"]
+__all__ = [
+    "GoDecodeError",
+    "GoField",
+    "GoKind",
+    "GoStruct",
+    "decode_struct",
+    "go_marshal",
+    "normalise",
+    "parse_json",
+]
 
 
 class GoDecodeError(Exception):
@@ -181,7 +190,8 @@ def normalise(value: dict[str, Any], struct: GoStruct) -> dict[str, Any]:
             assert gofield.struct is not None
             items = [normalise(element or {}, gofield.struct) for element in (item or [])]
             if items or not gofield.omitempty:
-                out[gofield.json_name] = items if present or items else None
+                # Go marshals a nil slice as null and an empty one as [].
+                out[gofield.json_name] = items if present else None
     return out
 
 

@@ -121,7 +121,9 @@ def decode_policy(raw: bytes) -> dict[str, Any]:
 
 
 def _matcher_set(matcher: dict[str, Any] | None) -> bool:
-    return bool(matcher) and any(matcher.get(key) for key in ("exact", "prefix", "regex"))  # type: ignore[union-attr]
+    if not matcher:
+        return False
+    return any(matcher.get(key) for key in ("exact", "prefix", "regex"))
 
 
 def _check_regexes(matcher: dict[str, Any] | None, field: str) -> None:
