@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from streamlit.testing.v1 import AppTest
 
+from dashboard.factories import get_holder
+
 APP = "../../app.py"
 PAGE = "pages/1_Launch.py"
 
@@ -109,3 +111,20 @@ def test_run_survives_leaving_the_page_and_halt_cancels_it(live_executor: str) -
     cancelled = f"Run #{run_id} "
     assert _wait_for(at, lambda a: any(cancelled in w.value and "cancelled" in w.value for w in a.warning))
     assert any("halted by user" in w.value for w in at.warning)
+
+
+def test_launch_in_policy_mode_switches_the_shared_client(live_executor: str) -> None:
+    at = _launch_page()
+    at.selectbox(key="launch_service").set_value("payment").run()
+    at.radio(key="launch_api_mode").set_value("policy").run()
+    assert _errors(at) == []
+    assert "/v1/policies" in "\n".join(code.value for code in at.code)
+    at.number_input(key="launch_duration").set_value(1).run()
+    at.button(key="launch_submit").click().run()
+    assert not at.exception, at.exception
+    run_id = at.session_state["launch_run_id"]
+    done = f"Run #{run_id} "
+    assert _wait_for(at, lambda a: any(done in s.value and "completed" in s.value for s in a.success)), [
+        e.value for e in (*at.error, *at.warning)
+    ]
+    assert get_holder().console().runner.api_mode == "policy"
