@@ -126,6 +126,8 @@ class EmbeddedExecutor:
             thread, loop = self._thread, self._loop
             if thread is None:
                 return
+            if thread is threading.current_thread():
+                raise ExecutorStartError("stop() cannot be called from the executor's own loop thread")
             if loop is not None and loop.is_running():
                 loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=_STOP_TIMEOUT_S)
