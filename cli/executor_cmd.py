@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
     @app.command("executor")
     def executor_command(
         host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
-        port: int = typer.Option(8090, help="Control API port (0 picks a free one)."),
+        port: int = typer.Option(8000, help="Control API port, the client's default (0: any free)."),
         proxy_port: int = typer.Option(0, help="Fault proxy port (0 picks a free one)."),
         demo: bool = typer.Option(True, "--demo/--no-demo", help="Run the demo shop services."),
         service: list[str] = typer.Option(  # noqa: B008

@@ -111,6 +111,7 @@ class FaultRunner:
             end_epoch_s=start + spec.duration_seconds,
             recorder=Recorder(),
             halted=halted,
+            idempotency_key=key,
         )
         self._store.add(record)
         if key is not None:
@@ -235,6 +236,7 @@ class FaultRunner:
             "fault_type": spec.fault_type.value,
             "percentage": spec.percentage,
             "active": record.active(self._clock()),
+            "idempotency_key": record.idempotency_key,
         }
 
     async def collect(

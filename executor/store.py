@@ -144,6 +144,7 @@ class FaultRecord:
     error_message: str | None = None
     recorder: Recorder = field(default_factory=Recorder)
     task: asyncio.Task[None] | None = None
+    idempotency_key: str | None = None
 
     def status(self, now_s: float) -> FaultStatus:
         """Return the status at ``now_s``."""

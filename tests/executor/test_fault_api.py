@@ -114,7 +114,8 @@ def test_idempotency_key_replays_the_same_fault_and_refuses_a_different_body(
     again = http.post(ex.base_url + "/v1/faults/apply", json=_body(duration_seconds=30), headers=headers)
     assert again.status_code == 200
     assert again.json() == first.json()
-    assert len(http.get(ex.base_url + "/v1/faults").json()["faults"]) == 1
+    (listed,) = http.get(ex.base_url + "/v1/faults").json()["faults"]
+    assert listed["idempotency_key"] == "same"
     conflict = http.post(ex.base_url + "/v1/faults/apply", json=_body(percentage=5), headers=headers)
     assert conflict.status_code == 409
     assert conflict.json()["error"] == "idempotency_key_reused"
@@ -195,6 +196,7 @@ def test_cancel_halts_a_fault_at_once_and_lists_it(http: httpx.Client, ex: Embed
     assert listed["apply_id"] == apply_id
     assert listed["status"] == "cancelled"
     assert listed["service"] == "api" and listed["fault_type"] == "abort"
+    assert listed["idempotency_key"] is None
 
 
 def test_fault_scheduled_in_the_future_is_pending(http: httpx.Client, ex: EmbeddedExecutor) -> None:
