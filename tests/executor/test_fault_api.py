@@ -309,8 +309,10 @@ def test_requests_held_by_a_fault_are_released_when_it_ends(http: httpx.Client, 
     body = _body(fault_type="delay", fault_config={"delay_milliseconds": 600_000}, load={"rate_rps": 4})
     apply_id = http.post(ex.base_url + "/v1/faults/apply", json=body).json()["apply_id"]
     metrics = _wait_final(http, ex, apply_id)
-    assert metrics["metrics"]["request_count"] == 4
-    assert metrics["metrics"]["affected_count"] == 4
+    sent = metrics["metrics"]["request_count"]
+    assert 1 <= sent <= 4  # 4 req/s for 1 s; a loaded machine may start the last one after the end
+    assert metrics["metrics"]["affected_count"] == sent  # every held request was released and measured
+    assert metrics["metrics"]["max_latency_ms"] < 10_000
     assert metrics["status_code"] == 200
     assert http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["status"] == "completed"
     assert http.delete(ex.base_url + f"/v1/faults/{apply_id}").json()["status"] == "completed"
