@@ -311,7 +311,10 @@ def test_requests_held_by_a_fault_are_released_when_it_ends(http: httpx.Client, 
     metrics = _wait_final(http, ex, apply_id)
     sent = metrics["metrics"]["request_count"]
     assert 1 <= sent <= 4  # 4 req/s for 1 s; a loaded machine may start the last one after the end
-    assert metrics["metrics"]["affected_count"] == sent  # every held request was released and measured
+    # every request was measured; those the fault held (all but one that a loaded machine may start after
+    # the end) were released when it ended instead of waiting out their 600 s delay
+    assert sent - 1 <= metrics["metrics"]["affected_count"] <= sent
+    assert metrics["metrics"]["affected_count"] >= 1
     assert metrics["metrics"]["max_latency_ms"] < 10_000
     assert metrics["status_code"] == 200
     assert http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["status"] == "completed"
