@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.guardrail import Guardrail
-
 from client import ExecutorClientConfig, FaultPlan
 from dashboard.factories import ConsoleHolder
+from services.guardrail import Guardrail
 
 API_MODES = ("extended", "direct", "policy")
 

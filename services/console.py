@@ -48,17 +48,28 @@ class Console:
         client_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings or ConsoleSettings()
+        self._owns_engine = engine is None
         self.engine = engine if engine is not None else storage.make_engine(self.settings.database_url)
-        storage.init_db(self.engine)
-        self.client = HttpExecutorClient(client_config, **(client_kwargs or {}))
+        client: HttpExecutorClient | None = None
+        try:
+            storage.init_db(self.engine)
+            client = HttpExecutorClient(client_config, **(client_kwargs or {}))
+            self.runner = Runner(
+                engine=self.engine,
+                client=client,
+                max_workers=self.settings.max_concurrent_runs,
+                lease_sec=self.settings.lease_sec,
+                recover_on_start=recover_on_start,
+            )
+        except BaseException:
+            # Nothing half-built may outlive a failed start: close what exists, then re-raise.
+            if client is not None:
+                client.close()
+            if self._owns_engine:
+                self.engine.dispose()
+            raise
+        self.client = client
         self.executor_url = str(client_config.base_url)
-        self.runner = Runner(
-            engine=self.engine,
-            client=self.client,
-            max_workers=self.settings.max_concurrent_runs,
-            lease_sec=self.settings.lease_sec,
-            recover_on_start=recover_on_start,
-        )
         self.recorder = EventRecorder(
             engine=self.engine, executor_url=self.executor_url, resolve_run_id=self.runner.run_id_for_key
         )
@@ -80,6 +91,8 @@ class Console:
         self._unsubscribe()
         self.recorder.close()
         self.client.close()
+        if self._owns_engine:
+            self.engine.dispose()
 
     def __enter__(self) -> Console:
         return self

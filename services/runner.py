@@ -117,7 +117,9 @@ class Runner:
             return None
         if api_mode == self.api_mode:
             return self.client
-        sibling = HttpExecutorClient(self.client.config.model_copy(update={"api_mode": api_mode}))
+        config = self.client.config
+        # Build through validation (model_copy would leave api_mode a bare string).
+        sibling = HttpExecutorClient(type(config)(**{**config.model_dump(), "api_mode": api_mode}))
         self._siblings.append(sibling)
         return sibling
 

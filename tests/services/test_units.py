@@ -53,3 +53,51 @@ def test_plan_text_errors_name_the_field() -> None:
         parse_plan_text("- just\n- a list\n")
     plan = parse_plan_text("service: a\napi: /x\nfault_type: abort\nabort_http_status: 503\npercentage: 5\n")
     assert plan.abort_http_status == 503
+
+
+def test_sibling_client_for_another_api_mode_speaks_that_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import storage
+    from client import ApiMode, ExecutorClientConfig, HttpExecutorClient
+    from services.runner import Runner
+
+    engine = storage.make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    storage.init_db(engine)
+    client = HttpExecutorClient(ExecutorClientConfig(base_url="http://127.0.0.1:9", api_mode="extended"))
+    runner = Runner(engine=engine, client=client, recover_on_start=False)
+    try:
+        sibling = runner._own_client_for("http://127.0.0.1:9", "policy")
+        assert sibling is not None and sibling is not client
+        assert sibling.config.api_mode is ApiMode.POLICY
+        assert runner._own_client_for("http://127.0.0.1:9/", "extended") is client
+        assert runner._own_client_for("http://127.0.0.1:10", "extended") is None
+    finally:
+        runner.shutdown()
+        client.close()
+        engine.dispose()
+
+
+def test_console_that_fails_to_start_closes_what_it_built(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import storage
+    from client import ExecutorClientConfig
+    from services import console as console_module
+
+    closed: list[str] = []
+    real_client = console_module.HttpExecutorClient
+
+    class RecordingClient(real_client):  # type: ignore[misc, valid-type]
+        def close(self) -> None:
+            closed.append("client")
+            super().close()
+
+    def broken_runner(**kwargs: object) -> None:
+        raise RuntimeError("runner cannot start")
+
+    monkeypatch.setattr(console_module, "HttpExecutorClient", RecordingClient)
+    monkeypatch.setattr(console_module, "Runner", broken_runner)
+    engine = storage.make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    with pytest.raises(RuntimeError, match="runner cannot start"):
+        console_module.Console(
+            client_config=ExecutorClientConfig(base_url="http://127.0.0.1:9"), engine=engine
+        )
+    assert closed == ["client"]
+    engine.dispose()
