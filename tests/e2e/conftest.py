@@ -100,11 +100,18 @@ def start_dashboard(tmp_path: Path) -> Iterator[Callable[..., Dashboard]]:
         _stop(dashboard.process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
-    """Launch Debian's Chromium through Playwright, headless."""
+    """Launch Debian's Chromium through Playwright, headless.
+
+    Package scope, not session: Playwright's sync API keeps an event loop running in the main thread until it
+    stops, and later tests call asyncio.run().
+    """
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip("chromium is not installed (the test command installs it: apt-get install chromium)")
+        reason = "chromium is not installed (the test command installs it: apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"browser journeys must run in CI: {reason}")
+        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
