@@ -7,18 +7,10 @@ from typing import Any
 import numpy as np
 
 from client import RawObservation
+from storage.runs import SUMMARY_COUNT_KEYS, SUMMARY_FLOAT_KEYS
 
-SUMMARY_KEYS = (
-    "request_count",
-    "affected_count",
-    "error_rate",
-    "success_rate",
-    "avg_latency_ms",
-    "p50_latency_ms",
-    "p95_latency_ms",
-    "p99_latency_ms",
-    "max_latency_ms",
-)
+# The summary columns storage keeps for a run, in one place.
+SUMMARY_KEYS = SUMMARY_COUNT_KEYS + SUMMARY_FLOAT_KEYS
 
 
 def summary_of(observation: RawObservation) -> dict[str, Any]:
