@@ -20,6 +20,15 @@ _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 30.0
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """Return a uvloop event loop when uvloop is installed (faster proxy and load driver), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency; this keeps other platforms working
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 class EmbeddedExecutor:
     """Run the executor on loopback from synchronous code.
 
@@ -94,7 +103,7 @@ class EmbeddedExecutor:
         return self
 
     def _main(self, ready: Future[None]) -> None:
-        loop = asyncio.new_event_loop()
+        loop = new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
