@@ -15,6 +15,7 @@ FORBIDDEN = {
     "executor": {"client", "streamlit", "storage", "services", "dashboard"},
     "services": {"streamlit", "dashboard"},
 }
+UI_FORBIDDEN = {"httpx", "tenacity", "sqlmodel", "sqlalchemy", "aiohttp"}
 
 
 def _imported_roots(path: Path) -> set[str]:
@@ -33,6 +34,15 @@ def test_package_imports_respect_boundaries(package: str) -> None:
     offenders = []
     for path in sorted((ROOT / package).rglob("*.py")):
         bad = _imported_roots(path) & FORBIDDEN[package]
+        if bad:
+            offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
+    assert offenders == []
+
+
+def test_pages_are_ui_only() -> None:
+    offenders = []
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        bad = _imported_roots(path) & UI_FORBIDDEN
         if bad:
             offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
     assert offenders == []
