@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import math
 import re
 import threading
 from collections.abc import Callable
@@ -46,12 +47,17 @@ def policy_name_for(apply_key: str) -> str:
     return f"{POLICY_PREFIX}{cleaned}"[:_MAX_NAME_LEN]
 
 
-def policy_body(plan: FaultPlan, name: str) -> dict[str, Any]:
-    """Return the policy for a plan; error injection becomes an abort with the plan's status or 500."""
+def policy_body(plan: FaultPlan, name: str, *, propagation_sec: float = 0.0) -> dict[str, Any]:
+    """Return the policy for a plan; error injection becomes an abort with the plan's status or 500.
+
+    The control plane deletes the policy `duration_seconds` after the POST, while we observe only after
+    waiting `propagation_sec` for it to reach the data plane: the policy lives for both, so the fault acts
+    for the plan's whole duration and still expires by itself if we die.
+    """
     fault: dict[str, Any] = {
         "percentage": plan.percentage,
         "start_delay_ms": plan.start_delay_ms,
-        "duration_seconds": plan.duration_seconds,
+        "duration_seconds": plan.duration_seconds + math.ceil(propagation_sec),
     }
     if plan.fault_type is FaultType.DELAY:
         fault["delay"] = {"fixed_delay_ms": plan.delay_ms}
@@ -90,13 +96,17 @@ class PolicyProtocol(Protocol):
             method="POST",
             url=f"{self.config.base_url}/v1/policies",
             headers={"Content-Type": "application/json", "Idempotency-Key": apply_key},
-            json=policy_body(plan, policy_name_for(apply_key)),
+            json=policy_body(
+                plan, policy_name_for(apply_key), propagation_sec=self.config.policy_propagation_sec
+            ),
         )
 
     def apply(self, ctx: ApplyContext) -> RawObservation:
         """Create the policy, observe the target while it is active, and always delete it."""
         name = policy_name_for(ctx.apply_key)
         partial: list[RawObservation] = []
+        if not self.config.collector_url and not self.config.probe_url:  # refuse before creating anything
+            raise ExecutorResponseError("policy mode needs probe_url or collector_url to observe the fault")
         self.engine.breaker.check()  # an open breaker rejects before anything, even the cleanup, is sent
         if ctx.start_time is not None:  # family A has no scheduled start: wait for it here
             wait_sec = (ctx.start_time - self.wall_clock()).total_seconds()
@@ -111,7 +121,7 @@ class PolicyProtocol(Protocol):
                 "apply",
                 "POST",
                 "/v1/policies",
-                json_body=policy_body(ctx.plan, name),
+                json_body=policy_body(ctx.plan, name, propagation_sec=self.config.policy_propagation_sec),
                 apply_key=ctx.apply_key,
                 ok_statuses=(200, 201),
                 deadline=ctx.deadline,
@@ -157,8 +167,7 @@ class PolicyProtocol(Protocol):
         return observation.model_copy(update={"apply_id": name})  # the policy name is what halt() takes
 
     def _probe(self, ctx: ApplyContext, name: str, partial: list[RawObservation]) -> RawObservation:
-        if not self.config.probe_url:
-            raise ExecutorResponseError("policy mode needs probe_url or collector_url to observe the fault")
+        assert self.config.probe_url, "checked before the policy was created"
         plan = ctx.plan
         headers = tuple((h.name, h.exact) for h in plan.headers if h.exact is not None)
         probe = Probe(

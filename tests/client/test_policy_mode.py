@@ -88,6 +88,8 @@ def test_policy_body_matches_family_a() -> None:
             ],
         },
     }
+    lasting = policy_body(PLAN, "boifi-k", propagation_sec=1.5)["spec"]["rules"][0]["fault"]
+    assert lasting["duration_seconds"] == 4  # 2 s of fault after up to 2 s of propagation
     abort = FaultPlan(service="s", api="/a", fault_type="abort", abort_http_status=503, percentage=10)
     assert policy_body(abort, "n")["spec"]["rules"][0]["fault"]["abort"] == {"httpStatus": 503}
     error = FaultPlan(service="s", api="/a", fault_type="error_injection", percentage=10)
@@ -124,10 +126,21 @@ def test_retried_post_reuses_one_policy_name(script: Script, clock: FakeClock) -
 
 def test_policy_is_deleted_when_observation_fails(script: Script, clock: FakeClock) -> None:
     _policy_script(script)
+    script.on("GET", "/collect", httpx.Response(200, text="not json"))
+    client = make_client(script, clock, api_mode="policy", collector_url="http://executor.test")
+    with pytest.raises(ExecutorResponseError):
+        client.apply_and_observe(PLAN, apply_key="key-1")
+    assert len(script.calls("POST", "/v1/policies")) == 1
+    assert len(script.calls("DELETE", f"/v1/policies/{NAME}")) == 1
+
+
+def test_policy_mode_without_probe_or_collector_sends_nothing(script: Script, clock: FakeClock) -> None:
+    _policy_script(script)
     client = make_client(script, clock, api_mode="policy")  # no probe_url, no collector
     with pytest.raises(ExecutorResponseError, match="probe_url"):
         client.apply_and_observe(PLAN, apply_key="key-1")
-    assert len(script.calls("DELETE", f"/v1/policies/{NAME}")) == 1
+    assert script.calls("POST", "/v1/policies") == []
+    assert script.calls("DELETE", f"/v1/policies/{NAME}") == []
 
 
 def test_policy_is_deleted_when_the_post_fails(script: Script, clock: FakeClock) -> None:
