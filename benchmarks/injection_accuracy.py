@@ -88,14 +88,17 @@ def _quantile(values: list[float], fraction: float) -> float:
 
 
 def _apply_and_wait(http: httpx.Client, base: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Apply, poll the cheap status endpoint as the client does, then fetch the final metrics once."""
     apply_id = http.post(base + "/v1/faults/apply", json=body).json()["apply_id"]
+    while http.get(base + f"/v1/faults/{apply_id}/status").json()["status"] in ("pending", "running"):
+        time.sleep(0.2)
     while True:
         metrics: dict[str, Any] = http.get(
             base + f"/v1/faults/{apply_id}/metrics?include_samples=true"
         ).json()
         if metrics["final"]:
             return metrics
-        time.sleep(0.2)
+        time.sleep(0.05)
 
 
 def _fault(
