@@ -75,7 +75,7 @@ def describe_run(row: dict[str, Any]) -> str:
     ]
     if row.get("fault_id"):
         lines.append(f"  fault id   {row['fault_id']}")
-    if row.get("request_count") is not None:
+    if row.get("request_count"):  # nothing measured (e.g. the Executor was unreachable): no metric lines
         error_rate = row.get("error_rate")
         lines.append(
             f"  requests   {row['request_count']}, affected {_fmt(row.get('affected_count'))}, "
