@@ -30,11 +30,25 @@ ClientFor = Callable[[str, str], HttpExecutorClient | None]
 
 
 def _fault_id_for(run: storage.Run, client: HttpExecutorClient) -> str | None:
+    """Return the id that removes a run's fault: recorded, derived (policy mode) or found by apply key.
+
+    A process that died between its apply and the first progress report never recorded the Executor's apply
+    id; the Executor lists each active fault with its idempotency key, which is the run's apply key.
+    """
     if run.fault_id:
         return str(run.fault_id)
-    if run.api_mode == "policy" and run.apply_key:
+    if not run.apply_key:
+        return None
+    if run.api_mode == "policy":
         return client.policy_name_for(run.apply_key)
-    return None
+    try:
+        active = client.list_active_faults()
+    except ExecutorClientError as exc:
+        logger.warning("recovery of run %s: cannot list the Executor's faults: %s", run.id, exc)
+        return None
+    return next(
+        (fault.fault_id for fault in active if fault.raw.get("idempotency_key") == run.apply_key), None
+    )
 
 
 def recover_orphaned_runs(

@@ -121,3 +121,41 @@ def test_recovery_leaves_runs_of_a_live_owner_alone(executor: EmbeddedExecutor, 
     assert fresh == []
     assert [r.run_id for r in stale] == [run_id]
     assert stale[0].detail == "no fault id was recorded"
+
+
+def test_recovery_finds_an_unrecorded_fault_by_its_apply_key(
+    executor: EmbeddedExecutor, engine: Engine
+) -> None:
+    body = {
+        "service": "inventory",
+        "api": "/api/v1/inventory/check",
+        "fault_type": "abort",
+        "percentage": 5,
+        "duration_seconds": 120,
+        "fault_config": {"http_status_code": 503},
+        "load": {"rate_rps": 1},
+    }
+    applied = httpx.post(
+        f"{executor.base_url}/v1/faults/apply",
+        json=body,
+        headers={"Idempotency-Key": "run-crashed"},
+        timeout=5,
+    )
+    apply_id = applied.json()["apply_id"]
+    long_ago = datetime.now(UTC) - timedelta(minutes=10)
+    with Session(engine) as session:
+        run = storage.create_run(
+            session,
+            plan=PLAN,
+            executor_url=executor.base_url,
+            api_mode="extended",
+            apply_key="run-crashed",
+            owner="dead-host:1:gone",
+            now=long_ago,
+        )
+        storage.mark_running(session, run_id=int(run.id), now=long_ago)  # type: ignore[arg-type]
+    with HttpExecutorClient(fast_config(executor.base_url)) as client:
+        (result,) = recover_orphaned_runs(engine=engine, client_for=lambda url, mode: client, lease_sec=30)
+        remaining = [fault.fault_id for fault in client.list_active_faults()]
+    assert result.fault_id == apply_id and result.fault_removed is True
+    assert apply_id not in remaining
