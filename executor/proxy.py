@@ -8,13 +8,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import aiohttp
 from aiohttp import web
+from multidict import CIMultiDict
 
 from executor.faults import FAULT_HEADER, FaultKind, Injection, Sleep
 from executor.metrics import ProxyCounters
 from executor.rules import Rule, first_match
 from executor.traces import PARENT_HEADER, TRACE_HEADER, TraceCollector
+from executor.upstream import UpstreamError, UpstreamPool
 
 __all__ = ["PROXY_PREFIX", "FaultHalted", "FaultProxy", "ServiceTarget"]
 
@@ -31,6 +32,7 @@ _HOP_BY_HOP = frozenset(
         "upgrade",
         "host",
         "content-length",
+        "expect",  # the body is sent at once; an interim 100 Continue would only be skipped
     }
 )
 
@@ -90,8 +92,8 @@ class FaultProxy:
         self._traces = traces
         self._namespace = namespace
         self._sleep = sleep
-        self._timeout = aiohttp.ClientTimeout(total=upstream_timeout_sec)
-        self._session: aiohttp.ClientSession | None = None
+        self._upstream_timeout_sec = upstream_timeout_sec
+        self._pool: UpstreamPool | None = None
 
     def build_app(self, *, max_body_bytes: int) -> web.Application:
         """Return the proxy's aiohttp application."""
@@ -102,15 +104,12 @@ class FaultProxy:
         return app
 
     async def _open(self, _app: web.Application) -> None:
-        connector = aiohttp.TCPConnector(limit=0, force_close=False)
-        self._session = aiohttp.ClientSession(
-            connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
-        )
+        self._pool = UpstreamPool()
 
     async def _close(self, _app: web.Application) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Proxy one request."""
@@ -181,34 +180,31 @@ class FaultProxy:
         headers: dict[str, str],
         span_id: str | None,
     ) -> web.Response:
-        assert self._session is not None, "proxy is not started"
+        assert self._pool is not None, "proxy is not started"
         body = await request.read()
-        upstream_headers = {key: value for key, value in headers.items() if key not in _HOP_BY_HOP}
-        if span_id:
-            upstream_headers[PARENT_HEADER] = span_id
+        upstream_headers = [(key, value) for key, value in headers.items() if key not in _HOP_BY_HOP]
+        if span_id:  # the proxy's span becomes the upstream's parent, replacing the caller's
+            upstream_headers = [
+                (key, value) for key, value in upstream_headers if key != PARENT_HEADER.lower()
+            ]
+            upstream_headers.append((PARENT_HEADER, span_id))
         url = target.upstream.rstrip("/") + path
         if request.query_string:
             url += "?" + request.query_string
         try:
-            async with self._session.request(
-                request.method,
-                url,
-                headers=upstream_headers,
-                data=body or None,
-                allow_redirects=False,
-                timeout=self._timeout,
-            ) as upstream:
-                payload = await upstream.read()
-                out_headers = {
-                    key: value for key, value in upstream.headers.items() if key.lower() not in _HOP_BY_HOP
-                }
-                return web.Response(status=upstream.status, body=payload, headers=out_headers)
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            upstream = await self._pool.request(
+                request.method, url, upstream_headers, body, self._upstream_timeout_sec
+            )
+        except UpstreamError as exc:
             self._counters.count_upstream_error(target.name)
             return web.json_response(
                 {
                     "error": "bad_gateway",
-                    "message": f"upstream of service {target.name!r} unavailable: {exc!r}",
+                    "message": f"upstream of service {target.name!r} unavailable: {exc}",
                 },
                 status=502,
             )
+        out_headers = CIMultiDict(
+            (key, value) for key, value in upstream.headers if key.lower() not in _HOP_BY_HOP
+        )
+        return web.Response(status=upstream.status, body=upstream.body, headers=out_headers)
