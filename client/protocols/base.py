@@ -99,6 +99,7 @@ class Protocol(ABC):
 
     mode: ApiMode
     health_path = "/v1/health"
+    halt_path: str  # DELETE target of a running fault, with "{}" for its id
 
     def __init__(self, engine: CallEngine, config: ExecutorClientConfig) -> None:
         self.engine = engine
@@ -116,9 +117,17 @@ class Protocol(ABC):
     def apply(self, ctx: ApplyContext) -> RawObservation:
         """Apply the plan, observe it, and return the observation."""
 
-    @abstractmethod
     def halt(self, fault_id: str, deadline: Deadline, *, gate: bool = True) -> bool:
-        """Stop a running fault; True if removed, False if unknown (404)."""
+        """Stop a running fault with ``DELETE halt_path``; True if removed, False if unknown (404)."""
+        response = self.engine.request(
+            "halt",
+            "DELETE",
+            self.halt_path.format(fault_id),
+            deadline=deadline,
+            ok_statuses=(200, 204, 404),
+            gate=gate,
+        )
+        return response.status_code != 404
 
     @abstractmethod
     def list_active(self, deadline: Deadline) -> list[ActiveFault]:

@@ -31,6 +31,7 @@ class ExtendedProtocol(Protocol):
     """Speak API family B."""
 
     mode = ApiMode.EXTENDED
+    halt_path = "/v1/faults/{}"
     apply_path = "/v1/faults/apply"
 
     def prepare(self, plan: FaultPlan, apply_key: str, start_time: datetime | None) -> PreparedRequest:
@@ -118,18 +119,6 @@ class ExtendedProtocol(Protocol):
             return self._metrics(apply_id, self.cleanup_deadline(), final=True, ctx=None)
         except Exception:
             return fallback
-
-    def halt(self, fault_id: str, deadline: Deadline, *, gate: bool = True) -> bool:
-        """Cancel a fault with ``DELETE /v1/faults/{id}``."""
-        response = self.engine.request(
-            "halt",
-            "DELETE",
-            f"/v1/faults/{fault_id}",
-            deadline=deadline,
-            ok_statuses=(200, 204, 404),
-            gate=gate,
-        )
-        return response.status_code != 404
 
     def list_active(self, deadline: Deadline) -> list[ActiveFault]:
         """Return pending and running faults from ``GET /v1/faults``."""

@@ -78,6 +78,7 @@ class PolicyProtocol(Protocol):
     """Speak API family A and observe with the probe or a collector."""
 
     mode = ApiMode.POLICY
+    halt_path = "/v1/policies/{}"
 
     def __init__(
         self,
@@ -213,18 +214,6 @@ class PolicyProtocol(Protocol):
             timeline=timeline(samples),
             samples=list(samples),
         )
-
-    def halt(self, fault_id: str, deadline: Deadline, *, gate: bool = True) -> bool:
-        """Delete a policy; a 404 means it is already gone."""
-        response = self.engine.request(
-            "halt",
-            "DELETE",
-            f"/v1/policies/{fault_id}",
-            deadline=deadline,
-            ok_statuses=(200, 204, 404),
-            gate=gate,
-        )
-        return response.status_code != 404
 
     def list_active(self, deadline: Deadline) -> list[ActiveFault]:
         """Return every policy (ours start with ``boifi-``; callers filter)."""
