@@ -7,10 +7,18 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from sqlmodel import Session
 
 import storage
-from cli.common import UNREACHABLE_ERRORS, ExitCode, client_config, describe_run, err, open_engine, print_json
+from cli.common import (
+    UNREACHABLE_ERRORS,
+    ExitCode,
+    client_config,
+    describe_run,
+    err,
+    load_run,
+    open_engine,
+    print_json,
+)
 from cli.plan_file import PlanFileError, load_plan
 from services.console import Console, ConsoleSettings
 from services.guardrail import Guardrail
@@ -32,13 +40,12 @@ def _progress_line(row: dict[str, Any], duration_s: int) -> str:
     return "  ".join(parts)
 
 
-def _load_row(console: Console, run_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    with Session(console.engine) as session:
-        detail = storage.get_run(session, run_id=run_id)
-    assert detail is not None, f"run {run_id} vanished from storage"
-    row = storage.runs_to_rows([detail.run])[0]
-    timeline = [point.model_dump(exclude={"id", "run_id"}) for point in detail.timeline]
-    return row, timeline
+def _load_row(
+    console: Console, run_id: int, *, with_timeline: bool = True
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    loaded = load_run(console.engine, run_id, with_timeline=with_timeline)
+    assert loaded is not None, f"run {run_id} vanished from storage"
+    return loaded
 
 
 def _exit_code(row: dict[str, Any]) -> int:
@@ -120,7 +127,7 @@ def apply(
         interrupted = False
         try:
             while not console.runner.wait(run_id, timeout=1.0):
-                row, _ = _load_row(console, run_id)
+                row, _ = _load_row(console, run_id, with_timeline=False)
                 err(_progress_line(row, plan.duration_seconds))
         except KeyboardInterrupt:
             interrupted = True

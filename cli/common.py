@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 import storage
 from client import ExecutorClientConfig
@@ -52,6 +53,24 @@ def open_engine(database_url: str | None) -> Engine:
     engine = storage.make_engine(database_url)
     storage.init_db(engine)
     return engine
+
+
+def load_run(
+    engine: Engine, run_id: int, *, with_timeline: bool = True
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """Return a run as a flat row plus its timeline points, or None when there is no such run.
+
+    Without the timeline only the run row is read (what a progress line needs each second).
+    """
+    with Session(engine) as session:
+        if not with_timeline:
+            run = session.get(storage.Run, run_id)
+            return (storage.runs_to_rows([run])[0], []) if run is not None else None
+        detail = storage.get_run(session, run_id=run_id)
+        if detail is None:
+            return None
+        timeline = [point.model_dump(exclude={"id", "run_id"}) for point in detail.timeline]
+        return storage.runs_to_rows([detail.run])[0], timeline
 
 
 def print_json(document: Any) -> None:

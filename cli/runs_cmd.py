@@ -12,7 +12,7 @@ import typer
 from sqlmodel import Session
 
 import storage
-from cli.common import client_config, describe_run, err, open_engine, print_json
+from cli.common import client_config, describe_run, err, load_run, open_engine, print_json
 from client import HttpExecutorClient
 from services.recovery import recover_orphaned_runs
 
@@ -79,14 +79,11 @@ def show_run(
     database_url: DatabaseOption = None,
 ) -> None:
     """Show one run with its summary (and, with --json, its timeline)."""
-    engine = open_engine(database_url)
-    with Session(engine) as session:
-        detail = storage.get_run(session, run_id=run_id)
-        if detail is None:
-            err(f"no run with id {run_id}")
-            raise typer.Exit(1)
-        row = storage.runs_to_rows([detail.run])[0]
-        timeline = [point.model_dump(exclude={"id", "run_id"}) for point in detail.timeline]
+    loaded = load_run(open_engine(database_url), run_id)
+    if loaded is None:
+        err(f"no run with id {run_id}")
+        raise typer.Exit(1)
+    row, timeline = loaded
     if json_output:
         print_json({"run": row, "timeline": timeline})
     else:
