@@ -6,8 +6,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import asdict
-from enum import Enum
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -17,10 +15,6 @@ import storage
 from client import ClientEvent, EventKind
 
 logger = logging.getLogger(__name__)
-
-
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
 
 
 class EventRecorder:
@@ -63,7 +57,7 @@ class EventRecorder:
         except queue.Full:
             self.dropped += 1
 
-    def flush(self, timeout_sec: float = 5.0) -> None:
+    def flush(self) -> None:
         """Write everything queued so far (used by tests and at shutdown)."""
         self._write(self._drain())
 
@@ -100,8 +94,8 @@ class EventRecorder:
                         storage.record_breaker_transition(
                             session,
                             timestamp=event.timestamp,
-                            old_state=str(_plain(event.old_state)),
-                            new_state=str(_plain(event.new_state)),
+                            old_state=str(event.old_state),
+                            new_state=str(event.new_state),
                             executor_url=self.executor_url,
                         )
                     rows.append(self._row(event))
@@ -111,7 +105,7 @@ class EventRecorder:
             logger.exception("could not record %d client events", len(batch))
 
     def _row(self, event: ClientEvent) -> dict[str, Any]:
-        data = {key: _plain(value) for key, value in asdict(event).items()}
+        data = event.to_dict()
         apply_key = data.get("apply_key")
         return {
             "timestamp": event.timestamp,
