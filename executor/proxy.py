@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from aiohttp import web
-from multidict import CIMultiDict
-
 from executor.faults import FAULT_HEADER, FaultKind, Injection, Sleep
+from executor.http1 import Request, Response
 from executor.metrics import ProxyCounters
 from executor.rules import Rule, first_match
 from executor.traces import PARENT_HEADER, TRACE_HEADER, TraceCollector
@@ -20,6 +19,7 @@ from executor.upstream import UpstreamError, UpstreamPool
 __all__ = ["PROXY_PREFIX", "FaultHalted", "FaultProxy", "ServiceTarget"]
 
 PROXY_PREFIX = "/s"
+_ROUTE = PROXY_PREFIX + "/"
 _HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -95,35 +95,31 @@ class FaultProxy:
         self._upstream_timeout_sec = upstream_timeout_sec
         self._pool: UpstreamPool | None = None
 
-    def build_app(self, *, max_body_bytes: int) -> web.Application:
-        """Return the proxy's aiohttp application."""
-        app = web.Application(client_max_size=max_body_bytes)
-        app.router.add_route("*", PROXY_PREFIX + "/{service}/{tail:.*}", self.handle)
-        app.on_startup.append(self._open)
-        app.on_cleanup.append(self._close)
-        return app
+    async def open(self) -> None:
+        """Create the connection pool the proxy forwards with."""
+        if self._pool is None:
+            self._pool = UpstreamPool()
 
-    async def _open(self, _app: web.Application) -> None:
-        self._pool = UpstreamPool()
-
-    async def _close(self, _app: web.Application) -> None:
+    async def close(self) -> None:
+        """Close the pool's idle connections."""
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        """Proxy one request."""
-        name = request.match_info["service"]
+    async def handle(self, request: Request) -> Response:
+        """Proxy one request for ``/s/{service}/{path}``; the path is forwarded as received."""
+        service_path = request.path[len(PROXY_PREFIX) + 1 :] if request.path.startswith(_ROUTE) else ""
+        name, slash, tail = service_path.partition("/")
         target = self._services.get(name)
         if target is None:
-            return web.json_response(
-                {"error": "not_found", "message": f"unknown service {name!r}"}, status=404
-            )
-        path = "/" + request.match_info["tail"]
+            what = f"unknown service {name!r}" if name else f"no service in path {request.path!r}"
+            hint = f"; the proxy serves {PROXY_PREFIX}/<service>/<path>"
+            return _json(404, {"error": "not_found", "message": what + hint})
+        path = slash + tail if slash else "/"
         self._counters.count_request(name)
         started_s = time.perf_counter()
         wall_start_us = int(time.time() * 1e6)
-        headers = {key.lower(): value for key, value in request.headers.items()}
+        headers = {key.lower(): value for key, value in request.headers}
         rule = first_match(
             self._rules(),
             service=name,
@@ -143,11 +139,11 @@ class FaultProxy:
         span_id = self._traces.new_id(16) if trace_id else None
         if injection.reply is not None:
             reply = injection.reply
-            response = web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+            response = Response(reply.status, list(reply.headers.items()), reply.body)
         else:
             response = await self._forward(request, target, path, headers, span_id)
             if injection.affected:
-                response.headers[FAULT_HEADER] = injection.header_value
+                response.headers.append((FAULT_HEADER, injection.header_value))
         if trace_id and span_id:
             tags: dict[str, object] = {
                 "component": "boifi-proxy",
@@ -174,37 +170,33 @@ class FaultProxy:
 
     async def _forward(
         self,
-        request: web.Request,
+        request: Request,
         target: ServiceTarget,
         path: str,
         headers: dict[str, str],
         span_id: str | None,
-    ) -> web.Response:
+    ) -> Response:
         assert self._pool is not None, "proxy is not started"
-        body = await request.read()
         upstream_headers = [(key, value) for key, value in headers.items() if key not in _HOP_BY_HOP]
         if span_id:  # the proxy's span becomes the upstream's parent, replacing the caller's
             upstream_headers = [
                 (key, value) for key, value in upstream_headers if key != PARENT_HEADER.lower()
             ]
             upstream_headers.append((PARENT_HEADER, span_id))
-        url = target.upstream.rstrip("/") + path
-        if request.query_string:
-            url += "?" + request.query_string
+        url = target.upstream + path
+        if request.query:
+            url += "?" + request.query
         try:
             upstream = await self._pool.request(
-                request.method, url, upstream_headers, body, self._upstream_timeout_sec
+                request.method, url, upstream_headers, request.body, self._upstream_timeout_sec
             )
         except UpstreamError as exc:
             self._counters.count_upstream_error(target.name)
-            return web.json_response(
-                {
-                    "error": "bad_gateway",
-                    "message": f"upstream of service {target.name!r} unavailable: {exc}",
-                },
-                status=502,
-            )
-        out_headers = CIMultiDict(
-            (key, value) for key, value in upstream.headers if key.lower() not in _HOP_BY_HOP
-        )
-        return web.Response(status=upstream.status, body=upstream.body, headers=out_headers)
+            message = f"upstream of service {target.name!r} unavailable: {exc}"
+            return _json(502, {"error": "bad_gateway", "message": message})
+        out_headers = [(key, value) for key, value in upstream.headers if key.lower() not in _HOP_BY_HOP]
+        return Response(upstream.status, out_headers, upstream.body)
+
+
+def _json(status: int, body: dict[str, object]) -> Response:
+    return Response(status, [("Content-Type", "application/json; charset=utf-8")], json.dumps(body).encode())

@@ -17,6 +17,7 @@ from executor.api_policies import PolicyApi
 from executor.demo import DEMO_APIS, DemoShop
 from executor.errors import ExecutorStartError
 from executor.faults import Sleep
+from executor.http1 import Http1Server
 from executor.loadgen import LoadDriver
 from executor.metrics import ProxyCounters
 from executor.proxy import PROXY_PREFIX, FaultProxy, ServiceTarget
@@ -75,6 +76,8 @@ class ExecutorRuntime:
         self.base_url = ""
         self._driver = LoadDriver(traces=self.traces)
         self._demo: DemoShop | None = None
+        self._proxy: FaultProxy | None = None
+        self._proxy_server: Http1Server | None = None
         self._fault_runner: FaultRunner | None = None
 
     def proxy_url(self, service: str) -> str:
@@ -144,9 +147,16 @@ class ExecutorRuntime:
             namespace=settings.namespace,
             sleep=self._sleep,
         )
-        self._proxy_base = await self._serve(
-            proxy.build_app(max_body_bytes=settings.max_body_bytes), settings.proxy_port, "fault proxy"
-        )
+        await proxy.open()
+        self._proxy = proxy
+        self._proxy_server = Http1Server(proxy.handle, max_body_bytes=settings.max_body_bytes)
+        try:
+            proxy_port = await self._proxy_server.start(settings.host, settings.proxy_port)
+        except OSError as exc:
+            raise ExecutorStartError(
+                f"cannot start fault proxy on {settings.host}:{settings.proxy_port}: {exc.strerror or exc}"
+            ) from exc
+        self._proxy_base = f"http://{settings.host}:{proxy_port}"
         if settings.demo:
             self._demo = DemoShop(
                 proxy_url=self.proxy_url,
@@ -211,6 +221,10 @@ class ExecutorRuntime:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
+        if self._proxy_server is not None:
+            await self._proxy_server.stop(_SHUTDOWN_TIMEOUT_S)
+        if self._proxy is not None:
+            await self._proxy.close()
         await self._driver.close()
         if self._demo is not None:
             await self._demo.close()

@@ -1,0 +1,331 @@
+"""A lean HTTP/1.1 server for the data plane: httptools' parser under an asyncio protocol.
+
+The proxy sits on every request of an experiment, so its own cost is what it adds to the latencies we
+report. aiohttp's server builds a request object, a router match, a response object and a payload writer
+per request; this server does only what a buffering reverse proxy needs: parse the head and the whole body,
+call one handler, write one response. Keep-alive, pipelining (answered in order), ``Expect: 100-continue``,
+chunked request bodies, a body limit (413), malformed requests (400) and an idle timeout are handled here;
+the handler sees a plain :class:`Request` and returns a plain :class:`Response`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import cast
+
+import httptools
+
+__all__ = ["Http1Server", "Request", "Response"]
+
+_log = logging.getLogger(__name__)
+_MAX_PIPELINED = 16  # stop reading from a client that queues more requests than this
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+_FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One whole request as received: the raw (not percent-decoded) path and query, headers in order."""
+
+    method: str
+    path: str
+    query: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    version: str = "1.1"
+
+
+@dataclass(slots=True)
+class Response:
+    """What a handler answers; the server adds ``Content-Length``, ``Connection`` and ``Date``."""
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _plain(status: int, message: str) -> Response:
+    return Response(status, [("Content-Type", "text/plain; charset=utf-8")], message.encode())
+
+
+class _DateHeader:
+    """An HTTP date, formatted at most once a second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._value = ""
+
+    def value(self) -> str:
+        now = int(time.time())
+        if now != self._second:
+            self._second = now
+            self._value = formatdate(now, usegmt=True)
+        return self._value
+
+
+class _Connection(asyncio.Protocol):
+    """One client connection: parse requests, answer them in order, keep the connection alive."""
+
+    def __init__(self, server: Http1Server) -> None:
+        self._server = server
+        self._loop = asyncio.get_running_loop()
+        self._parser = httptools.HttpRequestParser(self)
+        self._transport: asyncio.Transport | None = None
+        self._queue: deque[tuple[Request, bool] | Response] = deque()
+        self._worker: asyncio.Task[None] | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._paused = False
+        self._closing = False
+        # the request being parsed
+        self._url = b""
+        self._headers: list[tuple[str, str]] = []
+        self._body: list[bytes] = []
+        self._body_size = 0
+        self._rejected = False
+
+    # -- asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
+        self._server.connections.add(self)
+        self._arm_idle_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closing = True
+        self._server.connections.discard(self)
+        self._cancel_idle_timer()
+        if self._worker is not None and not self._worker.done():
+            self._worker.cancel()  # the client is gone: nobody waits for the answer
+        self._queue.clear()
+
+    def data_received(self, data: bytes) -> None:
+        if self._closing or self._rejected:
+            return
+        self._cancel_idle_timer()
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._reject(_plain(501, "protocol upgrades are not supported by the fault proxy\n"))
+        except httptools.HttpParserError as exc:
+            if not self._rejected:
+                self._reject(_plain(400, f"malformed HTTP request: {exc}\n"))
+
+    # -- httptools callbacks
+
+    def on_message_begin(self) -> None:
+        self._url = b""
+        self._headers = []
+        self._body = []
+        self._body_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        expected = 0
+        expects_continue = False
+        for name, value in self._headers:
+            lower = name.lower()
+            if lower == "content-length" and value.strip().isdigit():
+                expected = int(value)
+            elif lower == "expect" and value.strip().lower() == "100-continue":
+                expects_continue = True
+        if expected > self._server.max_body_bytes:
+            self._reject(self._too_large())
+            raise httptools.HttpParserError("body too large")  # stops the parser; nothing more is read
+        if expects_continue and expected and self._transport is not None and self._worker is None:
+            self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def on_body(self, body: bytes) -> None:
+        self._body_size += len(body)
+        if self._body_size > self._server.max_body_bytes:
+            self._reject(self._too_large())
+            raise httptools.HttpParserError("body too large")
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        url = self._url.decode("latin-1")
+        path, _, query = url.partition("?")
+        request = Request(
+            method=self._parser.get_method().decode("latin-1"),
+            path=path,
+            query=query,
+            headers=self._headers,
+            body=b"".join(self._body),
+            version=self._parser.get_http_version(),
+        )
+        self._enqueue((request, self._parser.should_keep_alive()))
+        if len(self._queue) >= _MAX_PIPELINED and self._transport is not None and not self._paused:
+            self._paused = True
+            self._transport.pause_reading()
+
+    # -- answering
+
+    def _too_large(self) -> Response:
+        return _plain(413, f"request body exceeds {self._server.max_body_bytes} bytes\n")
+
+    def _reject(self, response: Response) -> None:
+        """Answer ``response`` after the requests already queued, then close the connection."""
+        self._rejected = True
+        self._enqueue(response)
+
+    def _enqueue(self, item: tuple[Request, bool] | Response) -> None:
+        self._queue.append(item)
+        if self._worker is None:
+            self._worker = self._loop.create_task(self._answer_queue())
+
+    async def _answer_queue(self) -> None:
+        close = False
+        try:
+            while self._queue and not self._closing:
+                item = self._queue.popleft()
+                if isinstance(item, Response):  # a rejection: answer it, then close
+                    self._write(item, "1.1", keep_alive=False, head=False)
+                    close = True
+                    break
+                request, keep_alive = item
+                response = await self._call_handler(request)
+                if self._closing:
+                    return
+                keep_alive = keep_alive and not self._server.stopping
+                self._write(response, request.version, keep_alive, request.method == "HEAD")
+                if not keep_alive:
+                    close = True
+                    break
+                if self._paused and len(self._queue) < _MAX_PIPELINED // 2 and self._transport is not None:
+                    self._paused = False
+                    self._transport.resume_reading()
+        finally:
+            self._worker = None
+        if self._closing:
+            return
+        if close or self._server.stopping:
+            self._close()
+        else:
+            self._arm_idle_timer()
+
+    async def _call_handler(self, request: Request) -> Response:
+        try:
+            return await self._server.handler(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a handler bug must not take the connection's other requests down
+            _log.exception("data plane handler failed on %s %s", request.method, request.path)
+            return _plain(500, f"internal error in the fault proxy: {type(exc).__name__}\n")
+
+    def _write(self, response: Response, version: str, keep_alive: bool, head: bool) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        status = response.status
+        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"]
+        has_date = False
+        for name, value in response.headers:
+            lower = name.lower()
+            if lower in _FRAMING:
+                continue
+            has_date = has_date or lower == "date"
+            lines.append(f"{name}: {value}\r\n")
+        if not has_date:
+            lines.append(f"Date: {self._server.date.value()}\r\n")
+        if status >= 200 and status not in (204, 304):
+            lines.append(f"Content-Length: {len(response.body)}\r\n")
+        if not keep_alive:
+            lines.append("Connection: close\r\n")
+        elif version == "1.0":
+            lines.append("Connection: keep-alive\r\n")
+        lines.append("\r\n")
+        head_bytes = "".join(lines).encode("latin-1")
+        transport.write(head_bytes if head or not response.body else head_bytes + response.body)
+
+    def _arm_idle_timer(self) -> None:
+        self._cancel_idle_timer()
+        self._idle_timer = self._loop.call_later(self._server.keepalive_timeout_s, self._close)
+
+    def _cancel_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def _close(self) -> None:
+        self._closing = True
+        self._cancel_idle_timer()
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.close()
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    def close_if_idle(self) -> None:
+        """Close now unless a request is being answered (that one closes when done)."""
+        if not self.busy:
+            self._close()
+
+    def abort(self) -> None:
+        """Cancel the request in progress and drop the connection."""
+        if self._worker is not None:
+            self._worker.cancel()
+        if self._transport is not None:
+            self._transport.abort()
+
+
+class Http1Server:
+    """Serve ``handler`` over HTTP/1.1 on one listening socket.
+
+    Example::
+
+        async def hello(request: Request) -> Response:
+            return Response(200, [("Content-Type", "text/plain")], b"hello")
+
+        server = Http1Server(hello, max_body_bytes=1 << 20)
+        port = await server.start("127.0.0.1", 0)
+        ...
+        await server.stop()
+    """
+
+    def __init__(self, handler: Handler, *, max_body_bytes: int, keepalive_timeout_s: float = 75.0) -> None:
+        self.handler = handler
+        self.max_body_bytes = max_body_bytes
+        self.keepalive_timeout_s = keepalive_timeout_s
+        self.connections: set[_Connection] = set()
+        self.date = _DateHeader()
+        self.stopping = False
+        self._server: asyncio.Server | None = None
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen on ``host:port`` (0 picks a free port) and return the bound port; OSError if busy."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: _Connection(self), host, port, reuse_address=True)
+        bound: int = self._server.sockets[0].getsockname()[1]
+        return bound
+
+    async def stop(self, timeout_s: float = 1.0) -> None:
+        """Stop listening, let requests in progress finish for up to ``timeout_s``, then drop the rest."""
+        self.stopping = True
+        if self._server is not None:
+            self._server.close()
+        for connection in list(self.connections):
+            connection.close_if_idle()
+        deadline = time.monotonic() + timeout_s
+        while any(connection.busy for connection in self.connections) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        for connection in list(self.connections):
+            connection.abort()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+        await asyncio.sleep(0)  # let the transports deliver connection_lost
