@@ -1,10 +1,9 @@
-"""The proxy's forward path: a small keep-alive HTTP/1.1 client with a connection pool per upstream.
+"""The proxy's forward path and the load driver's client: keep-alive HTTP/1.1 with a pool per upstream.
 
-aiohttp's client costs more per request than the proxy's whole server side: on this 2-core machine it held
+aiohttp's client cost more per request than the proxy's whole server side: on this 2-core machine it held
 the proxy to about 1,400 req/s at concurrency 32, against about 3,700 with this pool (see
-benchmarks/proxy_overhead.py). The proxy buffers whole bodies anyway, so a plain request/response exchange
-over asyncio streams is all it needs.
-"""
+benchmarks/proxy_overhead.py). Both callers want whole bodies anyway, so a plain request/response exchange
+over asyncio streams is all they need."""
 
 from __future__ import annotations
 
