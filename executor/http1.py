@@ -27,6 +27,7 @@ __all__ = ["Http1Server", "Request", "Response"]
 _log = logging.getLogger(__name__)
 _MAX_PIPELINED = 16  # stop reading from a client that queues more requests than this
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 
 
@@ -92,6 +93,7 @@ class _Connection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._body_size = 0
         self._rejected = False
+        self._continue_pending = False
 
     # -- asyncio.Protocol
 
@@ -119,6 +121,8 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             if not self._rejected:
                 self._reject(_plain(400, f"malformed HTTP request: {exc}\n"))
+        if self._worker is None and not self._closing:
+            self._arm_idle_timer()  # part of a request: a client that stalls mid-request is timed out too
 
     # -- httptools callbacks
 
@@ -146,8 +150,11 @@ class _Connection(asyncio.Protocol):
         if expected > self._server.max_body_bytes:
             self._reject(self._too_large())
             raise httptools.HttpParserError("body too large")  # stops the parser; nothing more is read
-        if expects_continue and expected and self._transport is not None and self._worker is None:
-            self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if expects_continue and expected and self._transport is not None:
+            if self._worker is None:
+                self._transport.write(_CONTINUE)
+            else:  # an earlier request is still being answered: the interim answer must follow it
+                self._continue_pending = True
 
     def on_body(self, body: bytes) -> None:
         self._body_size += len(body)
@@ -157,6 +164,8 @@ class _Connection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._parser.should_upgrade():
+            return  # feed_data raises HttpParserUpgrade next, which answers 501
         url = self._url.decode("latin-1")
         path, _, query = url.partition("?")
         request = Request(
@@ -214,8 +223,11 @@ class _Connection(asyncio.Protocol):
             return
         if close or self._server.stopping:
             self._close()
-        else:
-            self._arm_idle_timer()
+            return
+        if self._continue_pending and self._transport is not None:
+            self._continue_pending = False
+            self._transport.write(_CONTINUE)
+        self._arm_idle_timer()
 
     async def _call_handler(self, request: Request) -> Response:
         try:
@@ -241,7 +253,8 @@ class _Connection(asyncio.Protocol):
             lines.append(f"{name}: {value}\r\n")
         if not has_date:
             lines.append(f"Date: {self._server.date.value()}\r\n")
-        if status >= 200 and status not in (204, 304):
+        has_body = status >= 200 and status not in (204, 304)
+        if has_body:
             lines.append(f"Content-Length: {len(response.body)}\r\n")
         if not keep_alive:
             lines.append("Connection: close\r\n")
@@ -249,7 +262,8 @@ class _Connection(asyncio.Protocol):
             lines.append("Connection: keep-alive\r\n")
         lines.append("\r\n")
         head_bytes = "".join(lines).encode("latin-1")
-        transport.write(head_bytes if head or not response.body else head_bytes + response.body)
+        send_body = has_body and not head and response.body
+        transport.write(head_bytes + response.body if send_body else head_bytes)
 
     def _arm_idle_timer(self) -> None:
         self._cancel_idle_timer()

@@ -227,6 +227,19 @@ def test_expect_continue_is_answered_before_the_body_is_sent() -> None:
     serve(scenario)
 
 
+def test_expect_continue_behind_a_slow_request_follows_its_answer() -> None:
+    async def scenario(h: Harness, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(get("/gate") + get("/echo", "Content-Length: 5", "Expect: 100-continue", method="PUT"))
+        await h.app.entered.wait()
+        h.app.release.set()
+        assert (await read_reply(reader)).status == 200
+        assert await reader.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+        writer.write(b"hello")
+        assert (await read_reply(reader)).json()["body"] == "hello"
+
+    serve(scenario)
+
+
 @pytest.mark.parametrize(
     "raw",
     [
@@ -283,11 +296,6 @@ def test_malformed_request_gets_400_then_close(raw: bytes) -> None:
     serve(scenario)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="httptools calls on_message_complete before raising HttpParserUpgrade, so the upgrade request "
-    "is queued and answered by the handler (200) before the 501 is written",
-)
 def test_websocket_upgrade_gets_501_then_close() -> None:
     async def scenario(h: Harness, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(get("/echo", "Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Version: 13"))
@@ -322,15 +330,8 @@ def test_handler_exception_gets_500_and_connection_keeps_serving() -> None:
     serve(scenario)
 
 
-BODY_AFTER_NO_CONTENT = pytest.mark.xfail(
-    strict=True, reason="_write sends a handler's body after a 204/304 head, desyncing keep-alive"
-)
-
-
 @pytest.mark.parametrize("status", [204, 304])
-@pytest.mark.parametrize(
-    "body", [b"", pytest.param(b"stale", marks=BODY_AFTER_NO_CONTENT)], ids=["empty", "body"]
-)
+@pytest.mark.parametrize("body", [b"", b"stale"], ids=["empty", "body"])
 def test_no_content_statuses_carry_no_length_and_no_body(status: int, body: bytes) -> None:
     async def scenario(h: Harness, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(post(f"/status/{status}", body) + get("/echo?after=status"))
@@ -401,11 +402,6 @@ def test_idle_connection_is_closed_after_the_keepalive_timeout(after_request: bo
     serve(scenario, keepalive_timeout_s=IDLE_S)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="data_received cancels the idle timer and only an answer re-arms it, so a stalled partial head "
-    "holds the connection open forever",
-)
 def test_connection_stalled_mid_head_is_closed_after_the_keepalive_timeout() -> None:
     async def scenario(h: Harness, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"GET /echo HTTP/1.1\r\nHost: test\r\nX-Partial: ")
