@@ -1,9 +1,11 @@
 """The proxy's forward path and the load driver's client: keep-alive HTTP/1.1 with a pool per upstream.
 
 aiohttp's client cost more per request than the proxy's whole server side: on this 2-core machine it held
-the proxy to about 1,400 req/s at concurrency 32, against about 3,700 with this pool (see
-benchmarks/proxy_overhead.py). Both callers want whole bodies anyway, so a plain request/response exchange
-over asyncio streams is all they need."""
+the proxy to about 1,400 req/s at concurrency 32, against about 3,700 with a pool over asyncio streams (see
+benchmarks/proxy_overhead.py). Both callers want whole bodies, so each connection is a bare asyncio protocol
+that buffers one response and resolves one future when it is complete: no stream reader, no per-read
+wake-up, one timer per request.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import asyncio
 import ssl
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 __all__ = ["UpstreamError", "UpstreamPool", "UpstreamResponse"]
@@ -35,16 +38,170 @@ class UpstreamResponse:
     body: bytes
 
 
-@dataclass
-class _Connection:
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
+@dataclass(frozen=True, slots=True)
+class _Head:
+    status: int
+    headers: list[tuple[str, str]]
+    length: int | None
+    chunked: bool
+    keep_alive: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    secure: bool
+    host: str
+    port: int
+    netloc: str
+
+
+def _parse_head(raw: bytes) -> _Head | None:
+    """Parse a response head (without its blank line); None for an interim 1xx answer."""
+    lines = raw.decode("latin-1").split("\r\n")
+    version, _, rest = lines[0].partition(" ")
+    if not version.startswith("HTTP/1."):
+        raise ValueError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+    status = int(rest[:3])
+    if 100 <= status < 200:
+        return None
+    headers: list[tuple[str, str]] = []
+    length: int | None = None
+    chunked = False
+    keep_alive = version != "HTTP/1.0"
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name, value = name.strip(), value.strip()
+        lower = name.lower()
+        if lower == "content-length":
+            length = int(value)
+        elif lower == "transfer-encoding":
+            chunked = "chunked" in value.lower()
+        elif lower == "connection":
+            keep_alive = "close" not in value.lower() and (
+                version != "HTTP/1.0" or "keep-alive" in value.lower()
+            )
+        headers.append((name, value))
+    return _Head(status, headers, length, chunked, keep_alive)
+
+
+def _take_chunked(buffer: bytearray) -> bytes | None:
+    """Return the whole de-chunked body and drop it from ``buffer``, or None while it is incomplete."""
+    chunks: list[bytes] = []
+    position = 0
+    while True:
+        line_end = buffer.find(b"\r\n", position)
+        if line_end < 0:
+            return None
+        size = int(bytes(buffer[position:line_end]).split(b";", 1)[0].strip(), 16)
+        position = line_end + 2
+        if size == 0:
+            if buffer[position : position + 2] == b"\r\n":  # no trailers
+                end = position + 2
+            else:
+                trailers_end = buffer.find(b"\r\n\r\n", position)
+                if trailers_end < 0:
+                    return None
+                end = trailers_end + 4
+            del buffer[:end]
+            return b"".join(chunks)
+        if len(buffer) < position + size + 2:
+            return None
+        if buffer[position + size : position + size + 2] != b"\r\n":
+            raise ValueError("chunk not followed by CRLF")
+        chunks.append(bytes(buffer[position : position + size]))
+        position += size + 2
+
+
+class _Connection(asyncio.Protocol):
+    """One upstream connection: send a request, buffer its answer, resolve a future when it is whole."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self._buffer = bytearray()
+        self._waiter: asyncio.Future[tuple[UpstreamResponse, bool]] | None = None
+        self._head: _Head | None = None
+        self._head_only = False
+        self._received = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():  # bytes nobody asked for: the connection cannot be trusted
+            self.close()
+            return
+        self._received = True
+        self._buffer += data
+        try:
+            self._advance(waiter)
+        except ValueError as exc:
+            waiter.set_exception(UpstreamError(f"malformed upstream response: {exc}"))
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        head = self._head
+        if head is not None and head.length is None and not head.chunked and not self._head_only:
+            waiter.set_result((UpstreamResponse(head.status, head.headers, bytes(self._buffer)), False))
+        elif not self._received:
+            waiter.set_exception(_StaleConnection())
+        else:
+            waiter.set_exception(UpstreamError("upstream closed the connection in the middle of its answer"))
+
+    def send(self, payload: bytes, head_only: bool) -> asyncio.Future[tuple[UpstreamResponse, bool]]:
+        """Write one request; the future gives its response and whether the connection may be reused."""
+        assert self.transport is not None
+        waiter: asyncio.Future[tuple[UpstreamResponse, bool]] = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        self._head = None
+        self._head_only = head_only
+        self._received = False
+        self.transport.write(payload)
+        return waiter
 
     def close(self) -> None:
-        self.writer.close()
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def _advance(self, waiter: asyncio.Future[tuple[UpstreamResponse, bool]]) -> None:
+        buffer = self._buffer
+        while self._head is None:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buffer) > _MAX_HEAD_BYTES:
+                    raise ValueError(f"response head longer than {_MAX_HEAD_BYTES} bytes")
+                return
+            raw = bytes(buffer[:end])
+            del buffer[: end + 4]
+            self._head = _parse_head(raw)
+        head = self._head
+        if self._head_only or head.status in (204, 304):
+            body = b""
+        elif head.chunked:
+            chunked_body = _take_chunked(buffer)
+            if chunked_body is None:
+                return
+            body = chunked_body
+        elif head.length is not None:
+            if len(buffer) < head.length:
+                return
+            body = bytes(buffer[: head.length])
+            del buffer[: head.length]
+        else:
+            return  # delimited by the upstream closing the connection
+        reusable = head.keep_alive and not buffer
+        waiter.set_result((UpstreamResponse(head.status, head.headers, body), reusable))
 
 
-_Key = tuple[str, str, int]
+def _expire(waiter: asyncio.Future[tuple[UpstreamResponse, bool]], message: str) -> None:
+    if not waiter.done():
+        waiter.set_exception(UpstreamError(message))
 
 
 class UpstreamPool:
@@ -58,7 +215,8 @@ class UpstreamPool:
     """
 
     def __init__(self, *, max_idle_per_host: int = 256) -> None:
-        self._idle: dict[_Key, list[_Connection]] = defaultdict(list)
+        self._idle: dict[_Origin, list[_Connection]] = defaultdict(list)
+        self._origins: dict[str, _Origin] = {}
         self._max_idle = max_idle_per_host
         self._closed = False
         self._ssl_context: ssl.SSLContext | None = None
@@ -79,44 +237,54 @@ class UpstreamPool:
         self, method: str, url: str, headers: list[tuple[str, str]], body: bytes, timeout_sec: float
     ) -> UpstreamResponse:
         """Send one request and return the whole response; raise UpstreamError on any failure."""
-        parts = urlsplit(url)
-        secure = parts.scheme == "https"
-        host = parts.hostname or "127.0.0.1"
-        port = parts.port or (443 if secure else 80)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        lines = [f"{method} {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"]
+        slash = url.find("/", url.find("//") + 2)
+        prefix, target = (url, "/") if slash < 0 else (url[:slash], url[slash:])
+        origin = self._origins.get(prefix) or self._origin(prefix)
+        lines = [f"{method} {target} HTTP/1.1\r\nHost: {origin.netloc}\r\n"]
         lines.extend(f"{name}: {value}\r\n" for name, value in headers)
         lines.append(f"Content-Length: {len(body)}\r\n\r\n")
         payload = "".join(lines).encode("latin-1") + body
-        key: _Key = (parts.scheme, host, port)
-        try:
-            async with asyncio.timeout(timeout_sec):
-                return await self._send(key, secure, payload, method)
-        except TimeoutError as exc:
-            raise UpstreamError(f"upstream {host}:{port} did not answer within {timeout_sec:g} s") from exc
-
-    async def _send(self, key: _Key, secure: bool, payload: bytes, method: str) -> UpstreamResponse:
-        idle = self._idle[key]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_sec
+        timed_out = f"upstream {origin.host}:{origin.port} did not answer within {timeout_sec:g} s"
+        idle = self._idle[origin]
         while idle:
             pooled = idle.pop()
-            if pooled.reader.at_eof() or pooled.writer.is_closing():
-                pooled.close()
+            if pooled.closed:
                 continue
             try:
-                return await self._exchange(key, pooled, payload, method)
+                return await self._exchange(origin, pooled, payload, method, deadline, timed_out)
             except _StaleConnection:
                 continue  # the upstream closed an idle keep-alive connection: nothing was processed
-        _, host, port = key
         try:
-            reader, writer = await asyncio.open_connection(
-                host, port, ssl=self._context() if secure else None, limit=_MAX_HEAD_BYTES
-            )
-        except OSError as exc:
-            raise UpstreamError(f"cannot connect to {host}:{port}: {exc}") from exc
+            async with asyncio.timeout_at(deadline):
+                connection = await self._connect(origin)
+        except TimeoutError as exc:
+            raise UpstreamError(timed_out) from exc
         try:
-            return await self._exchange(key, _Connection(reader, writer), payload, method)
+            return await self._exchange(origin, connection, payload, method, deadline, timed_out)
         except _StaleConnection as exc:
-            raise UpstreamError(f"upstream {host}:{port} closed the connection without answering") from exc
+            message = f"upstream {origin.host}:{origin.port} closed the connection without answering"
+            raise UpstreamError(message) from exc
+
+    def _origin(self, prefix: str) -> _Origin:
+        parts = urlsplit(prefix)
+        secure = parts.scheme == "https"
+        origin = _Origin(
+            secure, parts.hostname or "127.0.0.1", parts.port or (443 if secure else 80), parts.netloc
+        )
+        if len(self._origins) < 1024:
+            self._origins[prefix] = origin
+        return origin
+
+    async def _connect(self, origin: _Origin) -> _Connection:
+        loop = asyncio.get_running_loop()
+        context = self._context() if origin.secure else None
+        try:
+            _, connection = await loop.create_connection(_Connection, origin.host, origin.port, ssl=context)
+        except OSError as exc:
+            raise UpstreamError(f"cannot connect to {origin.host}:{origin.port}: {exc}") from exc
+        return connection
 
     def _context(self) -> ssl.SSLContext:
         if self._ssl_context is None:
@@ -124,86 +292,30 @@ class UpstreamPool:
         return self._ssl_context
 
     async def _exchange(
-        self, key: _Key, connection: _Connection, payload: bytes, method: str
+        self,
+        origin: _Origin,
+        connection: _Connection,
+        payload: bytes,
+        method: str,
+        deadline: float,
+        timed_out: str,
     ) -> UpstreamResponse:
+        loop = asyncio.get_running_loop()
         keep = False
+        waiter = connection.send(payload, method == "HEAD")
+        timer = loop.call_at(deadline, _expire, waiter, timed_out)
         try:
-            try:
-                connection.writer.write(payload)
-                await connection.writer.drain()
-            except ConnectionError as exc:
-                raise _StaleConnection from exc
-            status, headers, length, chunked, reusable = await _read_head(connection.reader)
-            if method == "HEAD" or status in (204, 304):
-                body = b""
-            elif chunked:
-                body = await _read_chunked(connection.reader)
-            elif length is not None:
-                body = await connection.reader.readexactly(length)
-            else:
-                body = await connection.reader.read()  # delimited by the upstream closing the connection
-                reusable = False
-            keep = reusable  # only a connection whose whole answer was read may serve another request
-            return UpstreamResponse(status, headers, body)
-        except _StaleConnection:
-            raise
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError) as exc:
-            raise UpstreamError(f"malformed or incomplete upstream response: {exc!r}") from exc
+            response, keep = await waiter
+            return response
         finally:
+            timer.cancel()
             # A cancelled or failed exchange leaves the connection in an unknown state: never reuse it.
-            if keep and not self._closed and len(self._idle[key]) < self._max_idle:
-                self._idle[key].append(connection)
+            if (
+                keep
+                and not connection.closed
+                and not self._closed
+                and len(self._idle[origin]) < self._max_idle
+            ):
+                self._idle[origin].append(connection)
             else:
                 connection.close()
-
-
-async def _read_head(
-    reader: asyncio.StreamReader,
-) -> tuple[int, list[tuple[str, str]], int | None, bool, bool]:
-    """Read one final response head (1xx interim answers are skipped)."""
-    first = True
-    while True:
-        try:
-            raw = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError as exc:
-            if first and not exc.partial:
-                raise _StaleConnection from exc
-            raise
-        first = False
-        lines = raw[:-4].decode("latin-1").split("\r\n")
-        version, _, rest = lines[0].partition(" ")
-        if not version.startswith("HTTP/1."):
-            raise ValueError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
-        status = int(rest[:3])
-        if 100 <= status < 200:
-            continue
-        headers: list[tuple[str, str]] = []
-        length: int | None = None
-        chunked = False
-        keep_alive = version != "HTTP/1.0"
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            name, value = name.strip(), value.strip()
-            lower = name.lower()
-            if lower == "content-length":
-                length = int(value)
-            elif lower == "transfer-encoding":
-                chunked = "chunked" in value.lower()
-            elif lower == "connection":
-                keep_alive = "close" not in value.lower() and (
-                    version != "HTTP/1.0" or "keep-alive" in value.lower()
-                )
-            headers.append((name, value))
-        return status, headers, length, chunked, keep_alive
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip(), 16)
-        if size == 0:
-            while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
-                pass
-            return b"".join(chunks)
-        chunks.append(await reader.readexactly(size))
-        await reader.readexactly(2)
