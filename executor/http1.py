@@ -6,6 +6,9 @@ per request; this server does only what a buffering reverse proxy needs: parse t
 call one handler, write one response. Keep-alive, pipelining (answered in order), ``Expect: 100-continue``,
 chunked request bodies, a body limit (413), malformed requests (400) and an idle timeout are handled here;
 the handler sees a plain :class:`Request` and returns a plain :class:`Response`.
+
+A client's end of stream cancels its request in progress: a caller that gives up on a held (delayed) request
+must release it at once, so a half-closing client, rare over HTTP/1.1, is treated as gone.
 """
 
 from __future__ import annotations
