@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
@@ -23,7 +23,6 @@ __all__ = [
     "Injection",
     "PassThrough",
     "Reply",
-    "chain",
 ]
 
 FAULT_HEADER = "x-fault-injected"
@@ -115,26 +114,6 @@ class ErrorFault:
         body = json.dumps({"error": self.error_message, "fault_injected": True}).encode()
         headers = {FAULT_HEADER: "error", "content-type": "application/json"}
         injection.reply = Reply(500, headers, body)
-
-
-@dataclass(frozen=True)
-class _Chain:
-    faults: tuple[Fault, ...]
-    kind: FaultKind = FaultKind.DELAY
-
-    async def inject(self, injection: Injection, sleep: Sleep) -> None:
-        """Apply every fault in order."""
-        for fault in self.faults:
-            await fault.inject(injection, sleep)
-
-
-def chain(faults: Sequence[Fault]) -> Fault:
-    """Combine faults applied in order (a delay then an abort); none is a pass-through."""
-    if not faults:
-        return PassThrough()
-    if len(faults) == 1:
-        return faults[0]
-    return _Chain(tuple(faults))
 
 
 @dataclass(frozen=True)

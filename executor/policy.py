@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from executor.faults import AbortFault, DelayFault, Fault, FaultAction, chain
+from executor.faults import AbortFault, DelayFault, Fault, FaultAction, PassThrough
 from executor.gojson import GoField, GoKind, GoStruct, decode_struct, normalise, parse_json
 from executor.rules import HeaderMatch, MatchKind, RequestMatch, Rule, Selector, StringMatch
 
@@ -229,17 +229,17 @@ def compile_policy(policy: dict[str, Any]) -> list[Rule]:
             for header in match.get("headers") or []
         )
         fault_doc = rule["fault"]
-        faults: list[Fault] = []
         delay_ms = (fault_doc.get("delay") or {}).get("fixed_delay_ms", 0)
-        if delay_ms > 0:
-            faults.append(DelayFault(delay_ms=delay_ms))
         status = (fault_doc.get("abort") or {}).get("httpStatus", 0)
-        if status > 0:
-            faults.append(AbortFault(http_status=status))
+        fault: Fault = PassThrough()
+        if delay_ms > 0:  # with both set, the real data plane applies only the delay
+            fault = DelayFault(delay_ms=delay_ms)
+        elif status > 0:
+            fault = AbortFault(http_status=status)
         action = FaultAction(
             percentage=fault_doc["percentage"],
             start_delay_ms=fault_doc.get("start_delay_ms", 0),
-            fault=chain(faults),
+            fault=fault,
         )
         request_match = RequestMatch(
             method=_string_match(match.get("method")), path=_string_match(match.get("path")), headers=headers

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from executor.faults import AbortFault, DelayFault, ErrorFault, FaultAction, FaultKind, PassThrough, chain
+from executor.faults import AbortFault, DelayFault, ErrorFault, FaultAction, FaultKind, PassThrough
 from executor.faultspec import FaultSpec
 from executor.rules import HeaderMatch, MatchKind, RequestMatch, Rule, Selector, StringMatch, first_match
 from executor.stats import Recorder, RequestSample, percentile
@@ -60,16 +60,6 @@ def test_error_injection_answers_500_with_the_message() -> None:
     assert injection.reply.status == 500
     assert injection.reply.headers["x-fault-injected"] == "error"
     assert json.loads(injection.reply.body)["error"] == "boom"
-
-
-def test_chained_delay_and_abort_apply_both_in_order() -> None:
-    sleep = RecordingSleep()
-    fault = chain([DelayFault(delay_ms=300), AbortFault(http_status=502)])
-    injection = asyncio.run(FaultAction(percentage=100, fault=fault).apply(sleep))
-    assert sleep.waits == [0.3]
-    assert injection.kinds == [FaultKind.DELAY, FaultKind.ABORT]
-    assert injection.reply is not None and injection.reply.status == 502
-    assert isinstance(chain([]), PassThrough)
 
 
 def _rule(source: str, **match: object) -> Rule:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from executor.faults import DelayFault
 from executor.gojson import GoDecodeError, go_marshal
 from executor.policy import (
     PolicyInvalidError,
@@ -136,6 +137,7 @@ def test_compiled_rules_keep_selector_and_both_faults() -> None:
     assert rule.match.matches("POST", "/x", {})
     assert not rule.match.matches("PUT", "/x", {})
     assert rule.source == "policy:both"
+    assert rule.action.fault == DelayFault(delay_ms=300)  # as the real data plane: the delay only
 
 
 class FakeScheduler:

@@ -102,6 +102,17 @@ def test_delay_holds_start_delay_then_delay_then_forwards(
     assert "x-fault-injected" not in http.post(ex.proxy_url("api") + "/x").headers
 
 
+def test_a_rule_with_delay_and_abort_only_delays_as_the_real_data_plane(
+    http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream, sleep: RecordingSleep
+) -> None:
+    fault = {"percentage": 100, "delay": {"fixed_delay_ms": 300}, "abort": {"httpStatus": 503}}
+    http.post(ex.base_url + "/v1/policies", json=_policy("both", fault))
+    response = http.get(ex.proxy_url("api") + "/x")
+    assert (response.status_code, response.headers["x-fault-injected"]) == (200, "delay")
+    assert sleep.waits == [0.3]
+    assert upstream.hits == [("GET", "/x")]
+
+
 def test_error_injection_through_family_b(http: httpx.Client, ex: EmbeddedExecutor) -> None:
     body = {
         "service": "api",
