@@ -28,6 +28,7 @@ import httptools
 __all__ = ["Http1Server", "Request", "Response"]
 
 _log = logging.getLogger(__name__)
+_MAX_HEAD_BYTES = 64 * 1024  # request line and headers together
 _MAX_PIPELINED = 16  # stop reading from a client that queues more requests than this
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -97,6 +98,8 @@ class _Connection(asyncio.Protocol):
         self._body_size = 0
         self._rejected = False
         self._continue_pending = False
+        self._in_body = False
+        self._head_bytes = 0  # bytes received while the head of a request is not complete
 
     # -- asyncio.Protocol
 
@@ -117,6 +120,8 @@ class _Connection(asyncio.Protocol):
         if self._closing or self._rejected:
             return
         self._cancel_idle_timer()
+        if not self._in_body:
+            self._head_bytes += len(data)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -124,6 +129,8 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             if not self._rejected:
                 self._reject(_plain(400, f"malformed HTTP request: {exc}\n"))
+        if not self._in_body and self._head_bytes > _MAX_HEAD_BYTES and not self._rejected:
+            self._reject(_plain(431, f"request head exceeds {_MAX_HEAD_BYTES} bytes\n"))
         if self._worker is None and not self._closing:
             self._arm_idle_timer()  # part of a request: a client that stalls mid-request is timed out too
 
@@ -142,6 +149,8 @@ class _Connection(asyncio.Protocol):
         self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
+        self._in_body = True
+        self._head_bytes = 0
         expected = 0
         expects_continue = False
         for name, value in self._headers:
@@ -167,6 +176,7 @@ class _Connection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        self._in_body = False
         if self._parser.should_upgrade():
             return  # feed_data raises HttpParserUpgrade next, which answers 501
         url = self._url.decode("latin-1")

@@ -91,7 +91,7 @@ def serve(scenario: Scenario, **server_kwargs: Any) -> None:
 
     async def main() -> None:
         app = App()
-        server = Http1Server(app, max_body_bytes=LIMIT_BYTES, **server_kwargs)
+        server = Http1Server(app, **{"max_body_bytes": LIMIT_BYTES, **server_kwargs})
         harness = Harness(server, await server.start("127.0.0.1", 0), app)
         try:
             async with asyncio.timeout(GUARD_S):
@@ -294,6 +294,30 @@ def test_malformed_request_gets_400_then_close(raw: bytes) -> None:
         assert h.app.seen == []
 
     serve(scenario)
+
+
+def test_an_endless_request_head_gets_431_then_close() -> None:
+    async def scenario(h: Harness, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"GET /echo HTTP/1.1\r\nHost: test\r\nX-Huge: ")
+        for _ in range(20):  # 80 KiB of one header value, never finished
+            writer.write(b"a" * 4096)
+            await writer.drain()
+        reply = await read_reply(reader)
+        assert reply.status == 431
+        assert "exceeds" in reply.body.decode()
+        assert await read_rest(reader) == b""
+        assert h.app.seen == []
+
+    serve(scenario)
+
+
+def test_a_large_body_arriving_with_its_head_is_not_taken_for_a_large_head() -> None:
+    async def scenario(h: Harness, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(post("/echo", b"x" * 100_000) + post("/echo?n=2", b"y"))  # one write, past 64 KiB
+        assert len((await read_reply(reader)).json()["body"]) == 100_000
+        assert (await read_reply(reader)).json()["query"] == "n=2"
+
+    serve(scenario, max_body_bytes=200_000)
 
 
 def test_websocket_upgrade_gets_501_then_close() -> None:
