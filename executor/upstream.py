@@ -115,7 +115,8 @@ def _take_chunked(buffer: bytearray) -> bytes | None:
 class _Connection(asyncio.Protocol):
     """One upstream connection: send a request, buffer its answer, resolve a future when it is whole."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_body_bytes: int) -> None:
+        self.max_body_bytes = max_body_bytes
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self._buffer = bytearray()
@@ -138,6 +139,10 @@ class _Connection(asyncio.Protocol):
             self._advance(waiter)
         except ValueError as exc:
             waiter.set_exception(UpstreamError(f"malformed upstream response: {exc}"))
+            self.close()
+            return
+        if not waiter.done() and self._head is not None and len(self._buffer) > self.max_body_bytes:
+            waiter.set_exception(UpstreamError(f"upstream answer larger than {self.max_body_bytes} bytes"))
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -189,6 +194,8 @@ class _Connection(asyncio.Protocol):
                 return
             body = chunked_body
         elif head.length is not None:
+            if head.length > self.max_body_bytes:
+                raise ValueError(f"announced body of {head.length} bytes exceeds {self.max_body_bytes}")
             if len(buffer) < head.length:
                 return
             body = bytes(buffer[: head.length])
@@ -214,7 +221,8 @@ class UpstreamPool:
         await pool.close()
     """
 
-    def __init__(self, *, max_idle_per_host: int = 256) -> None:
+    def __init__(self, *, max_idle_per_host: int = 256, max_body_bytes: int = 64 * 1024 * 1024) -> None:
+        self._max_body_bytes = max_body_bytes
         self._idle: dict[_Origin, list[_Connection]] = defaultdict(list)
         self._origins: dict[str, _Origin] = {}
         self._max_idle = max_idle_per_host
@@ -281,7 +289,9 @@ class UpstreamPool:
         loop = asyncio.get_running_loop()
         context = self._context() if origin.secure else None
         try:
-            _, connection = await loop.create_connection(_Connection, origin.host, origin.port, ssl=context)
+            _, connection = await loop.create_connection(
+                lambda: _Connection(self._max_body_bytes), origin.host, origin.port, ssl=context
+            )
         except OSError as exc:
             raise UpstreamError(f"cannot connect to {origin.host}:{origin.port}: {exc}") from exc
         return connection

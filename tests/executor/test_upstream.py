@@ -179,3 +179,30 @@ def test_refused_and_stalled_upstreams_raise_upstream_error() -> None:
         await pool.close()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n",  # refused from its announced length
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"x" * 300,  # refused as it grows
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"12c\r\n" + b"x" * 300 + b"\r\n",
+    ],
+    ids=["content-length", "close-delimited", "chunked"],
+)
+def test_an_answer_larger_than_the_limit_is_an_upstream_error(answer: bytes) -> None:
+    async def big(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _index: int) -> None:
+        await _read_request(reader)
+        writer.write(answer)
+        await writer.drain()
+        await reader.read()
+
+    async def scenario() -> None:
+        async with RawServer(big) as base:
+            pool = UpstreamPool(max_body_bytes=100)
+            with pytest.raises(UpstreamError, match="100"):
+                await pool.request("GET", base + "/", [], b"", 5)
+            assert pool.idle_count() == 0
+            await pool.close()
+
+    asyncio.run(scenario())
