@@ -49,7 +49,10 @@ class Request:
 
 @dataclass(slots=True)
 class Response:
-    """What a handler answers; the server adds ``Content-Length``, ``Connection`` and ``Date``."""
+    """What a handler answers; the server adds ``Content-Length``, ``Connection`` and ``Date``.
+
+    Framing headers in ``headers`` are dropped, except a ``Content-Length`` answering a HEAD request.
+    """
 
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
@@ -258,9 +261,12 @@ class _Connection(asyncio.Protocol):
         status = response.status
         lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"]
         has_date = False
+        head_length: str | None = None
         for name, value in response.headers:
             lower = name.lower()
             if lower in _FRAMING:
+                if head and lower == "content-length":
+                    head_length = value  # a HEAD answer announces the length a GET would have
                 continue
             has_date = has_date or lower == "date"
             lines.append(f"{name}: {value}\r\n")
@@ -268,7 +274,7 @@ class _Connection(asyncio.Protocol):
             lines.append(f"Date: {self._server.date.value()}\r\n")
         has_body = status >= 200 and status not in (204, 304)
         if has_body:
-            lines.append(f"Content-Length: {len(response.body)}\r\n")
+            lines.append(f"Content-Length: {head_length or len(response.body)}\r\n")
         if not keep_alive:
             lines.append("Connection: close\r\n")
         elif version == "1.0":

@@ -202,6 +202,10 @@ class FaultProxy:
             message = f"upstream of service {target.name!r} unavailable: {exc}"
             return _json(502, {"error": "bad_gateway", "message": message})
         out_headers = [(key, value) for key, value in upstream.headers if key.lower() not in _HOP_BY_HOP]
+        if request.method == "HEAD":  # the length a GET would have, which the upstream announced
+            out_headers += [
+                (key, value) for key, value in upstream.headers if key.lower() == "content-length"
+            ]
         return Response(upstream.status, out_headers, upstream.body)
 
 

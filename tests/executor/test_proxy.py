@@ -194,6 +194,16 @@ def test_deleting_a_policy_releases_held_requests_at_once(
         assert upstream.hits == [("GET", "/h")]
 
 
+def test_head_through_the_proxy_keeps_the_upstreams_length(
+    http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream
+) -> None:
+    direct = http.head(upstream.url + "/x")
+    proxied = http.head(ex.proxy_url("api") + "/x")
+    assert proxied.status_code == direct.status_code == 200
+    assert int(proxied.headers["content-length"]) == int(direct.headers["content-length"]) > 0
+    assert proxied.content == b""
+
+
 def test_oversized_proxy_body_is_413(http: httpx.Client, ex: EmbeddedExecutor) -> None:
     response = http.post(ex.proxy_url("api") + "/big", content=b"x" * (2 * 1024 * 1024))
     assert response.status_code == 413

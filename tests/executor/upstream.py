@@ -35,9 +35,10 @@ def counting_upstream() -> Iterator[CountingUpstream]:
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if self.command != "HEAD":
+                self.wfile.write(body)
 
-        do_GET = do_POST = do_PUT = do_DELETE = _answer
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _answer
 
         def log_message(self, format: str, *args: object) -> None:
             pass
