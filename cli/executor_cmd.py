@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Callable
-from types import FrameType
 
 import typer
 
+from cli.signals import StopSignals
 from executor import EmbeddedExecutor, ExecutorSettings, ExecutorStartError
 
 __all__ = ["parse_services", "register", "run_executor"]
@@ -25,34 +23,18 @@ def parse_services(values: list[str]) -> dict[str, str]:
     return services
 
 
-def _wait_for_signal() -> None:
-    stop = threading.Event()
-
-    def handle(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def run_executor(
     settings: ExecutorSettings,
     *,
     echo: Callable[[str], None] = typer.echo,
-    wait: Callable[[], None] = _wait_for_signal,
 ) -> None:
-    """Start the executor, print its URLs, block in ``wait`` and stop cleanly."""
-    with EmbeddedExecutor(settings) as ex:
+    """Start the executor, print its URLs, block until SIGINT or SIGTERM and stop cleanly."""
+    with StopSignals() as stop, EmbeddedExecutor(settings) as ex:
         echo(f"control API: {ex.base_url}")
         for name in ex.service_names():
             echo(f"service {name}: {ex.proxy_url(name)}")
         echo("press Ctrl-C to stop")
-        wait()
+        stop.wait()
     echo("executor stopped")
 
 

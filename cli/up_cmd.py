@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from cli.common import err
+from cli.signals import StopSignals
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP_PATH = PROJECT_ROOT / "app.py"
@@ -26,10 +25,9 @@ def up(
     seed: Annotated[int | None, typer.Option(help="Seed of the embedded executor's random source.")] = None,
 ) -> None:
     """Start the embedded executor (unless BOIFI_EXECUTOR_URL is set) and the dashboard until Ctrl-C."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     env = dict(os.environ)
     with contextlib.ExitStack() as stack:
+        stop = stack.enter_context(StopSignals())  # entered first, so it also guards the shutdown
         if not env.get("BOIFI_EXECUTOR_URL"):
             from executor import EmbeddedExecutor, ExecutorSettings
 
@@ -45,7 +43,7 @@ def up(
             typer.echo(f"Executor: {env['BOIFI_EXECUTOR_URL']}")
         if not APP_PATH.exists():
             err("the dashboard is not part of this build; the executor runs until Ctrl-C")
-            _wait(stop)
+            stop.wait()
             return
         command = [
             sys.executable, "-m", "streamlit", "run", str(APP_PATH),
@@ -57,8 +55,6 @@ def up(
         try:
             while process.poll() is None and not stop.wait(0.5):
                 pass
-        except KeyboardInterrupt:
-            pass
         finally:
             if process.poll() is None:
                 process.terminate()
@@ -66,12 +62,6 @@ def up(
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     process.kill()
-
-
-def _wait(stop: threading.Event) -> None:
-    with contextlib.suppress(KeyboardInterrupt):
-        while not stop.wait(0.5):
-            pass
 
 
 def register(app: typer.Typer) -> None:

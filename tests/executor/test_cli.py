@@ -83,6 +83,31 @@ def test_executor_command_serves_until_sigterm(http: httpx.Client) -> None:
     assert "executor stopped" in out
 
 
+def test_a_burst_of_sigterms_still_stops_the_executor_cleanly() -> None:
+    # As when `uv run` forwards a signal the terminal also delivered, many times over: the shutdown must
+    # neither deadlock in the signal handler nor be cut short by a later signal.
+    process = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, "executor", "--port", "0", "--no-demo"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        while not (line := process.stdout.readline()).startswith("press Ctrl-C"):
+            assert line, process.stderr.read() if process.stderr else "no output"
+        for _ in range(50):
+            process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert "executor stopped" in out
+
+
 def test_bad_service_option_is_a_usage_error() -> None:
     result = CliRunner().invoke(_app(), ["executor", "--service", "nourl"])
     assert result.exit_code == 2

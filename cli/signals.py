@@ -1,0 +1,57 @@
+"""Stop long-running commands on SIGINT or SIGTERM, safely when signals repeat."""
+
+from __future__ import annotations
+
+import signal
+import time
+from types import FrameType
+
+__all__ = ["StopSignals"]
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StopSignals:
+    """Record SIGINT and SIGTERM in a flag for the whole life of a command, its shutdown included.
+
+    The handler only assigns an attribute. A handler that takes a lock (``threading.Event.set`` does) can
+    deadlock when a second signal arrives while the first handler still holds it, which happens when
+    ``uv run`` forwards a signal the terminal also delivered. And because the handlers stay installed until
+    the command has shut down, a repeated Ctrl-C or SIGTERM cannot cut the shutdown short.
+
+    Example::
+
+        with StopSignals() as stop, EmbeddedExecutor(settings):
+            stop.wait()
+    """
+
+    def __init__(self, *, poll_s: float = 0.1) -> None:
+        self.received: int | None = None
+        self._poll_s = poll_s
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopSignals:
+        for sig in _SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        self._previous.clear()
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        self.received = signum
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until a stop signal arrives (True) or ``timeout_s`` passes (False)."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while self.received is None:
+            if deadline is None:
+                time.sleep(self._poll_s)
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(self._poll_s, remaining))
+        return True
