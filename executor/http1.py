@@ -21,11 +21,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import cast
+from typing import Any, cast
 
 import httptools
 
-__all__ = ["Http1Server", "Request", "Response"]
+__all__ = [
+    "AsyncHandler",
+    "CallbackHandler",
+    "Http1Server",
+    "Reply",
+    "Request",
+    "Response",
+    "from_async",
+    "internal_error",
+]
 
 _log = logging.getLogger(__name__)
 _MAX_HEAD_BYTES = 64 * 1024  # request line and headers together
@@ -59,7 +68,70 @@ class Response:
     body: bytes = b""
 
 
-Handler = Callable[[Request], Awaitable[Response]]
+AsyncHandler = Callable[[Request], Awaitable[Response]]
+
+
+class Reply:
+    """How a handler answers one request: ``send`` once, now or later; ``attach`` work to cancel.
+
+    A handler that answers from within an I/O callback (as the proxy does when it forwards over a pooled
+    connection) costs no event-loop hop; one that needs to wait attaches its task, which the server cancels
+    if the client goes away first.
+    """
+
+    __slots__ = ("_connection", "_task", "done", "keep_alive", "request")
+
+    def __init__(self, connection: _Connection, request: Request, keep_alive: bool) -> None:
+        self._connection = connection
+        self.request = request
+        self.keep_alive = keep_alive
+        self.done = False
+        self._task: asyncio.Future[Any] | None = None
+
+    def send(self, response: Response) -> None:
+        """Write ``response`` (ignored once sent, or when the client is gone)."""
+        if not self.done:
+            self.done = True
+            self._task = None
+            self._connection.answered(self, response)
+
+    def attach(self, task: asyncio.Future[Any]) -> None:
+        """Cancel ``task`` if the connection is lost before the answer is sent."""
+        self._task = task
+
+    def cancel(self) -> None:
+        """Stop the attached work; the answer will not be written."""
+        self.done = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._task = None
+
+
+CallbackHandler = Callable[[Request, Reply], None]
+
+
+def from_async(handler: AsyncHandler) -> CallbackHandler:
+    """Adapt ``async def handler(request) -> Response``: each request runs as a task."""
+
+    def dispatch(request: Request, reply: Reply) -> None:
+        async def run() -> None:
+            try:
+                response = await handler(request)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a handler bug must not take the connection's other requests down
+                _log.exception("data plane handler failed on %s %s", request.method, request.path)
+                response = internal_error(exc)
+            reply.send(response)
+
+        reply.attach(asyncio.ensure_future(run()))
+
+    return dispatch
+
+
+def internal_error(exc: BaseException) -> Response:
+    """The 500 answer for a handler that failed."""
+    return _plain(500, f"internal error in the fault proxy: {type(exc).__name__}\n")
 
 
 def _plain(status: int, message: str) -> Response:
@@ -90,7 +162,8 @@ class _Connection(asyncio.Protocol):
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
         self._queue: deque[tuple[Request, bool] | Response] = deque()
-        self._worker: asyncio.Task[None] | None = None
+        self._current: Reply | None = None  # the request being answered; the ones behind it wait
+        self._dispatching = False
         self._idle_timer: asyncio.TimerHandle | None = None
         self._paused = False
         self._closing = False
@@ -115,8 +188,9 @@ class _Connection(asyncio.Protocol):
         self._closing = True
         self._server.connections.discard(self)
         self._cancel_idle_timer()
-        if self._worker is not None and not self._worker.done():
-            self._worker.cancel()  # the client is gone: nobody waits for the answer
+        if self._current is not None:
+            self._current.cancel()  # the client is gone: nobody waits for the answer
+            self._current = None
         self._queue.clear()
 
     def data_received(self, data: bytes) -> None:
@@ -134,7 +208,9 @@ class _Connection(asyncio.Protocol):
                 self._reject(_plain(400, f"malformed HTTP request: {exc}\n"))
         if not self._in_body and self._head_bytes > _MAX_HEAD_BYTES and not self._rejected:
             self._reject(_plain(431, f"request head exceeds {_MAX_HEAD_BYTES} bytes\n"))
-        if self._worker is None and not self._closing:
+        if self._current is None and self._queue:
+            self._next()
+        if self._current is None and not self._closing:
             self._arm_idle_timer()  # part of a request: a client that stalls mid-request is timed out too
 
     # -- httptools callbacks
@@ -166,7 +242,7 @@ class _Connection(asyncio.Protocol):
             self._reject(self._too_large())
             raise httptools.HttpParserError("body too large")  # stops the parser; nothing more is read
         if expects_continue and expected and self._transport is not None:
-            if self._worker is None:
+            if self._current is None and not self._queue:
                 self._transport.write(_CONTINUE)
             else:  # an earlier request is still being answered: the interim answer must follow it
                 self._continue_pending = True
@@ -208,51 +284,57 @@ class _Connection(asyncio.Protocol):
         self._enqueue(response)
 
     def _enqueue(self, item: tuple[Request, bool] | Response) -> None:
-        self._queue.append(item)
-        if self._worker is None:
-            self._worker = self._loop.create_task(self._answer_queue())
+        self._queue.append(item)  # dispatched once the parser has consumed the data (see data_received)
 
-    async def _answer_queue(self) -> None:
-        close = False
+    def _next(self) -> None:
+        """Hand queued requests to the handler, one at a time, for as long as they are answered at once."""
+        if self._dispatching:
+            return
+        self._dispatching = True
         try:
-            while self._queue and not self._closing:
+            while self._queue and self._current is None and not self._closing:
                 item = self._queue.popleft()
                 if isinstance(item, Response):  # a rejection: answer it, then close
                     self._write(item, "1.1", keep_alive=False, head=False)
-                    close = True
-                    break
-                request, keep_alive = item
-                response = await self._call_handler(request)
-                if self._closing:
+                    self._close()
                     return
-                keep_alive = keep_alive and not self._server.stopping
-                self._write(response, request.version, keep_alive, request.method == "HEAD")
-                if not keep_alive:
-                    close = True
-                    break
-                if self._paused and len(self._queue) < _MAX_PIPELINED // 2 and self._transport is not None:
-                    self._paused = False
-                    self._transport.resume_reading()
+                request, keep_alive = item
+                reply = Reply(self, request, keep_alive)
+                self._current = reply
+                try:
+                    self._server.handler(request, reply)
+                except Exception as exc:  # a handler bug must not take the connection's other requests down
+                    _log.exception("data plane handler failed on %s %s", request.method, request.path)
+                    reply.send(internal_error(exc))
         finally:
-            self._worker = None
-        if self._closing:
+            self._dispatching = False
+        if self._current is None and not self._closing:
+            self._idle()
+
+    def answered(self, reply: Reply, response: Response) -> None:
+        """Write the answer to the request in progress, then go on with the next one."""
+        if reply is not self._current or self._closing:
             return
-        if close or self._server.stopping:
+        self._current = None
+        request = reply.request
+        keep_alive = reply.keep_alive and not self._server.stopping
+        self._write(response, request.version, keep_alive, request.method == "HEAD")
+        if not keep_alive:
             self._close()
             return
-        if self._continue_pending and self._transport is not None:
+        if self._paused and len(self._queue) < _MAX_PIPELINED // 2 and self._transport is not None:
+            self._paused = False
+            self._transport.resume_reading()
+        if self._queue:
+            self._next()
+        elif not self._dispatching:
+            self._idle()
+
+    def _idle(self) -> None:
+        if self._continue_pending and self._transport is not None and not self._queue:
             self._continue_pending = False
             self._transport.write(_CONTINUE)
         self._arm_idle_timer()
-
-    async def _call_handler(self, request: Request) -> Response:
-        try:
-            return await self._server.handler(request)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a handler bug must not take the connection's other requests down
-            _log.exception("data plane handler failed on %s %s", request.method, request.path)
-            return _plain(500, f"internal error in the fault proxy: {type(exc).__name__}\n")
 
     def _write(self, response: Response, version: str, keep_alive: bool, head: bool) -> None:
         transport = self._transport
@@ -301,7 +383,7 @@ class _Connection(asyncio.Protocol):
 
     @property
     def busy(self) -> bool:
-        return self._worker is not None
+        return self._current is not None
 
     def close_if_idle(self) -> None:
         """Close now unless a request is being answered (that one closes when done)."""
@@ -310,8 +392,9 @@ class _Connection(asyncio.Protocol):
 
     def abort(self) -> None:
         """Cancel the request in progress and drop the connection."""
-        if self._worker is not None:
-            self._worker.cancel()
+        if self._current is not None:
+            self._current.cancel()
+            self._current = None
         if self._transport is not None:
             self._transport.abort()
 
@@ -330,8 +413,19 @@ class Http1Server:
         await server.stop()
     """
 
-    def __init__(self, handler: Handler, *, max_body_bytes: int, keepalive_timeout_s: float = 75.0) -> None:
-        self.handler = handler
+    def __init__(
+        self,
+        handler: AsyncHandler | None = None,
+        *,
+        max_body_bytes: int,
+        keepalive_timeout_s: float = 75.0,
+        callback_handler: CallbackHandler | None = None,
+    ) -> None:
+        if callback_handler is None:
+            if handler is None:
+                raise ValueError("give a handler or a callback_handler")
+            callback_handler = from_async(handler)
+        self.handler = callback_handler
         self.max_body_bytes = max_body_bytes
         self.keepalive_timeout_s = keepalive_timeout_s
         self.connections: set[_Connection] = set()
