@@ -149,7 +149,9 @@ class ExecutorRuntime:
         )
         await proxy.open()
         self._proxy = proxy
-        self._proxy_server = Http1Server(proxy.handle, max_body_bytes=settings.max_body_bytes)
+        self._proxy_server = Http1Server(
+            callback_handler=proxy.dispatch, max_body_bytes=settings.max_body_bytes
+        )
         try:
             proxy_port = await self._proxy_server.start(settings.host, settings.proxy_port)
         except OSError as exc:

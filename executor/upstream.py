@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
@@ -19,6 +20,8 @@ from urllib.parse import urlsplit
 __all__ = ["UpstreamError", "UpstreamPool", "UpstreamResponse"]
 
 _MAX_HEAD_BYTES = 64 * 1024
+# Methods whose requests carry no content by convention: without a body, they announce no length (RFC 9110).
+_NO_CONTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 
 
 class UpstreamError(Exception):
@@ -112,6 +115,10 @@ def _take_chunked(buffer: bytearray) -> bytes | None:
         position += size + 2
 
 
+_OnDone = Callable[[tuple[UpstreamResponse, bool] | None, BaseException | None], None]
+Done = Callable[[UpstreamResponse | None, UpstreamError | None], None]
+
+
 class _Connection(asyncio.Protocol):
     """One upstream connection: send a request, buffer its answer, resolve a future when it is whole."""
 
@@ -120,7 +127,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self._buffer = bytearray()
-        self._waiter: asyncio.Future[tuple[UpstreamResponse, bool]] | None = None
+        self._on_done: _OnDone | None = None
         self._head: _Head | None = None
         self._head_only = False
         self._received = False
@@ -129,52 +136,71 @@ class _Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
 
     def data_received(self, data: bytes) -> None:
-        waiter = self._waiter
-        if waiter is None or waiter.done():  # bytes nobody asked for: the connection cannot be trusted
+        if self._on_done is None:  # bytes nobody asked for: the connection cannot be trusted
             self.close()
             return
         self._received = True
         self._buffer += data
         try:
-            self._advance(waiter)
+            self._advance()
         except ValueError as exc:
-            waiter.set_exception(UpstreamError(f"malformed upstream response: {exc}"))
-            self.close()
+            self.fail(UpstreamError(f"malformed upstream response: {exc}"))
             return
-        if not waiter.done() and self._head is not None and len(self._buffer) > self.max_body_bytes:
-            waiter.set_exception(UpstreamError(f"upstream answer larger than {self.max_body_bytes} bytes"))
-            self.close()
+        if self._on_done is not None and self._head is not None and len(self._buffer) > self.max_body_bytes:
+            self.fail(UpstreamError(f"upstream answer larger than {self.max_body_bytes} bytes"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        waiter = self._waiter
-        if waiter is None or waiter.done():
+        if self._on_done is None:
             return
         head = self._head
         if head is not None and head.length is None and not head.chunked and not self._head_only:
-            waiter.set_result((UpstreamResponse(head.status, head.headers, bytes(self._buffer)), False))
+            self._finish((UpstreamResponse(head.status, head.headers, bytes(self._buffer)), False), None)
         elif not self._received:
-            waiter.set_exception(_StaleConnection())
+            self._finish(None, _StaleConnection())
         else:
-            waiter.set_exception(UpstreamError("upstream closed the connection in the middle of its answer"))
+            self._finish(None, UpstreamError("upstream closed the connection in the middle of its answer"))
 
-    def send(self, payload: bytes, head_only: bool) -> asyncio.Future[tuple[UpstreamResponse, bool]]:
-        """Write one request; the future gives its response and whether the connection may be reused."""
+    def start(self, payload: bytes, head_only: bool, on_done: _OnDone) -> None:
+        """Write one request; ``on_done`` gets (response, reusable) or an error, exactly once."""
         assert self.transport is not None
-        waiter: asyncio.Future[tuple[UpstreamResponse, bool]] = asyncio.get_running_loop().create_future()
-        self._waiter = waiter
+        self._on_done = on_done
         self._head = None
         self._head_only = head_only
         self._received = False
         self.transport.write(payload)
+
+    def send(self, payload: bytes, head_only: bool) -> asyncio.Future[tuple[UpstreamResponse, bool]]:
+        """Write one request; the future gives its response and whether the connection may be reused."""
+        waiter: asyncio.Future[tuple[UpstreamResponse, bool]] = asyncio.get_running_loop().create_future()
+
+        def resolve(result: tuple[UpstreamResponse, bool] | None, error: BaseException | None) -> None:
+            if waiter.done():
+                return
+            if result is None:
+                waiter.set_exception(error or UpstreamError("no answer"))
+            else:
+                waiter.set_result(result)
+
+        self.start(payload, head_only, resolve)
         return waiter
+
+    def fail(self, error: BaseException) -> None:
+        """End the exchange in progress with ``error`` and close the connection."""
+        self._finish(None, error)
+        self.close()
 
     def close(self) -> None:
         self.closed = True
         if self.transport is not None:
             self.transport.close()
 
-    def _advance(self, waiter: asyncio.Future[tuple[UpstreamResponse, bool]]) -> None:
+    def _finish(self, result: tuple[UpstreamResponse, bool] | None, error: BaseException | None) -> None:
+        on_done, self._on_done = self._on_done, None
+        if on_done is not None:
+            on_done(result, error)
+
+    def _advance(self) -> None:
         buffer = self._buffer
         while self._head is None:
             end = buffer.find(b"\r\n\r\n")
@@ -203,7 +229,7 @@ class _Connection(asyncio.Protocol):
         else:
             return  # delimited by the upstream closing the connection
         reusable = head.keep_alive and not buffer
-        waiter.set_result((UpstreamResponse(head.status, head.headers, body), reusable))
+        self._finish((UpstreamResponse(head.status, head.headers, body), reusable), None)
 
 
 def _expire(waiter: asyncio.Future[tuple[UpstreamResponse, bool]], message: str) -> None:
@@ -227,11 +253,14 @@ class UpstreamPool:
         self._origins: dict[str, _Origin] = {}
         self._max_idle = max_idle_per_host
         self._closed = False
+        self._retries: set[asyncio.Future[None]] = set()
         self._ssl_context: ssl.SSLContext | None = None
 
     async def close(self) -> None:
         """Close every idle connection; connections still in use close when their exchange ends."""
         self._closed = True
+        for retry in list(self._retries):
+            retry.cancel()
         for connections in self._idle.values():
             for connection in connections:
                 connection.close()
@@ -245,13 +274,7 @@ class UpstreamPool:
         self, method: str, url: str, headers: list[tuple[str, str]], body: bytes, timeout_sec: float
     ) -> UpstreamResponse:
         """Send one request and return the whole response; raise UpstreamError on any failure."""
-        slash = url.find("/", url.find("//") + 2)
-        prefix, target = (url, "/") if slash < 0 else (url[:slash], url[slash:])
-        origin = self._origins.get(prefix) or self._origin(prefix)
-        lines = [f"{method} {target} HTTP/1.1\r\nHost: {origin.netloc}\r\n"]
-        lines.extend(f"{name}: {value}\r\n" for name, value in headers)
-        lines.append(f"Content-Length: {len(body)}\r\n\r\n")
-        payload = "".join(lines).encode("latin-1") + body
+        origin, payload = self._prepare(method, url, headers, body)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_sec
         timed_out = f"upstream {origin.host}:{origin.port} did not answer within {timeout_sec:g} s"
@@ -274,6 +297,93 @@ class UpstreamPool:
         except _StaleConnection as exc:
             message = f"upstream {origin.host}:{origin.port} closed the connection without answering"
             raise UpstreamError(message) from exc
+
+    def try_send(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        timeout_sec: float,
+        done: Done,
+    ) -> bool:
+        """Send over an idle pooled connection and call ``done(response, None)`` or ``done(None, error)``.
+
+        Return False, having sent nothing, when no connection is idle (then use :meth:`request`). ``done``
+        runs from the I/O callback that completes the answer: no task, no event-loop hop.
+        """
+        origin, payload = self._prepare(method, url, headers, body)
+        idle = self._idle.get(origin)
+        connection = None
+        while idle:
+            pooled = idle.pop()
+            if not pooled.closed:
+                connection = pooled
+                break
+        if connection is None:
+            return False
+        loop = asyncio.get_running_loop()
+        timed_out = f"upstream {origin.host}:{origin.port} did not answer within {timeout_sec:g} s"
+        timer = loop.call_later(timeout_sec, lambda: connection.fail(UpstreamError(timed_out)))
+
+        def finish(result: tuple[UpstreamResponse, bool] | None, error: BaseException | None) -> None:
+            timer.cancel()
+            if result is not None:
+                response, reusable = result
+                self._release(origin, connection, reusable)
+                done(response, None)
+                return
+            connection.close()
+            if isinstance(error, _StaleConnection):  # closed while idle: try again the usual way
+                retry = asyncio.ensure_future(self._retry(method, url, headers, body, timeout_sec, done))
+                self._retries.add(retry)
+                retry.add_done_callback(self._retries.discard)
+            else:
+                done(None, error if isinstance(error, UpstreamError) else UpstreamError(repr(error)))
+
+        connection.start(payload, method == "HEAD", finish)
+        return True
+
+    async def _retry(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        timeout_sec: float,
+        done: Done,
+    ) -> None:
+        try:
+            response = await self.request(method, url, headers, body, timeout_sec)
+        except UpstreamError as exc:
+            done(None, exc)
+        else:
+            done(response, None)
+
+    def _prepare(
+        self, method: str, url: str, headers: list[tuple[str, str]], body: bytes
+    ) -> tuple[_Origin, bytes]:
+        slash = url.find("/", url.find("//") + 2)
+        prefix, target = (url, "/") if slash < 0 else (url[:slash], url[slash:])
+        origin = self._origins.get(prefix) or self._origin(prefix)
+        lines = [f"{method} {target} HTTP/1.1\r\nHost: {origin.netloc}\r\n"]
+        lines.extend(f"{name}: {value}\r\n" for name, value in headers)
+        if body or method not in _NO_CONTENT_METHODS:
+            lines.append(f"Content-Length: {len(body)}\r\n")
+        lines.append("\r\n")
+        return origin, "".join(lines).encode("latin-1") + body
+
+    def _release(self, origin: _Origin, connection: _Connection, reusable: bool) -> None:
+        """Put a connection whose whole answer was read back in the pool, or close it."""
+        if (
+            reusable
+            and not connection.closed
+            and not self._closed
+            and len(self._idle[origin]) < self._max_idle
+        ):
+            self._idle[origin].append(connection)
+        else:
+            connection.close()
 
     def _origin(self, prefix: str) -> _Origin:
         parts = urlsplit(prefix)
@@ -320,12 +430,4 @@ class UpstreamPool:
         finally:
             timer.cancel()
             # A cancelled or failed exchange leaves the connection in an unknown state: never reuse it.
-            if (
-                keep
-                and not connection.closed
-                and not self._closed
-                and len(self._idle[origin]) < self._max_idle
-            ):
-                self._idle[origin].append(connection)
-            else:
-                connection.close()
+            self._release(origin, connection, keep)

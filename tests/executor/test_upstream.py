@@ -206,3 +206,78 @@ def test_an_answer_larger_than_the_limit_is_an_upstream_error(answer: bytes) -> 
             await pool.close()
 
     asyncio.run(scenario())
+
+
+def test_a_request_without_content_announces_a_length_only_where_the_method_expects_content() -> None:
+    async def scenario() -> None:
+        server = RawServer(lambda r, w, i: keep_alive_ok(server)(r, w, i))
+        async with server as base:
+            pool = UpstreamPool()
+            await pool.request("GET", base + "/g", [], b"", 5)
+            await pool.request("POST", base + "/p", [], b"", 5)
+            await pool.close()
+        get, post = server.requests
+        assert b"content-length" not in get.lower()
+        assert b"\r\nContent-Length: 0\r\n" in post
+
+    asyncio.run(scenario())
+
+
+def test_try_send_uses_an_idle_connection_and_answers_through_the_callback() -> None:
+    async def first_closes_on_its_second_request(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, index: int
+    ) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await _read_request(reader)
+        if index == 1:
+            return  # closes without answering, as an upstream that just timed the connection out
+        writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: 3\r\n\r\nyes")
+        await writer.drain()
+        await reader.read()
+
+    async def scenario() -> None:
+        server = RawServer(first_closes_on_its_second_request)
+        async with server as base:
+            pool = UpstreamPool()
+            results: asyncio.Queue[tuple[object, object]] = asyncio.Queue()
+
+            def done(response: object, error: object) -> None:
+                results.put_nowait((response, error))
+
+            assert pool.try_send("GET", base + "/", [], b"", 5, done) is False  # nothing idle yet
+            await pool.request("GET", base + "/", [], b"", 5)
+            assert pool.try_send("GET", base + "/", [], b"", 5, done) is True
+            response, error = await results.get()  # retried on a fresh connection, answered "ok"
+            assert error is None and getattr(response, "body", None) == b"ok"
+            assert pool.try_send("GET", base + "/", [], b"", 5, done) is True  # the fresh one, reused
+            response, error = await results.get()
+            assert error is None and getattr(response, "body", None) == b"yes"
+            await pool.close()
+        assert server.connections == 2
+
+    asyncio.run(scenario())
+
+
+def test_try_send_reports_a_stalled_upstream_as_an_error() -> None:
+    async def answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _index: int) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await _read_request(reader)
+        await reader.read()  # never answers the second request
+
+    async def scenario() -> None:
+        async with RawServer(answer_once) as base:
+            pool = UpstreamPool()
+            await pool.request("GET", base + "/", [], b"", 5)
+            outcome: asyncio.Future[tuple[object, object]] = asyncio.get_running_loop().create_future()
+            assert pool.try_send("GET", base + "/", [], b"", 0.1, lambda r, e: outcome.set_result((r, e)))
+            response, error = await outcome
+            assert response is None and isinstance(error, UpstreamError)
+            assert "did not answer within 0.1 s" in str(error)
+            assert pool.idle_count() == 0
+            await pool.close()
+
+    asyncio.run(scenario())
