@@ -7,7 +7,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from executor.faults import FAULT_HEADER, FaultKind, Injection, Sleep
@@ -151,7 +151,12 @@ class FaultProxy:
         assert self._pool is not None, "proxy is not started"
 
         def done(upstream: UpstreamResponse | None, error: UpstreamError | None) -> None:
-            reply.send(self._answer(call, upstream, error))
+            try:
+                response = self._answer(call, upstream, error)
+            except Exception as exc:  # runs in the upstream's I/O callback: never let a bug escape there
+                _log.exception("fault proxy failed on %s %s", request.method, request.path)
+                response = internal_error(exc)
+            reply.send(response)
 
         url, upstream_headers = self._upstream_request(call, None)
         if not self._pool.try_send(
@@ -160,12 +165,15 @@ class FaultProxy:
             reply.attach(asyncio.ensure_future(self._forward_later(call, reply)))
 
     async def _forward_later(self, call: _Call, reply: Reply) -> None:
-        reply.send(await self._forward(call, None))
+        await self._answer_with(reply, call, self._forward(call, None))
 
     async def _held(self, call: _Call, reply: Reply) -> None:
         """Apply the fault that hit the request (if any), forward unless it answers, trace, then reply."""
+        await self._answer_with(reply, call, self._inject_and_forward(call))
+
+    async def _answer_with(self, reply: Reply, call: _Call, work: Awaitable[Response]) -> None:
         try:
-            reply.send(await self._inject_and_forward(call))
+            reply.send(await work)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug here must not leave the client without an answer
