@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from executor import EmbeddedExecutor, ExecutorSettings
+from executor.proxy import FaultProxy
 from tests.executor.upstream import CountingUpstream, counting_upstream
 
 SEED = 1234
@@ -202,6 +203,25 @@ def test_head_through_the_proxy_keeps_the_upstreams_length(
     assert proxied.status_code == direct.status_code == 200
     assert int(proxied.headers["content-length"]) == int(direct.headers["content-length"]) > 0
     assert proxied.content == b""
+
+
+def test_a_bug_while_answering_is_a_500_not_a_hang(
+    http: httpx.Client, ex: EmbeddedExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert http.get(ex.proxy_url("api") + "/warm").status_code == 200  # leaves an idle pooled connection
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(FaultProxy, "_answer", broken)
+    direct = http.get(ex.proxy_url("api") + "/x")  # answered from the upstream's I/O callback
+    assert (direct.status_code, "RuntimeError" in direct.text) == (500, True)
+    fault = {"percentage": 100, "delay": {"fixed_delay_ms": 5}}
+    http.post(ex.base_url + "/v1/policies", json=_policy("held", fault))
+    held = http.get(ex.proxy_url("api") + "/x")  # answered from the task that held it
+    assert (held.status_code, "RuntimeError" in held.text) == (500, True)
+    monkeypatch.undo()
+    assert http.get(ex.proxy_url("api") + "/after").status_code == 200
 
 
 def test_oversized_proxy_body_is_413(http: httpx.Client, ex: EmbeddedExecutor) -> None:
