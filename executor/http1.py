@@ -5,7 +5,7 @@ report. aiohttp's server builds a request object, a router match, a response obj
 per request; this server does only what a buffering reverse proxy needs: parse the head and the whole body,
 call one handler, write one response. Keep-alive, pipelining (answered in order), ``Expect: 100-continue``,
 chunked request bodies, a body limit (413), malformed requests (400) and an idle timeout are handled here;
-the handler sees a plain :class:`Request` and returns a plain :class:`Response`.
+the handler sees a plain :class:`Request` and answers a plain :class:`Response` through a :class:`Reply`.
 
 A client's end of stream cancels its request in progress: a caller that gives up on a held (delayed) request
 must release it at once, so a half-closing client, rare over HTTP/1.1, is treated as gone.
@@ -33,7 +33,6 @@ __all__ = [
     "Request",
     "Response",
     "from_async",
-    "internal_error",
 ]
 
 _log = logging.getLogger(__name__)
@@ -99,6 +98,26 @@ class Reply:
         """Cancel ``task`` if the connection is lost before the answer is sent."""
         self._task = task
 
+    def answer(self, work: Awaitable[Response]) -> None:
+        """Run ``work`` as an attached task and send what it returns (a 500 if it fails)."""
+
+        async def run() -> None:
+            try:
+                response = await work
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.fail(exc)
+            else:
+                self.send(response)
+
+        self.attach(asyncio.ensure_future(run()))
+
+    def fail(self, exc: Exception) -> None:
+        """Log a handler's failure and answer 500: a bug must not leave the client waiting."""
+        _log.error("data plane handler failed on %s %s", self.request.method, self.request.path, exc_info=exc)
+        self.send(_plain(500, f"internal error in the fault proxy: {type(exc).__name__}\n"))
+
     def cancel(self) -> None:
         """Stop the attached work; the answer will not be written."""
         self.done = True
@@ -114,24 +133,9 @@ def from_async(handler: AsyncHandler) -> CallbackHandler:
     """Adapt ``async def handler(request) -> Response``: each request runs as a task."""
 
     def dispatch(request: Request, reply: Reply) -> None:
-        async def run() -> None:
-            try:
-                response = await handler(request)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a handler bug must not take the connection's other requests down
-                _log.exception("data plane handler failed on %s %s", request.method, request.path)
-                response = internal_error(exc)
-            reply.send(response)
-
-        reply.attach(asyncio.ensure_future(run()))
+        reply.answer(handler(request))
 
     return dispatch
-
-
-def internal_error(exc: BaseException) -> Response:
-    """The 500 answer for a handler that failed."""
-    return _plain(500, f"internal error in the fault proxy: {type(exc).__name__}\n")
 
 
 def _plain(status: int, message: str) -> Response:
@@ -304,8 +308,7 @@ class _Connection(asyncio.Protocol):
                 try:
                     self._server.handler(request, reply)
                 except Exception as exc:  # a handler bug must not take the connection's other requests down
-                    _log.exception("data plane handler failed on %s %s", request.method, request.path)
-                    reply.send(internal_error(exc))
+                    reply.fail(exc)
         finally:
             self._dispatching = False
         if self._current is None and not self._closing:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from executor.faults import FAULT_HEADER, FaultKind, Injection, Sleep
-from executor.http1 import Reply, Request, Response, internal_error
+from executor.http1 import Reply, Request, Response
 from executor.metrics import ProxyCounters
 from executor.rules import Rule, first_match
 from executor.traces import PARENT_HEADER, TRACE_HEADER, TraceCollector
@@ -21,7 +20,6 @@ __all__ = ["PROXY_PREFIX", "FaultHalted", "FaultProxy", "ServiceTarget"]
 
 PROXY_PREFIX = "/s"
 _ROUTE = PROXY_PREFIX + "/"
-_log = logging.getLogger(__name__)
 _LENGTH = "content-length"
 _HOP_BY_HOP = frozenset(
     {
@@ -146,7 +144,7 @@ class FaultProxy:
         hit = rule is not None and rule.action.sample(self._rng)
         call = _Call(request, target, path, headers, rule if hit else None)
         if hit or TRACE_HEADER in headers:
-            reply.attach(asyncio.ensure_future(self._held(call, reply)))
+            reply.answer(self._inject_and_forward(call))
             return
         assert self._pool is not None, "proxy is not started"
 
@@ -154,33 +152,18 @@ class FaultProxy:
             try:
                 response = self._answer(call, upstream, error)
             except Exception as exc:  # runs in the upstream's I/O callback: never let a bug escape there
-                _log.exception("fault proxy failed on %s %s", request.method, request.path)
-                response = internal_error(exc)
-            reply.send(response)
+                reply.fail(exc)
+            else:
+                reply.send(response)
 
         url, upstream_headers = self._upstream_request(call, None)
         if not self._pool.try_send(
             request.method, url, upstream_headers, request.body, self._upstream_timeout_sec, done
         ):
-            reply.attach(asyncio.ensure_future(self._forward_later(call, reply)))
-
-    async def _forward_later(self, call: _Call, reply: Reply) -> None:
-        await self._answer_with(reply, call, self._forward(call, None))
-
-    async def _held(self, call: _Call, reply: Reply) -> None:
-        """Apply the fault that hit the request (if any), forward unless it answers, trace, then reply."""
-        await self._answer_with(reply, call, self._inject_and_forward(call))
-
-    async def _answer_with(self, reply: Reply, call: _Call, work: Awaitable[Response]) -> None:
-        try:
-            reply.send(await work)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a bug here must not leave the client without an answer
-            _log.exception("fault proxy failed on %s %s", call.request.method, call.request.path)
-            reply.send(internal_error(exc))
+            reply.answer(self._forward(call, None))
 
     async def _inject_and_forward(self, call: _Call) -> Response:
+        """Apply the fault that hit the request (if any), forward unless it answers, and trace it."""
         name = call.target.name
         started_s = time.perf_counter()
         wall_start_us = int(time.time() * 1e6)
