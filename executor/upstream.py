@@ -232,9 +232,8 @@ class _Connection(asyncio.Protocol):
         self._finish((UpstreamResponse(head.status, head.headers, body), reusable), None)
 
 
-def _expire(waiter: asyncio.Future[tuple[UpstreamResponse, bool]], message: str) -> None:
-    if not waiter.done():
-        waiter.set_exception(UpstreamError(message))
+def _timed_out(origin: _Origin, timeout_sec: float) -> UpstreamError:
+    return UpstreamError(f"upstream {origin.host}:{origin.port} did not answer within {timeout_sec:g} s")
 
 
 class UpstreamPool:
@@ -277,23 +276,18 @@ class UpstreamPool:
         origin, payload = self._prepare(method, url, headers, body)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_sec
-        timed_out = f"upstream {origin.host}:{origin.port} did not answer within {timeout_sec:g} s"
-        idle = self._idle[origin]
-        while idle:
-            pooled = idle.pop()
-            if pooled.closed:
-                continue
+        while (pooled := self._take_idle(origin)) is not None:
             try:
-                return await self._exchange(origin, pooled, payload, method, deadline, timed_out)
+                return await self._exchange(origin, pooled, payload, method, deadline, timeout_sec)
             except _StaleConnection:
                 continue  # the upstream closed an idle keep-alive connection: nothing was processed
         try:
             async with asyncio.timeout_at(deadline):
                 connection = await self._connect(origin)
         except TimeoutError as exc:
-            raise UpstreamError(timed_out) from exc
+            raise _timed_out(origin, timeout_sec) from exc
         try:
-            return await self._exchange(origin, connection, payload, method, deadline, timed_out)
+            return await self._exchange(origin, connection, payload, method, deadline, timeout_sec)
         except _StaleConnection as exc:
             message = f"upstream {origin.host}:{origin.port} closed the connection without answering"
             raise UpstreamError(message) from exc
@@ -313,18 +307,11 @@ class UpstreamPool:
         runs from the I/O callback that completes the answer: no task, no event-loop hop.
         """
         origin, payload = self._prepare(method, url, headers, body)
-        idle = self._idle.get(origin)
-        connection = None
-        while idle:
-            pooled = idle.pop()
-            if not pooled.closed:
-                connection = pooled
-                break
+        connection = self._take_idle(origin)
         if connection is None:
             return False
         loop = asyncio.get_running_loop()
-        timed_out = f"upstream {origin.host}:{origin.port} did not answer within {timeout_sec:g} s"
-        timer = loop.call_later(timeout_sec, lambda: connection.fail(UpstreamError(timed_out)))
+        timer = loop.call_later(timeout_sec, lambda: connection.fail(_timed_out(origin, timeout_sec)))
 
         def finish(result: tuple[UpstreamResponse, bool] | None, error: BaseException | None) -> None:
             timer.cancel()
@@ -373,6 +360,15 @@ class UpstreamPool:
         lines.append("\r\n")
         return origin, "".join(lines).encode("latin-1") + body
 
+    def _take_idle(self, origin: _Origin) -> _Connection | None:
+        """Pop the most recently used idle connection to ``origin`` that is still open."""
+        idle = self._idle.get(origin)
+        while idle:
+            connection = idle.pop()
+            if not connection.closed:
+                return connection
+        return None
+
     def _release(self, origin: _Origin, connection: _Connection, reusable: bool) -> None:
         """Put a connection whose whole answer was read back in the pool, or close it."""
         if (
@@ -418,12 +414,12 @@ class UpstreamPool:
         payload: bytes,
         method: str,
         deadline: float,
-        timed_out: str,
+        timeout_sec: float,
     ) -> UpstreamResponse:
         loop = asyncio.get_running_loop()
         keep = False
         waiter = connection.send(payload, method == "HEAD")
-        timer = loop.call_at(deadline, _expire, waiter, timed_out)
+        timer = loop.call_at(deadline, lambda: connection.fail(_timed_out(origin, timeout_sec)))
         try:
             response, keep = await waiter
             return response
