@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -40,54 +42,14 @@ def _app() -> typer.Typer:
     return app
 
 
-def test_executor_command_serves_until_sigterm(http: httpx.Client) -> None:
-    with counting_upstream() as upstream:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                SCRIPT,
-                "executor",
-                "--port",
-                "0",
-                "--seed",
-                "3",
-                "--service",
-                f"real={upstream.url}",
-            ],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert process.stdout is not None
-            lines = []
-            while not lines or not lines[-1].startswith("press Ctrl-C"):
-                line = process.stdout.readline()
-                assert line, process.stderr.read() if process.stderr else "no output"
-                lines.append(line.strip())
-            control = lines[0].removeprefix("control API: ")
-            assert http.get(control + "/v1/health").json() == {"status": "healthy"}
-            names = [line.split(":", 1)[0].removeprefix("service ") for line in lines[1:-1]]
-            assert names == ["real", "gateway", "orders", "payment", "inventory"]
-            real_url = lines[1].split(": ", 1)[1]
-            assert http.get(real_url + "/hello").json()["path"] == "/hello"
-            process.send_signal(signal.SIGTERM)
-            out, _err = process.communicate(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
-    assert process.returncode == 0
-    assert "executor stopped" in out
+@contextlib.contextmanager
+def _running_executor(*args: str) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """Start ``boifi executor ARGS`` in a subprocess; yield it with the lines it printed up to "press Ctrl-C".
 
-
-def test_a_burst_of_sigterms_still_stops_the_executor_cleanly() -> None:
-    # As when `uv run` forwards a signal the terminal also delivered, many times over: the shutdown must
-    # neither deadlock in the signal handler nor be cut short by a later signal.
+    Killed on the way out if the test did not stop it.
+    """
     process = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, "executor", "--port", "0", "--no-demo"],
+        [sys.executable, "-c", SCRIPT, "executor", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -95,15 +57,43 @@ def test_a_burst_of_sigterms_still_stops_the_executor_cleanly() -> None:
     )
     try:
         assert process.stdout is not None
-        while not (line := process.stdout.readline()).startswith("press Ctrl-C"):
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("press Ctrl-C"):
+            line = process.stdout.readline()
             assert line, process.stderr.read() if process.stderr else "no output"
-        for _ in range(50):
-            process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=30)
+            lines.append(line.strip())
+        yield process, lines
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def test_executor_command_serves_until_sigterm(http: httpx.Client) -> None:
+    with (
+        counting_upstream() as upstream,
+        _running_executor("--port", "0", "--seed", "3", "--service", f"real={upstream.url}") as running,
+    ):
+        process, lines = running
+        control = lines[0].removeprefix("control API: ")
+        assert http.get(control + "/v1/health").json() == {"status": "healthy"}
+        names = [line.split(":", 1)[0].removeprefix("service ") for line in lines[1:-1]]
+        assert names == ["real", "gateway", "orders", "payment", "inventory"]
+        real_url = lines[1].split(": ", 1)[1]
+        assert http.get(real_url + "/hello").json()["path"] == "/hello"
+        process.send_signal(signal.SIGTERM)
+        out, _err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "executor stopped" in out
+
+
+def test_a_burst_of_sigterms_still_stops_the_executor_cleanly() -> None:
+    # As when `uv run` forwards a signal the terminal also delivered, many times over: the shutdown must
+    # neither deadlock in the signal handler nor be cut short by a later signal.
+    with _running_executor("--port", "0", "--no-demo") as (process, _lines):
+        for _ in range(50):
+            process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "executor stopped" in out
 
