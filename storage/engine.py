@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -69,11 +71,30 @@ def _install_sqlite_pragmas(engine: Engine, *, wal: bool) -> None:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if wal:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _enable_wal(cursor)
                 # Safe with WAL (no corruption on power loss, only the last commits may be lost); much faster.
                 cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch the file to WAL, retrying while another connection is switching or recovering it.
+
+    SQLite answers "database is locked" at once, without its busy handler, when connections open a new file
+    at the same moment and one of them is creating the write-ahead log; retry up to the busy timeout.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause_s = 0.002
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause_s > deadline:
+                raise
+        time.sleep(pause_s)
+        pause_s = min(pause_s * 2, 0.05)
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -13,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 import storage
-from storage.engine import current_revision, head_revision
+from storage.engine import _enable_wal, current_revision, head_revision
 
 
 def test_default_url_comes_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,6 +127,47 @@ def test_processes_opening_a_new_file_at_once_take_turns(tmp_path: Path) -> None
     assert all(current_revision(engine) == "0002" for engine in engines)
     for engine in engines:
         engine.dispose()
+
+
+class _LockedCursor:
+    """A cursor whose journal-mode switch fails with ``error`` the first ``failures`` times."""
+
+    def __init__(self, failures: int, error: str) -> None:
+        self.failures = failures
+        self.error = error
+        self.calls = 0
+
+    def execute(self, sql: str) -> Any:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise sqlite3.OperationalError(self.error)
+        return None
+
+
+def test_switching_to_wal_retries_while_another_connection_holds_the_new_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("storage.engine.time.sleep", lambda seconds: None)
+    cursor = _LockedCursor(failures=3, error="database is locked")
+    _enable_wal(cursor)
+    assert cursor.calls == 4
+
+
+def test_switching_to_wal_gives_up_at_the_busy_timeout_and_on_other_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [0.0]
+    monkeypatch.setattr("storage.engine.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("storage.engine.time.sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
+    forever = _LockedCursor(failures=10**6, error="database is locked")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        _enable_wal(forever)
+    assert 1 < forever.calls < 200
+    assert now[0] <= storage.engine.SQLITE_BUSY_TIMEOUT_MS / 1000
+    broken = _LockedCursor(failures=1, error="disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk"):
+        _enable_wal(broken)
+    assert broken.calls == 1
 
 
 def test_foreign_keys_are_back_on_after_init_db(memory_engine: Engine) -> None:
