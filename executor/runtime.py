@@ -41,7 +41,7 @@ class ExecutorRuntime:
         async with ExecutorRuntime(ExecutorSettings(port=0)) as runtime:
             print(runtime.base_url, runtime.proxy_url("payment"))
 
-    Seams: ``sleep`` is what injected delays and demo service times wait with, ``rng`` decides
+    Seams: ``sleep`` is what injected delays wait with, ``rng`` decides
     which requests a fault hits, ``clock`` (epoch seconds) bounds fault windows and ``scheduler``
     (``call_later``) deletes expiring policies.
     """
@@ -76,6 +76,7 @@ class ExecutorRuntime:
         self.base_url = ""
         self._driver = LoadDriver(traces=self.traces)
         self._demo: DemoShop | None = None
+        self._demo_servers: list[Http1Server] = []
         self._proxy: FaultProxy | None = None
         self._proxy_server: Http1Server | None = None
         self._fault_runner: FaultRunner | None = None
@@ -164,12 +165,19 @@ class ExecutorRuntime:
                 proxy_url=self.proxy_url,
                 traces=self.traces,
                 rng=self._aux_rng,
-                sleep=self._sleep,
                 gateway_timeout_ms=settings.gateway_timeout_ms,
             )
             await self._demo.open()
-            for name, app in self._demo.build_apps().items():
-                upstream = await self._serve(app, 0, f"demo service {name}")
+            for name, handler in self._demo.handlers().items():
+                server = Http1Server(callback_handler=handler, max_body_bytes=settings.max_body_bytes)
+                self._demo_servers.append(server)
+                try:
+                    port = await server.start(settings.host, 0)
+                except OSError as exc:
+                    raise ExecutorStartError(
+                        f"cannot start demo service {name} on {settings.host}: {exc.strerror or exc}"
+                    ) from exc
+                upstream = f"http://{settings.host}:{port}"
                 self._services[name] = ServiceTarget(name=name, upstream=upstream, apis=DEMO_APIS[name])
         self._fault_runner = FaultRunner(
             store=self.fault_store,
@@ -223,6 +231,8 @@ class ExecutorRuntime:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
+        await asyncio.gather(*(server.stop(_SHUTDOWN_TIMEOUT_S) for server in self._demo_servers))
+        self._demo_servers.clear()
         if self._proxy_server is not None:
             await self._proxy_server.stop(_SHUTDOWN_TIMEOUT_S)
         if self._proxy is not None:

@@ -126,3 +126,32 @@ def test_concurrent_faults_on_different_services(http: httpx.Client, shop: Embed
         assert metrics["metrics"]["request_count"] == 10
         assert metrics["metrics"]["affected_count"] == 10
         assert metrics["status_code"] == expected_status
+
+
+def _upstream(http: httpx.Client, shop: EmbeddedExecutor, name: str) -> str:
+    services = http.get(shop.base_url + "/v1/services").json()["services"]
+    return next(service["upstream"] for service in services if service["name"] == name)
+
+
+def test_a_demo_service_says_what_it_serves(http: httpx.Client, shop: EmbeddedExecutor) -> None:
+    orders = _upstream(http, shop, "orders")
+    assert http.get(orders + "/healthz").json() == {"status": "ok"}
+    missing = http.get(orders + "/api/v1/refund")
+    assert missing.status_code == 404
+    assert "/api/v1/order/create" in missing.json()["message"]
+    wrong = http.delete(orders + "/api/v1/order/create")
+    assert wrong.status_code == 405
+    assert wrong.headers["allow"] == "POST"
+    assert wrong.json()["error"] == "method_not_allowed"
+    head = http.head(_upstream(http, shop, "inventory") + "/api/v1/inventory/check")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert int(head.headers["content-length"]) > 0
+
+
+def test_the_gateway_says_why_it_fell_back_on_a_timeout(http: httpx.Client, shop: EmbeddedExecutor) -> None:
+    fault = {"percentage": 100, "delay": {"fixed_delay_ms": 800}}
+    http.post(shop.base_url + "/v1/policies", json=_payment_policy(fault))
+    checkout = http.post(shop.proxy_url("gateway") + "/api/v1/checkout", json={}).json()
+    assert checkout["reason"].startswith("orders unavailable: ")
+    assert "did not answer within 0.3 s" in checkout["reason"]
