@@ -40,10 +40,11 @@ _MAX_HEAD_BYTES = 64 * 1024  # request line and headers together
 _MAX_PIPELINED = 16  # stop reading from a client that queues more requests than this
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_TIMER_SLACK_S = 0.002  # the loop's clock and timers have millisecond resolution
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Request:
     """One whole request as received: the raw (not percent-decoded) path and query, headers in order."""
 
@@ -169,6 +170,7 @@ class _Connection(asyncio.Protocol):
         self._current: Reply | None = None  # the request being answered; the ones behind it wait
         self._dispatching = False
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._idle_since: float | None = None  # loop time since when nothing is received or answered
         self._paused = False
         self._closing = False
         # the request being parsed
@@ -191,7 +193,7 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
         self._server.connections.discard(self)
-        self._cancel_idle_timer()
+        self._stop_idle_timer()
         if self._current is not None:
             self._current.cancel()  # the client is gone: nobody waits for the answer
             self._current = None
@@ -200,7 +202,7 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._closing or self._rejected:
             return
-        self._cancel_idle_timer()
+        self._idle_since = None
         if not self._in_body:
             self._head_bytes += len(data)
         try:
@@ -370,17 +372,33 @@ class _Connection(asyncio.Protocol):
         transport.write(head_bytes + response.body if send_body else head_bytes)
 
     def _arm_idle_timer(self) -> None:
-        self._cancel_idle_timer()
-        self._idle_timer = self._loop.call_later(self._server.keepalive_timeout_s, self._close)
+        """Start the idle period; one timer per connection checks it, instead of a new timer per request."""
+        self._idle_since = self._loop.time()
+        if self._idle_timer is None:
+            self._idle_timer = self._loop.call_at(
+                self._idle_since + self._server.keepalive_timeout_s, self._check_idle
+            )
 
-    def _cancel_idle_timer(self) -> None:
+    def _check_idle(self) -> None:
+        self._idle_timer = None
+        if self._closing:
+            return
+        timeout_s = self._server.keepalive_timeout_s
+        if self._idle_since is None:  # a request is being received or answered: look again later
+            self._idle_timer = self._loop.call_later(timeout_s, self._check_idle)
+        elif self._loop.time() >= self._idle_since + timeout_s - _TIMER_SLACK_S:
+            self._close()
+        else:
+            self._idle_timer = self._loop.call_at(self._idle_since + timeout_s, self._check_idle)
+
+    def _stop_idle_timer(self) -> None:
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
 
     def _close(self) -> None:
         self._closing = True
-        self._cancel_idle_timer()
+        self._stop_idle_timer()
         if self._transport is not None and not self._transport.is_closing():
             self._transport.close()
 

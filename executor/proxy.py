@@ -249,7 +249,7 @@ class FaultProxy:
         return Response(upstream.status, out_headers, upstream.body)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Call:
     """One proxied request, resolved: its target, path within the service, headers, and the rule that hit."""
 

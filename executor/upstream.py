@@ -32,7 +32,7 @@ class _StaleConnection(Exception):
     """A pooled connection was closed by the upstream before it answered; a fresh one may be tried."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class UpstreamResponse:
     """Status, headers (in order, repeats kept) and the whole body of an upstream's answer."""
 
@@ -41,7 +41,7 @@ class UpstreamResponse:
     body: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Head:
     status: int
     headers: list[tuple[str, str]]
@@ -56,6 +56,7 @@ class _Origin:
     host: str
     port: int
     netloc: str
+    key: str  # scheme://host:port, what idle connections are pooled by (a str hashes faster than this)
 
 
 def _parse_head(raw: bytes) -> _Head | None:
@@ -248,7 +249,7 @@ class UpstreamPool:
 
     def __init__(self, *, max_idle_per_host: int = 256, max_body_bytes: int = 64 * 1024 * 1024) -> None:
         self._max_body_bytes = max_body_bytes
-        self._idle: dict[_Origin, list[_Connection]] = defaultdict(list)
+        self._idle: dict[str, list[_Connection]] = defaultdict(list)
         self._origins: dict[str, _Origin] = {}
         self._max_idle = max_idle_per_host
         self._closed = False
@@ -362,7 +363,7 @@ class UpstreamPool:
 
     def _take_idle(self, origin: _Origin) -> _Connection | None:
         """Pop the most recently used idle connection to ``origin`` that is still open."""
-        idle = self._idle.get(origin)
+        idle = self._idle.get(origin.key)
         while idle:
             connection = idle.pop()
             if not connection.closed:
@@ -375,18 +376,17 @@ class UpstreamPool:
             reusable
             and not connection.closed
             and not self._closed
-            and len(self._idle[origin]) < self._max_idle
+            and len(self._idle[origin.key]) < self._max_idle
         ):
-            self._idle[origin].append(connection)
+            self._idle[origin.key].append(connection)
         else:
             connection.close()
 
     def _origin(self, prefix: str) -> _Origin:
         parts = urlsplit(prefix)
         secure = parts.scheme == "https"
-        origin = _Origin(
-            secure, parts.hostname or "127.0.0.1", parts.port or (443 if secure else 80), parts.netloc
-        )
+        host, port = parts.hostname or "127.0.0.1", parts.port or (443 if secure else 80)
+        origin = _Origin(secure, host, port, parts.netloc, f"{parts.scheme}://{host}:{port}")
         if len(self._origins) < 1024:
             self._origins[prefix] = origin
         return origin
