@@ -33,6 +33,7 @@ __all__ = [
     "Request",
     "Response",
     "from_async",
+    "header_lines",
 ]
 
 _log = logging.getLogger(__name__)
@@ -61,11 +62,17 @@ class Response:
     """What a handler answers; the server adds ``Content-Length``, ``Connection`` and ``Date``.
 
     Framing headers in ``headers`` are dropped, except a ``Content-Length`` answering a HEAD request.
+
+    ``raw_head``, when given, is a whole HTTP/1.1 status line and headers (without the blank line that ends
+    them) whose ``Content-Length`` frames ``body``, as a reverse proxy receives them from its upstream: on a
+    keep-alive HTTP/1.1 connection it is written as it is; otherwise its headers take the place of
+    ``headers`` and the server frames the answer as usual.
     """
 
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    raw_head: bytes = b""
 
 
 AsyncHandler = Callable[[Request], Awaitable[Response]]
@@ -137,6 +144,15 @@ def from_async(handler: AsyncHandler) -> CallbackHandler:
         reply.answer(handler(request))
 
     return dispatch
+
+
+def header_lines(raw_head: bytes) -> list[tuple[str, str]]:
+    """Return the headers of a raw head (status or request line first, no blank line), in order."""
+    headers = []
+    for line in raw_head.decode("latin-1").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        headers.append((name.strip(), value.strip()))
+    return headers
 
 
 def _plain(status: int, message: str) -> Response:
@@ -345,11 +361,17 @@ class _Connection(asyncio.Protocol):
         transport = self._transport
         if transport is None or transport.is_closing():
             return
+        headers = response.headers
+        if response.raw_head:
+            if keep_alive and version != "1.0":
+                transport.write(b"%b\r\n\r\n%b" % (response.raw_head, b"" if head else response.body))
+                return
+            headers = header_lines(response.raw_head)
         status = response.status
         lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"]
         has_date = False
         head_length: str | None = None
-        for name, value in response.headers:
+        for name, value in headers:
             lower = name.lower()
             if lower in _FRAMING:
                 if head and lower == "content-length":

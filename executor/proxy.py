@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,13 @@ _HOP_BY_HOP = frozenset(
         "content-length",
         "expect",  # the body is sent at once; an interim 100 Continue would only be skipped
     }
+)
+
+
+# The same headers, found in a raw upstream head; Content-Length stays, since the body is passed on unchanged.
+_HOP_BY_HOP_HEAD = re.compile(
+    rb"\r\n(?:" + b"|".join(name.encode() for name in sorted(_HOP_BY_HOP - {_LENGTH})) + rb")[ \t]*:",
+    re.IGNORECASE,
 )
 
 
@@ -150,7 +158,7 @@ class FaultProxy:
 
         def done(upstream: UpstreamResponse | None, error: UpstreamError | None) -> None:
             try:
-                response = self._answer(call, upstream, error)
+                response = self._answer(call, upstream, error, verbatim=True)
             except Exception as exc:  # runs in the upstream's I/O callback: never let a bug escape there
                 reply.fail(exc)
             else:
@@ -160,7 +168,7 @@ class FaultProxy:
         if not self._pool.try_send(
             request.method, url, upstream_headers, request.body, self._upstream_timeout_sec, done
         ):
-            reply.answer(self._forward(call, None))
+            reply.answer(self._forward(call, None, verbatim=True))
 
     async def _inject_and_forward(self, call: _Call) -> Response:
         """Apply the fault that hit the request (if any), forward unless it answers, and trace it."""
@@ -221,7 +229,7 @@ class FaultProxy:
             url += "?" + call.request.query
         return url, upstream_headers
 
-    async def _forward(self, call: _Call, span_id: str | None) -> Response:
+    async def _forward(self, call: _Call, span_id: str | None, *, verbatim: bool = False) -> Response:
         assert self._pool is not None, "proxy is not started"
         url, upstream_headers = self._upstream_request(call, span_id)
         try:
@@ -230,17 +238,29 @@ class FaultProxy:
             )
         except UpstreamError as exc:
             return self._answer(call, None, exc)
-        return self._answer(call, upstream, None)
+        return self._answer(call, upstream, None, verbatim=verbatim)
 
     def _answer(
-        self, call: _Call, upstream: UpstreamResponse | None, error: UpstreamError | None
+        self,
+        call: _Call,
+        upstream: UpstreamResponse | None,
+        error: UpstreamError | None,
+        *,
+        verbatim: bool = False,
     ) -> Response:
-        """Turn the upstream's answer into the proxy's, or a 502 when there is none."""
+        """Turn the upstream's answer into the proxy's, or a 502 when there is none.
+
+        With ``verbatim`` (nothing will be added to the answer), a usual upstream head with no hop-by-hop
+        header is passed on as it came, without parsing or rewriting it.
+        """
         if upstream is None:
             name = call.target.name
             self._counters.count_upstream_error(name)
             message = f"upstream of service {name!r} unavailable: {error}"
             return _json(502, {"error": "bad_gateway", "message": message})
+        raw_head = upstream.raw_head
+        if verbatim and raw_head and _HOP_BY_HOP_HEAD.search(raw_head) is None:
+            return Response(upstream.status, [], upstream.body, raw_head)
         out_headers = [(key, value) for key, value in upstream.headers if key.lower() not in _HOP_BY_HOP]
         if call.request.method == "HEAD":  # the length a GET would have, which the upstream announced
             out_headers += [

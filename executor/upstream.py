@@ -10,12 +10,15 @@ wake-up, one timer per request.
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
+
+from executor.http1 import header_lines
 
 __all__ = ["UpstreamError", "UpstreamPool", "UpstreamResponse"]
 
@@ -32,22 +35,46 @@ class _StaleConnection(Exception):
     """A pooled connection was closed by the upstream before it answered; a fresh one may be tried."""
 
 
-@dataclass(slots=True)
 class UpstreamResponse:
-    """Status, headers (in order, repeats kept) and the whole body of an upstream's answer."""
+    """Status, headers (in order, repeats kept) and the whole body of an upstream's answer.
 
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
+    ``raw_head`` is set for the usual answer, framed only by one ``Content-Length`` on HTTP/1.1 with no
+    connection headers: its status line and headers as received (without the blank line that ends them),
+    which a proxy may pass on as they are. The headers are then parsed from it only when they are read.
+    """
+
+    __slots__ = ("_headers", "body", "raw_head", "status")
+
+    def __init__(
+        self,
+        status: int,
+        headers: list[tuple[str, str]] | None,
+        body: bytes,
+        raw_head: bytes = b"",
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.raw_head = raw_head
+        self._headers = headers
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        if self._headers is None:
+            self._headers = header_lines(self.raw_head)
+        return self._headers
+
+    def __repr__(self) -> str:
+        return f"UpstreamResponse(status={self.status}, headers={self.headers!r}, body={self.body[:64]!r})"
 
 
 @dataclass(slots=True)
 class _Head:
     status: int
-    headers: list[tuple[str, str]]
+    headers: list[tuple[str, str]] | None  # None: not parsed yet (see UpstreamResponse.headers)
     length: int | None
     chunked: bool
     keep_alive: bool
+    raw: bytes  # set only by _quick_head
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,22 +86,42 @@ class _Origin:
     key: str  # scheme://host:port, what idle connections are pooled by (a str hashes faster than this)
 
 
+# Headers that change how the answer is framed or whether the connection stays open: their presence sends a
+# head through the full parse below.
+_FRAMING_HEADER = re.compile(rb"\r\n(?:transfer-encoding|connection|keep-alive)[ \t]*:", re.IGNORECASE)
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*([0-9]+)[ \t]*(?=\r\n|$)", re.IGNORECASE)
+
+
+def _quick_head(raw: bytes) -> _Head | None:
+    """Read the framing of the usual answer (HTTP/1.1, one Content-Length, nothing else that frames it).
+
+    Return None for anything else, which :func:`_parse_head` then reads in full. The headers are left
+    unparsed: the proxy passes such a head on as it came.
+    """
+    if not raw.startswith(b"HTTP/1.1 ") or _FRAMING_HEADER.search(raw) is not None:
+        return None
+    lengths = _CONTENT_LENGTH.findall(raw)
+    status_digits = raw[9:12]
+    well_formed = status_digits.isdigit() and raw[12:13] in (b" ", b"") and status_digits[:1] != b"1"
+    if len(lengths) != 1 or not well_formed:
+        return None
+    return _Head(int(status_digits), None, int(lengths[0]), False, True, raw)
+
+
 def _parse_head(raw: bytes) -> _Head | None:
     """Parse a response head (without its blank line); None for an interim 1xx answer."""
-    lines = raw.decode("latin-1").split("\r\n")
-    version, _, rest = lines[0].partition(" ")
+    status_line, _, _ = raw.partition(b"\r\n")
+    version, _, rest = status_line.decode("latin-1").partition(" ")
     if not version.startswith("HTTP/1."):
-        raise ValueError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+        raise ValueError(f"not an HTTP/1.x status line: {status_line[:80]!r}")
     status = int(rest[:3])
     if 100 <= status < 200:
         return None
-    headers: list[tuple[str, str]] = []
+    headers = header_lines(raw)
     length: int | None = None
     chunked = False
     keep_alive = version != "HTTP/1.0"
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        name, value = name.strip(), value.strip()
+    for name, value in headers:
         lower = name.lower()
         if lower == "content-length":
             length = int(value)
@@ -84,8 +131,7 @@ def _parse_head(raw: bytes) -> _Head | None:
             keep_alive = "close" not in value.lower() and (
                 version != "HTTP/1.0" or "keep-alive" in value.lower()
             )
-        headers.append((name, value))
-    return _Head(status, headers, length, chunked, keep_alive)
+    return _Head(status, headers, length, chunked, keep_alive, b"")
 
 
 def _take_chunked(buffer: bytearray) -> bytes | None:
@@ -156,7 +202,8 @@ class _Connection(asyncio.Protocol):
             return
         head = self._head
         if head is not None and head.length is None and not head.chunked and not self._head_only:
-            self._finish((UpstreamResponse(head.status, head.headers, bytes(self._buffer)), False), None)
+            response = UpstreamResponse(head.status, head.headers, bytes(self._buffer), head.raw)
+            self._finish((response, False), None)
         elif not self._received:
             self._finish(None, _StaleConnection())
         else:
@@ -211,7 +258,7 @@ class _Connection(asyncio.Protocol):
                 return
             raw = bytes(buffer[:end])
             del buffer[: end + 4]
-            self._head = _parse_head(raw)
+            self._head = _quick_head(raw) or _parse_head(raw)
         head = self._head
         if self._head_only or head.status in (204, 304):
             body = b""
@@ -230,7 +277,7 @@ class _Connection(asyncio.Protocol):
         else:
             return  # delimited by the upstream closing the connection
         reusable = head.keep_alive and not buffer
-        self._finish((UpstreamResponse(head.status, head.headers, body), reusable), None)
+        self._finish((UpstreamResponse(head.status, head.headers, body, head.raw), reusable), None)
 
 
 def _timed_out(origin: _Origin, timeout_sec: float) -> UpstreamError:

@@ -42,6 +42,9 @@ class App:
         if request.path.startswith("/status/"):
             status = int(request.path.rsplit("/", 1)[1])
             return Response(status, [("ETag", '"v1"')], request.body)
+        if request.path == "/raw":  # as a proxy passes on an upstream's head
+            raw = b"HTTP/1.1 203 Upstream Says\r\nX-Order: 1\r\nContent-Length: 3\r\nDate: then"
+            return Response(203, [], b"raw", raw_head=raw)
         if request.path == "/framing":
             headers = [("Content-Length", "999"), ("Transfer-Encoding", "chunked")]
             headers += [("Connection", "keep-alive"), ("X-Kept", "yes")]
@@ -444,5 +447,37 @@ def test_framing_headers_from_the_handler_are_not_duplicated(client_close: bool)
         assert reply.values("content-length") == ["6"]
         assert reply.values("transfer-encoding") == []
         assert reply.values("connection") == (["close"] if client_close else [])
+
+    serve(scenario)
+
+
+@pytest.mark.parametrize(
+    ("request_headers", "version", "closes"),
+    [([], "1.1", False), (["Connection: close"], "1.1", True), (["Connection: keep-alive"], "1.0", False)],
+    ids=["keep-alive", "client-close", "http10"],
+)
+def test_a_raw_head_is_written_as_given_only_on_keep_alive_http11(
+    request_headers: list[str], version: str, closes: bool
+) -> None:
+    async def scenario(h: Harness, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(get("/raw", *request_headers, version=version))
+        reply = await read_reply(reader)
+        assert (reply.status, reply.body, reply.values("x-order")) == (203, b"raw", ["1"])
+        assert reply.values("content-length") == ["3"]
+        if version == "1.1" and not closes:  # verbatim: the given reason phrase and date, nothing added
+            assert reply.reason == "Upstream Says"
+            assert reply.headers == [("X-Order", "1"), ("Content-Length", "3"), ("Date", "then")]
+        else:  # framed by the server from the raw head's headers
+            assert reply.reason == "Non-Authoritative Information"
+            assert reply.values("date") == ["then"]
+            assert reply.values("connection") == (["close"] if closes else ["keep-alive"])
+        writer.write(get("/raw", *request_headers, version=version, method="HEAD"))
+        if not closes:
+            head = await read_reply(reader, head=True)
+            assert head.values("content-length") == ["3"]
+            writer.write(get("/echo", *request_headers, version=version))
+            assert (await read_reply(reader)).status == 200  # nothing stray was left on the connection
+        else:
+            assert await read_rest(reader) == b""
 
     serve(scenario)

@@ -11,7 +11,7 @@ import pytest
 
 from executor import EmbeddedExecutor, ExecutorSettings
 from executor.proxy import FaultProxy
-from tests.executor.upstream import CountingUpstream, counting_upstream
+from tests.executor.upstream import HOP_BY_HOP, CountingUpstream, counting_upstream
 
 SEED = 1234
 
@@ -210,7 +210,7 @@ def test_a_bug_while_answering_is_a_500_not_a_hang(
 ) -> None:
     assert http.get(ex.proxy_url("api") + "/warm").status_code == 200  # leaves an idle pooled connection
 
-    def broken(*_args: object) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(FaultProxy, "_answer", broken)
@@ -227,3 +227,31 @@ def test_a_bug_while_answering_is_a_500_not_a_hang(
 def test_oversized_proxy_body_is_413(http: httpx.Client, ex: EmbeddedExecutor) -> None:
     response = http.post(ex.proxy_url("api") + "/big", content=b"x" * (2 * 1024 * 1024))
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("protocol", ["HTTP/1.0", "HTTP/1.1"])
+def test_the_upstreams_answer_is_passed_on_without_its_hop_by_hop_headers(
+    http: httpx.Client, protocol: str
+) -> None:
+    with (
+        counting_upstream(protocol) as upstream,
+        EmbeddedExecutor(ExecutorSettings(demo=False, services={"api": upstream.url})) as ex,
+    ):
+        for path in ("/plain", "/hop", "/plain"):  # the second /plain goes over a pooled connection
+            direct = http.get(upstream.url + path)
+            proxied = http.get(ex.proxy_url("api") + path)
+            assert (proxied.status_code, proxied.json()) == (200, direct.json())
+            hop = {name.lower() for name, _ in HOP_BY_HOP}
+            end_to_end = [
+                (name, value)
+                for name, value in direct.headers.raw
+                if name.lower().decode() not in hop and name.lower() != b"date"
+            ]
+            passed = [(name, value) for name, value in proxied.headers.raw if name.lower() != b"date"]
+            if protocol == "HTTP/1.1" and path == "/plain":  # the usual answer: its head as it came
+                assert passed == end_to_end
+            else:  # rewritten by the proxy: the same end-to-end headers, in order, framed anew
+                assert [item for item in passed if item[0].lower() != b"content-length"] == [
+                    item for item in end_to_end if item[0].lower() != b"content-length"
+                ]
+                assert proxied.headers["content-length"] == str(len(proxied.content))

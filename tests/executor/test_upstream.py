@@ -281,3 +281,38 @@ def test_try_send_reports_a_stalled_upstream_as_an_error() -> None:
             await pool.close()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("head", "passable"),
+    [
+        (b"HTTP/1.1 200 OK\r\nServer: x\r\ncontent-LENGTH:  2 \r\nX-A: 1", True),
+        (b"HTTP/1.1 404 Not Found\r\nContent-Length: 2", True),
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 2", False),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive", False),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=5", False),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2", False),
+        (b"HTTP/1.1 200 OK\r\nX-Content-Length: 2\r\nContent-Length: 2", True),
+    ],
+    ids=["usual", "error-status", "http10", "connection", "keep-alive", "two-lengths", "lookalike"],
+)
+def test_only_a_usual_head_is_kept_raw_for_passing_on(head: bytes, passable: bool) -> None:
+    async def scenario() -> None:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _index: int) -> None:
+            await _read_request(reader)
+            writer.write(head + b"\r\n\r\nok")
+            await writer.drain()
+            await reader.read()
+
+        async with RawServer(handler) as base:
+            pool = UpstreamPool()
+            response = await pool.request("GET", base + "/", [], b"", 5)
+            await pool.close()
+        assert response.body == b"ok"
+        assert response.raw_head == (head if passable else b"")
+        lines = head.decode().split("\r\n")
+        assert response.status == int(lines[0].split()[1])
+        fields = (line.partition(":") for line in lines[1:])
+        assert response.headers == [(name.strip(), value.strip()) for name, _, value in fields]
+
+    asyncio.run(scenario())

@@ -20,12 +20,21 @@ class CountingUpstream:
         return f"http://{host!s}:{port}"
 
 
+HOP_BY_HOP = [("Keep-Alive", "timeout=5"), ("Proxy-Authenticate", "Basic"), ("Upgrade", "h2c")]
+
+
 @contextmanager
-def counting_upstream() -> Iterator[CountingUpstream]:
-    """Serve ``{"method", "path"}`` for any request; stop and close the socket afterwards."""
+def counting_upstream(protocol: str = "HTTP/1.0") -> Iterator[CountingUpstream]:
+    """Serve ``{"method", "path"}`` for any request; stop and close the socket afterwards.
+
+    ``protocol`` is the version it answers with (HTTP/1.1 keeps connections alive); ``/hop`` answers also
+    carry hop-by-hop headers, which a proxy must not pass on.
+    """
     holder: list[CountingUpstream] = []
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = protocol
+
         def _answer(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             self.rfile.read(length)
@@ -34,6 +43,9 @@ def counting_upstream() -> Iterator[CountingUpstream]:
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))
+            if self.path == "/hop":
+                for name, value in HOP_BY_HOP:
+                    self.send_header(name, value)
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
