@@ -90,8 +90,14 @@ def _quantile(values: list[float], fraction: float) -> float:
 
 
 def _apply_and_wait(http: httpx.Client, base: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Apply, poll the cheap status endpoint as the client does, then fetch the final metrics once."""
+    """Apply, wait out the fault's duration, poll its status, then fetch the final metrics once.
+
+    The executor runs in this process: while the main thread runs Python (an HTTP call, JSON), the
+    executor's thread waits for the interpreter lock, up to its 5 ms switch interval. Polling while the
+    fault runs would put such stalls into the very latencies being measured.
+    """
     apply_id = http.post(base + "/v1/faults/apply", json=body).json()["apply_id"]
+    time.sleep(body["duration_seconds"])
     while http.get(base + f"/v1/faults/{apply_id}/status").json()["status"] in ("pending", "running"):
         time.sleep(0.2)
     while True:

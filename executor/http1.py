@@ -21,13 +21,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import Any, cast
+from typing import Protocol, cast
 
 import httptools
 
 __all__ = [
     "AsyncHandler",
     "CallbackHandler",
+    "Cancellable",
     "Http1Server",
     "Reply",
     "Request",
@@ -78,6 +79,12 @@ class Response:
 AsyncHandler = Callable[[Request], Awaitable[Response]]
 
 
+class Cancellable(Protocol):
+    """Work answering a request that can be called off: a task, a loop timer."""
+
+    def cancel(self) -> object: ...
+
+
 class Reply:
     """How a handler answers one request: ``send`` once, now or later; ``attach`` work to cancel.
 
@@ -93,7 +100,7 @@ class Reply:
         self.request = request
         self.keep_alive = keep_alive
         self.done = False
-        self._task: asyncio.Future[Any] | None = None
+        self._task: Cancellable | None = None
 
     def send(self, response: Response) -> None:
         """Write ``response`` (ignored once sent, or when the client is gone)."""
@@ -102,8 +109,8 @@ class Reply:
             self._task = None
             self._connection.answered(self, response)
 
-    def attach(self, task: asyncio.Future[Any]) -> None:
-        """Cancel ``task`` if the connection is lost before the answer is sent."""
+    def attach(self, task: Cancellable) -> None:
+        """Cancel ``task`` (a task, or a timer holding the request) if the client goes before the answer."""
         self._task = task
 
     def answer(self, work: Awaitable[Response]) -> None:
@@ -129,8 +136,8 @@ class Reply:
     def cancel(self) -> None:
         """Stop the attached work; the answer will not be written."""
         self.done = True
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        if self._task is not None:
+            self._task.cancel()  # a no-op for a task or timer that is already done
         self._task = None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import re
@@ -10,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from executor.faults import FAULT_HEADER, FaultKind, Injection, Sleep
+from executor.faults import FAULT_HEADER, DelayFault, FaultKind, Injection, Sleep
 from executor.http1 import Reply, Request, Response
 from executor.metrics import ProxyCounters
 from executor.rules import Rule, first_match
@@ -110,6 +111,8 @@ class FaultProxy:
         self._sleep = sleep
         self._upstream_timeout_sec = upstream_timeout_sec
         self._pool: UpstreamPool | None = None
+        self._holds: dict[asyncio.Event, set[_Hold]] = {}  # held requests, by the halt that frees them
+        self._watchers: set[asyncio.Future[None]] = set()
 
     async def open(self) -> None:
         """Create the connection pool the proxy forwards with."""
@@ -117,7 +120,9 @@ class FaultProxy:
             self._pool = UpstreamPool()
 
     async def close(self) -> None:
-        """Close the pool's idle connections."""
+        """Stop watching for halts and close the pool's idle connections."""
+        for watcher in list(self._watchers):
+            watcher.cancel()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -151,24 +156,88 @@ class FaultProxy:
         )
         hit = rule is not None and rule.action.sample(self._rng)
         call = _Call(request, target, path, headers, rule if hit else None)
-        if hit or TRACE_HEADER in headers:
+        traced = TRACE_HEADER in headers
+        if hit and not traced and self._hold(call, reply):
+            return
+        if hit or traced:
             reply.answer(self._inject_and_forward(call))
             return
+        self._send(call, reply, None)
+
+    def _send(self, call: _Call, reply: Reply, fault_header: str | None) -> None:
+        """Forward from I/O callbacks over an idle pooled connection, or from a task when none is idle."""
         assert self._pool is not None, "proxy is not started"
 
         def done(upstream: UpstreamResponse | None, error: UpstreamError | None) -> None:
             try:
-                response = self._answer(call, upstream, error, verbatim=True)
+                response = self._answer(call, upstream, error, verbatim=fault_header is None)
+                if fault_header is not None:
+                    response.headers.append((FAULT_HEADER, fault_header))
             except Exception as exc:  # runs in the upstream's I/O callback: never let a bug escape there
                 reply.fail(exc)
             else:
                 reply.send(response)
 
+        request = call.request
         url, upstream_headers = self._upstream_request(call, None)
         if not self._pool.try_send(
             request.method, url, upstream_headers, request.body, self._upstream_timeout_sec, done
         ):
-            reply.answer(self._forward(call, None, verbatim=True))
+            reply.answer(self._forward(call, None, verbatim=fault_header is None, fault_header=fault_header))
+
+    def _hold(self, call: _Call, reply: Reply) -> bool:
+        """Hold a request a plain delay hit on one loop timer, then forward it from callbacks: no task.
+
+        This is the usual delay experiment, and a task per held request would add its own event-loop hops
+        to the delay we report. The hold ends at once when its fault is halted (cancelled or deleted), and
+        is called off when the client goes away. Other faults, traced requests and an injected clock
+        (tests) take the task path.
+        """
+        rule = call.rule
+        assert rule is not None
+        fault = rule.action.fault
+        if self._sleep is not asyncio.sleep or not isinstance(fault, DelayFault):
+            return False
+        halted = rule.halted
+        if halted is not None and halted.is_set():
+            self._release(call, reply)
+            return True
+        holds = self._holds_for(halted)
+        hold = _Hold(holds, functools.partial(self._release, call, reply))
+        hold_s = (rule.action.start_delay_ms + fault.delay_ms) / 1000
+        hold.timer = asyncio.get_running_loop().call_later(hold_s, hold.release)
+        holds.add(hold)
+        reply.attach(hold)
+        return True
+
+    def _holds_for(self, halted: asyncio.Event | None) -> set[_Hold]:
+        if halted is None:
+            return set()  # nothing can halt it: nobody needs to find it
+        holds = self._holds.get(halted)
+        if holds is None:
+            holds = self._holds[halted] = set()
+            watcher = asyncio.ensure_future(self._release_when_halted(halted))
+            self._watchers.add(watcher)
+            watcher.add_done_callback(self._watchers.discard)
+        return holds
+
+    async def _release_when_halted(self, halted: asyncio.Event) -> None:
+        try:
+            await halted.wait()
+        finally:
+            holds = self._holds.pop(halted, set())
+        for hold in list(holds):
+            hold.release()
+
+    def _release(self, call: _Call, reply: Reply) -> None:
+        """End a request's hold: count the delay and forward it, marked as delayed."""
+        if reply.done:  # the client went away meanwhile
+            return
+        try:
+            self._counters.count_injection(call.target.name, [FaultKind.DELAY])
+            self._send(call, reply, "delay")
+        except Exception as exc:  # runs in a timer callback: never let a bug escape there
+            reply.fail(exc)
 
     async def _inject_and_forward(self, call: _Call) -> Response:
         """Apply the fault that hit the request (if any), forward unless it answers, and trace it."""
@@ -229,7 +298,9 @@ class FaultProxy:
             url += "?" + call.request.query
         return url, upstream_headers
 
-    async def _forward(self, call: _Call, span_id: str | None, *, verbatim: bool = False) -> Response:
+    async def _forward(
+        self, call: _Call, span_id: str | None, *, verbatim: bool = False, fault_header: str | None = None
+    ) -> Response:
         assert self._pool is not None, "proxy is not started"
         url, upstream_headers = self._upstream_request(call, span_id)
         try:
@@ -237,8 +308,12 @@ class FaultProxy:
                 call.request.method, url, upstream_headers, call.request.body, self._upstream_timeout_sec
             )
         except UpstreamError as exc:
-            return self._answer(call, None, exc)
-        return self._answer(call, upstream, None, verbatim=verbatim)
+            response = self._answer(call, None, exc)
+        else:
+            response = self._answer(call, upstream, None, verbatim=verbatim)
+        if fault_header is not None:
+            response.headers.append((FAULT_HEADER, fault_header))
+        return response
 
     def _answer(
         self,
@@ -267,6 +342,28 @@ class FaultProxy:
                 (key, value) for key, value in upstream.headers if key.lower() == "content-length"
             ]
         return Response(upstream.status, out_headers, upstream.body)
+
+
+class _Hold:
+    """A request held by a delay, in the set its halt releases (see FaultProxy._hold)."""
+
+    __slots__ = ("_forward", "_holds", "timer")
+
+    def __init__(self, holds: set[_Hold], forward: Callable[[], None]) -> None:
+        self._holds = holds
+        self._forward = forward
+        self.timer: asyncio.TimerHandle | None = None
+
+    def release(self) -> None:
+        """End the hold (its time is up, or its fault was halted) and forward the request."""
+        self.cancel()
+        self._forward()
+
+    def cancel(self) -> None:
+        """Call the hold off (the client went away): nothing is forwarded."""
+        self._holds.discard(self)
+        if self.timer is not None:
+            self.timer.cancel()
 
 
 @dataclass(slots=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -255,3 +257,48 @@ def test_the_upstreams_answer_is_passed_on_without_its_hop_by_hop_headers(
                     item for item in end_to_end if item[0].lower() != b"content-length"
                 ]
                 assert proxied.headers["content-length"] == str(len(proxied.content))
+
+
+def _metrics(http: httpx.Client, ex: EmbeddedExecutor) -> str:
+    return http.get(ex.base_url + "/metrics").text
+
+
+@pytest.fixture
+def real_clock(upstream: CountingUpstream) -> Iterator[EmbeddedExecutor]:
+    """An executor whose delays wait on the loop's real timers (the proxy's timer path)."""
+    settings = ExecutorSettings(demo=False, seed=SEED, services={"api": upstream.url})
+    with EmbeddedExecutor(settings) as executor:
+        yield executor
+
+
+def test_a_delay_on_the_real_clock_holds_then_forwards_marked(
+    http: httpx.Client, real_clock: EmbeddedExecutor, upstream: CountingUpstream
+) -> None:
+    fault = {"percentage": 100, "start_delay_ms": 20, "delay": {"fixed_delay_ms": 80}}
+    http.post(real_clock.base_url + "/v1/policies", json=_policy("timed", fault, {"path": {"exact": "/x"}}))
+    for _ in range(2):  # a new upstream connection, then a pooled one
+        started = time.perf_counter()
+        response = http.get(real_clock.proxy_url("api") + "/x")
+        assert time.perf_counter() - started >= 0.1
+        assert (response.status_code, response.headers["x-fault-injected"]) == (200, "delay")
+        assert response.json() == {"method": "GET", "path": "/x"}
+    assert "x-fault-injected" not in http.get(real_clock.proxy_url("api") + "/y").headers
+    assert upstream.hits == [("GET", "/x"), ("GET", "/x"), ("GET", "/y")]
+    assert 'boifi_executor_injected_delays_total{service="api"} 2' in _metrics(http, real_clock)
+
+
+def test_a_held_request_whose_client_goes_away_is_never_forwarded(
+    http: httpx.Client, real_clock: EmbeddedExecutor, upstream: CountingUpstream
+) -> None:
+    fault = {"percentage": 100, "delay": {"fixed_delay_ms": 100}}
+    http.post(real_clock.base_url + "/v1/policies", json=_policy("held", fault, {"path": {"exact": "/gone"}}))
+    host, port = real_clock.proxy_url("api").split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port))) as raw:
+        raw.sendall(b"GET /s/api/gone HTTP/1.1\r\nHost: x\r\n\r\n")
+        while 'proxied_requests_total{service="api"} 1' not in _metrics(http, real_clock):
+            time.sleep(0.01)
+    time.sleep(0.3)  # well past the delay: a hold not called off would have been forwarded by now
+    http.delete(real_clock.base_url + "/v1/policies/held")  # and a halt must not revive it
+    assert http.get(real_clock.proxy_url("api") + "/after").status_code == 200
+    assert upstream.hits == [("GET", "/after")]
+    assert 'boifi_executor_injected_delays_total{service="api"} 0' in _metrics(http, real_clock)
