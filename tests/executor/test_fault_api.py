@@ -14,6 +14,11 @@ import pytest
 from executor import EmbeddedExecutor, ExecutorSettings
 from tests.executor.upstream import CountingUpstream, counting_upstream
 
+# One request every 100 ms for a 1-second fault: the driver sends none after the fault's end, so a stall of
+# the loop longer than one interval just before the end would drop the last request; 100 ms leaves room.
+RATE_RPS = 10
+REQUESTS = 10
+
 
 @pytest.fixture
 def upstream() -> Iterator[CountingUpstream]:
@@ -23,7 +28,7 @@ def upstream() -> Iterator[CountingUpstream]:
 
 @pytest.fixture
 def ex(upstream: CountingUpstream) -> Iterator[EmbeddedExecutor]:
-    settings = ExecutorSettings(demo=False, seed=3, services={"api": upstream.url}, default_rate_rps=20)
+    settings = ExecutorSettings(demo=False, seed=3, services={"api": upstream.url}, default_rate_rps=RATE_RPS)
     with EmbeddedExecutor(settings) as executor:
         yield executor
 
@@ -37,7 +42,7 @@ def _body(**overrides: Any) -> dict[str, Any]:
         "percentage": 100,
         "duration_seconds": 1,
         "fault_config": {"http_status_code": 503},
-        "load": {"rate_rps": 20},
+        "load": {"rate_rps": RATE_RPS},
     }
     body.update(overrides)
     return body
@@ -81,8 +86,8 @@ def test_extended_apply_runs_load_and_reports_final_metrics(http: httpx.Client, 
         "trace_data",
         "logs",
     }
-    assert metrics["metrics"]["request_count"] == 20
-    assert metrics["metrics"]["affected_count"] == 20
+    assert metrics["metrics"]["request_count"] == REQUESTS
+    assert metrics["metrics"]["affected_count"] == REQUESTS
     assert metrics["status_code"] == 503
     assert metrics["error_rate"] == 1.0
     assert set(metrics["timeline"][0]) == {
@@ -99,7 +104,7 @@ def test_extended_apply_runs_load_and_reports_final_metrics(http: httpx.Client, 
     assert metrics["logs"]
     assert http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["status"] == "completed"
     with_samples = http.get(ex.base_url + f"/v1/faults/{apply_id}/metrics?include_samples=true").json()
-    assert len(with_samples["samples"]) == 20
+    assert len(with_samples["samples"]) == REQUESTS
     offsets = [row[0] for row in with_samples["samples"]]
     assert offsets == sorted(offsets)
     assert {row[2] for row in with_samples["samples"]} == {503}
@@ -231,11 +236,13 @@ def test_direct_apply_returns_completed_metrics(http: httpx.Client, ex: Embedded
         "p99_latency_ms",
         "max_latency_ms",
     ]
-    assert body["metrics"]["total_request_count"] == 20
+    assert body["metrics"]["total_request_count"] == REQUESTS
     assert body["metrics"]["blocked_request_count"] == sum(row[3] for row in body["samples"])
     twin = random.Random(3)  # the executor's seed; only the proxy draws from it
-    assert body["metrics"]["blocked_request_count"] == sum(twin.random() < 0.5 for _ in range(20))
-    assert body["metrics"]["success_rate"] == pytest.approx(1 - body["metrics"]["blocked_request_count"] / 20)
+    assert body["metrics"]["blocked_request_count"] == sum(twin.random() < 0.5 for _ in range(REQUESTS))
+    assert body["metrics"]["success_rate"] == pytest.approx(
+        1 - body["metrics"]["blocked_request_count"] / REQUESTS
+    )
     assert "traceID" in body["trace_data"] and body["logs"]
     plain = http.post(ex.base_url + "/api/v1/faults/apply", json=_body(load={"rate_rps": 5})).json()
     assert "samples" not in plain
@@ -274,11 +281,11 @@ def test_direct_apply_can_be_cancelled_from_another_connection(
 def test_collect_probes_through_the_proxy(
     http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream
 ) -> None:
-    body = http.get(ex.base_url + "/collect?service=api&api=/probe&duration_sec=0.5&include_samples=1").json()
+    body = http.get(ex.base_url + "/collect?service=api&api=/probe&duration_sec=1&include_samples=1").json()
     assert body["final"] is True
-    assert body["metrics"]["request_count"] == 10
-    assert len(body["samples"]) == 10
-    assert upstream.hits.count(("GET", "/probe")) == 10
+    assert body["metrics"]["request_count"] == REQUESTS
+    assert len(body["samples"]) == REQUESTS
+    assert upstream.hits.count(("GET", "/probe")) == REQUESTS
     assert http.get(ex.base_url + "/collect?service=ghost&api=/x&duration_sec=1").status_code == 404
     bad = http.get(ex.base_url + "/collect?service=api&api=/x&duration_sec=abc")
     assert bad.status_code == 400 and bad.json()["details"] == {"field": "duration_sec"}
