@@ -60,8 +60,10 @@ class FaultRunner:
         clock: Callable[[], float] = time.time,
         sleep: Sleep = asyncio.sleep,
         id_rng: random.Random | None = None,
+        end_grace_s: float = 10.0,
     ) -> None:
         self._store = store
+        self._end_grace_s = end_grace_s
         self._services = services
         self._proxy_url = proxy_url
         self._driver = driver
@@ -173,8 +175,11 @@ class FaultRunner:
             )
             try:
                 await self._wait(record, record.end_epoch_s - self._clock())
-                # The fault ends now: stop sending and release requests it still holds.
-                record.halted.set()
+                if not record.halted.is_set():
+                    # The fault ends now: it hits no new request and the driver sends no more (both stop at
+                    # the end time by themselves). Requests it holds keep their delay, up to the grace.
+                    await self._settle(record, load)
+                record.halted.set()  # release what it still holds
                 await load
             finally:
                 load.cancel()
@@ -190,15 +195,27 @@ class FaultRunner:
             record.halted.set()
             record.done.set()
 
+    async def _settle(self, record: FaultRecord, load: asyncio.Future[None]) -> None:
+        """Wait for the load's requests in flight, for up to the grace or until the fault is halted."""
+        halt: asyncio.Future[Any] = asyncio.ensure_future(record.halted.wait())
+        waiting: set[asyncio.Future[Any]] = {load, halt}
+        try:
+            await asyncio.wait(waiting, timeout=self._end_grace_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            halt.cancel()
+
     def cancel(self, apply_id: str) -> FaultRecord | None:
-        """Halt a fault now; return it, or None when unknown."""
+        """Halt a fault now; return it, or None when unknown.
+
+        A fault past its end time has completed: cancelling it only releases the requests it still holds.
+        """
         record = self._store.get(apply_id)
         if record is None:
             return None
-        ended = record.halted.is_set() and self._clock() >= record.end_epoch_s
-        if record.final_status is None and not ended:
+        if record.final_status is None and self._clock() < record.end_epoch_s:
             record.finish(FaultStatus.CANCELLED)
             record.recorder.log(f"{rfc3339(self._clock())} {apply_id}: cancelled")
+        record.halted.set()
         return record
 
     async def wait_done(self, record: FaultRecord) -> None:

@@ -189,6 +189,7 @@ class ExecutorRuntime:
             ),
             clock=self._clock,
             id_rng=self._aux_rng,
+            end_grace_s=settings.end_grace_s,
         )
         self.base_url = await self._serve(self._control_app(), settings.port, "control API")
 

@@ -29,3 +29,6 @@ class ExecutorSettings:
     max_body_bytes: int = 1024 * 1024
     gateway_timeout_ms: float = 1000.0
     sse_keepalive_s: float = 15.0
+    # After a family B/C fault's end, the requests it already holds keep their delay (an injected delay is
+    # measured whole) for up to this long; then the rest are released and the fault completes.
+    end_grace_s: float = 10.0

@@ -312,17 +312,50 @@ def test_health_ready_services_and_prometheus(http: httpx.Client, demo_executor:
         assert f"# TYPE boifi_executor_{name}" in text.text
 
 
-def test_requests_held_by_a_fault_are_released_when_it_ends(http: httpx.Client, ex: EmbeddedExecutor) -> None:
-    body = _body(fault_type="delay", fault_config={"delay_milliseconds": 600_000}, load={"rate_rps": 4})
+def test_requests_a_fault_holds_at_its_end_keep_their_whole_delay(
+    http: httpx.Client, ex: EmbeddedExecutor
+) -> None:
+    body = _body(fault_type="delay", fault_config={"delay_milliseconds": 400})
     apply_id = http.post(ex.base_url + "/v1/faults/apply", json=body).json()["apply_id"]
     metrics = _wait_final(http, ex, apply_id)
-    sent = metrics["metrics"]["request_count"]
-    assert 1 <= sent <= 4  # 4 req/s for 1 s; a loaded machine may start the last one after the end
-    # every request was measured; those the fault held (all but one that a loaded machine may start after
-    # the end) were released when it ended instead of waiting out their 600 s delay
-    assert sent - 1 <= metrics["metrics"]["affected_count"] <= sent
-    assert metrics["metrics"]["affected_count"] >= 1
-    assert metrics["metrics"]["max_latency_ms"] < 10_000
-    assert metrics["status_code"] == 200
+    assert metrics["metrics"]["request_count"] == metrics["metrics"]["affected_count"] == REQUESTS
+    samples = http.get(ex.base_url + f"/v1/faults/{apply_id}/metrics?include_samples=true").json()["samples"]
+    # the last four were sent within the fault's last 400 ms: they were not cut short when it ended
+    assert min(latency_ms for _offset, latency_ms, _status, _affected in samples) >= 400
     assert http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["status"] == "completed"
-    assert http.delete(ex.base_url + f"/v1/faults/{apply_id}").json()["status"] == "completed"
+
+
+def test_requests_held_past_the_end_grace_are_released(
+    http: httpx.Client, upstream: CountingUpstream
+) -> None:
+    settings = ExecutorSettings(demo=False, seed=3, services={"api": upstream.url}, end_grace_s=0.3)
+    with EmbeddedExecutor(settings) as ex:
+        body = _body(fault_type="delay", fault_config={"delay_milliseconds": 600_000}, load={"rate_rps": 4})
+        apply_id = http.post(ex.base_url + "/v1/faults/apply", json=body).json()["apply_id"]
+        metrics = _wait_final(http, ex, apply_id)
+        sent = metrics["metrics"]["request_count"]
+        assert 1 <= sent <= 4  # 4 req/s for 1 s; a loaded machine may start the last one after the end
+        # every request was measured; those the fault held (all but one that a loaded machine may start
+        # after the end) were released after the grace instead of waiting out their 600 s delay
+        assert sent - 1 <= metrics["metrics"]["affected_count"] <= sent
+        assert metrics["metrics"]["affected_count"] >= 1
+        assert metrics["metrics"]["max_latency_ms"] < 10_000
+        assert metrics["status_code"] == 200
+        assert http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["status"] == "completed"
+        assert http.delete(ex.base_url + f"/v1/faults/{apply_id}").json()["status"] == "completed"
+
+
+def test_cancelling_in_the_end_grace_releases_at_once_and_keeps_completed(
+    http: httpx.Client, ex: EmbeddedExecutor
+) -> None:
+    body = _body(fault_type="delay", fault_config={"delay_milliseconds": 600_000}, load={"rate_rps": 4})
+    apply_id = http.post(ex.base_url + "/v1/faults/apply", json=body).json()["apply_id"]
+    end = http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["end_time"]
+    while http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["progress_percent"] < 100:
+        time.sleep(0.05)
+    assert not http.get(ex.base_url + "/v1/faults").json()["faults"][0]["active"]  # past its end: 10 s grace
+    assert http.delete(ex.base_url + f"/v1/faults/{apply_id}").status_code == 200
+    metrics = _wait_final(http, ex, apply_id)  # long before the grace runs out
+    assert metrics["metrics"]["max_latency_ms"] < 10_000
+    status = http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()
+    assert (status["status"], status["end_time"]) == ("completed", end)
