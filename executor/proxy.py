@@ -132,8 +132,9 @@ class FaultProxy:
 
         A request no fault hits is forwarded over an idle pooled connection and answered from the I/O
         callback that completes the upstream's answer, without a task or an event-loop hop: this is what
-        keeps the proxy's added latency low. A request a fault holds, a traced one, or one that needs a new
-        upstream connection runs as a task attached to ``reply`` (cancelled if the client goes away).
+        keeps the proxy's added latency low. One a plain delay hits waits on a loop timer first (see
+        :meth:`_hold`). Other faults, traced requests and requests that need a new upstream connection run
+        as a task attached to ``reply`` (cancelled if the client goes away).
         """
         service_path = request.path[len(PROXY_PREFIX) + 1 :] if request.path.startswith(_ROUTE) else ""
         name, slash, tail = service_path.partition("/")
