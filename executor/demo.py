@@ -191,13 +191,13 @@ class DemoShop:
                 tags={"service": span.service, "http.status_code": response.status, "span.kind": "server"},
             )
 
-    def _work(self, service: str, then: Callable[[Response | None], None]) -> None:
+    def _work(self, service: str, then: Callable[[Response | None], None]) -> asyncio.TimerHandle:
         """Spend one drawn service time on a loop timer, then call ``then`` with a natural failure or None."""
         delay_s = self._latency.draw_ms(self._rng) / 1000
         failure = None
         if self._latency.fails(self._rng):
             failure = _json(500, {"error": "internal error", "service": service})
-        asyncio.get_running_loop().call_later(delay_s, then, failure)
+        return asyncio.get_running_loop().call_later(delay_s, then, failure)
 
     async def _work_done(self, service: str) -> Response | None:
         waiter: asyncio.Future[Response | None] = asyncio.get_running_loop().create_future()
@@ -217,7 +217,7 @@ class DemoShop:
                 else:
                     reply.send(response)
 
-            self._work(service, finish)
+            reply.attach(self._work(service, finish))  # a caller that goes away calls the work off
 
         return route
 
