@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
@@ -126,7 +126,13 @@ class Reply:
             else:
                 self.send(response)
 
-        self.attach(asyncio.ensure_future(run()))
+        def close_unstarted(_task: asyncio.Future[None]) -> None:
+            if isinstance(work, Coroutine):  # cancelled before it ran: close it, or it warns when collected
+                work.close()
+
+        task = asyncio.ensure_future(run())
+        task.add_done_callback(close_unstarted)
+        self.attach(task)
 
     def fail(self, exc: Exception) -> None:
         """Log a handler's failure and answer 500: a bug must not leave the client waiting."""

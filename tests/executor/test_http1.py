@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from executor.http1 import Http1Server, Request, Response
+from executor.http1 import Reply as HttpReply
 
 LIMIT_BYTES = 64
 GUARD_S = 5.0  # a hung scenario fails instead of waiting for pytest-timeout
@@ -481,3 +483,19 @@ def test_a_raw_head_is_written_as_given_only_on_keep_alive_http11(
             assert await read_rest(reader) == b""
 
     serve(scenario)
+
+
+def test_work_called_off_before_it_starts_is_closed_not_left_unawaited() -> None:
+    async def scenario() -> None:
+        async def work() -> Response:
+            return Response(200)
+
+        pending = work()
+        reply = HttpReply(cast(Any, None), Request("GET", "/", "", [], b""), keep_alive=True)
+        reply.answer(pending)
+        reply.cancel()  # the client went away before the task's first step
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert inspect.getcoroutinestate(pending) == inspect.CORO_CLOSED
+
+    asyncio.run(scenario())
