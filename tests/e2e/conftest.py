@@ -29,6 +29,20 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 STARTUP_TIMEOUT_SEC = 90
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Remember whether a journey failed, so its fixtures can leave evidence behind."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+
+
+def _failed(request: pytest.FixtureRequest) -> bool:
+    return request.node.stash.get(_FAILED, False)
 
 
 def _free_port() -> int:
@@ -74,7 +88,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture
-def start_dashboard(tmp_path: Path) -> Iterator[Callable[..., Dashboard]]:
+def start_dashboard(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Dashboard]]:
     """Start `streamlit run app.py` on a free port with the given BOIFI_* variables; stop it after."""
     started: list[Dashboard] = []
 
@@ -98,6 +112,8 @@ def start_dashboard(tmp_path: Path) -> Iterator[Callable[..., Dashboard]]:
     yield start
     for dashboard in started:
         _stop(dashboard.process)
+        if _failed(request):  # shown with the failure in the test report
+            print(f"--- end of the dashboard's log ({dashboard.url}) ---\n{dashboard.log()}")
 
 
 @pytest.fixture(scope="package")
@@ -121,12 +137,18 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    """Open a fresh browser page with a roomy viewport."""
+def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
+    """Open a fresh browser page with a roomy viewport; a failed journey leaves a screenshot and the text."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
     page = context.new_page()
     page.set_default_timeout(90_000)
     yield page
+    if _failed(request):
+        name = f"failed-{request.node.name}"
+        path = screenshot(page, name)
+        text = page.inner_text("body")
+        (ARTIFACTS / f"{name}.txt").write_text(text)
+        print(f"--- page at failure (screenshot {path}) ---\n{text[-4000:]}")
     context.close()
 
 
