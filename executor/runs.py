@@ -147,13 +147,18 @@ class FaultRunner:
                 return method
         return "GET"
 
-    async def _wait(self, record: FaultRecord, seconds: float) -> None:
+    async def _wait(
+        self, record: FaultRecord, seconds: float, *, until: asyncio.Future[Any] | None = None
+    ) -> None:
+        """Wait ``seconds``, less if the fault is halted or ``until`` (left running) completes first."""
         if seconds <= 0:
             return
-        sleeper = asyncio.ensure_future(self._sleep(seconds))
-        waiter = asyncio.ensure_future(record.halted.wait())
+        sleeper: asyncio.Future[Any] = asyncio.ensure_future(self._sleep(seconds))
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(record.halted.wait())
         try:
-            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {sleeper, waiter, *([until] if until else [])}, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             sleeper.cancel()
             waiter.cancel()
@@ -178,7 +183,7 @@ class FaultRunner:
                 if not record.halted.is_set():
                     # The fault ends now: it hits no new request and the driver sends no more (both stop at
                     # the end time by themselves). Requests it holds keep their delay, up to the grace.
-                    await self._settle(record, load)
+                    await self._wait(record, self._end_grace_s, until=load)
                 record.halted.set()  # release what it still holds
                 await load
             finally:
@@ -194,15 +199,6 @@ class FaultRunner:
         finally:
             record.halted.set()
             record.done.set()
-
-    async def _settle(self, record: FaultRecord, load: asyncio.Future[None]) -> None:
-        """Wait for the load's requests in flight, for up to the grace or until the fault is halted."""
-        halt: asyncio.Future[Any] = asyncio.ensure_future(record.halted.wait())
-        waiting: set[asyncio.Future[Any]] = {load, halt}
-        try:
-            await asyncio.wait(waiting, timeout=self._end_grace_s, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            halt.cancel()
 
     def cancel(self, apply_id: str) -> FaultRecord | None:
         """Halt a fault now; return it, or None when unknown.

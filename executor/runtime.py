@@ -76,9 +76,8 @@ class ExecutorRuntime:
         self.base_url = ""
         self._driver = LoadDriver(traces=self.traces)
         self._demo: DemoShop | None = None
-        self._demo_servers: list[Http1Server] = []
         self._proxy: FaultProxy | None = None
-        self._proxy_server: Http1Server | None = None
+        self._data_plane: list[Http1Server] = []  # the proxy's server and the demo services'
         self._fault_runner: FaultRunner | None = None
 
     def proxy_url(self, service: str) -> str:
@@ -113,6 +112,16 @@ class ExecutorRuntime:
                 f"cannot start {what} on {self.settings.host}:{port}: {exc.strerror or exc}"
             ) from exc
         bound_port = runner.addresses[0][1]
+        return f"http://{self.settings.host}:{bound_port}"
+
+    async def _serve_data_plane(self, server: Http1Server, port: int, what: str) -> str:
+        self._data_plane.append(server)
+        try:
+            bound_port = await server.start(self.settings.host, port)
+        except OSError as exc:
+            raise ExecutorStartError(
+                f"cannot start {what} on {self.settings.host}:{port}: {exc.strerror or exc}"
+            ) from exc
         return f"http://{self.settings.host}:{bound_port}"
 
     async def start(self) -> None:
@@ -150,16 +159,11 @@ class ExecutorRuntime:
         )
         await proxy.open()
         self._proxy = proxy
-        self._proxy_server = Http1Server(
-            callback_handler=proxy.dispatch, max_body_bytes=settings.max_body_bytes
+        self._proxy_base = await self._serve_data_plane(
+            Http1Server(callback_handler=proxy.dispatch, max_body_bytes=settings.max_body_bytes),
+            settings.proxy_port,
+            "fault proxy",
         )
-        try:
-            proxy_port = await self._proxy_server.start(settings.host, settings.proxy_port)
-        except OSError as exc:
-            raise ExecutorStartError(
-                f"cannot start fault proxy on {settings.host}:{settings.proxy_port}: {exc.strerror or exc}"
-            ) from exc
-        self._proxy_base = f"http://{settings.host}:{proxy_port}"
         if settings.demo:
             self._demo = DemoShop(
                 proxy_url=self.proxy_url,
@@ -170,14 +174,7 @@ class ExecutorRuntime:
             await self._demo.open()
             for name, handler in self._demo.handlers().items():
                 server = Http1Server(callback_handler=handler, max_body_bytes=settings.max_body_bytes)
-                self._demo_servers.append(server)
-                try:
-                    port = await server.start(settings.host, 0)
-                except OSError as exc:
-                    raise ExecutorStartError(
-                        f"cannot start demo service {name} on {settings.host}: {exc.strerror or exc}"
-                    ) from exc
-                upstream = f"http://{settings.host}:{port}"
+                upstream = await self._serve_data_plane(server, 0, f"demo service {name}")
                 self._services[name] = ServiceTarget(name=name, upstream=upstream, apis=DEMO_APIS[name])
         self._fault_runner = FaultRunner(
             store=self.fault_store,
@@ -232,10 +229,8 @@ class ExecutorRuntime:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
-        await asyncio.gather(*(server.stop(_SHUTDOWN_TIMEOUT_S) for server in self._demo_servers))
-        self._demo_servers.clear()
-        if self._proxy_server is not None:
-            await self._proxy_server.stop(_SHUTDOWN_TIMEOUT_S)
+        await asyncio.gather(*(server.stop(_SHUTDOWN_TIMEOUT_S) for server in self._data_plane))
+        self._data_plane.clear()
         if self._proxy is not None:
             await self._proxy.close()
         await self._driver.close()
