@@ -171,9 +171,7 @@ class FaultProxy:
 
         def done(upstream: UpstreamResponse | None, error: UpstreamError | None) -> None:
             try:
-                response = self._answer(call, upstream, error, verbatim=fault_header is None)
-                if fault_header is not None:
-                    response.headers.append((FAULT_HEADER, fault_header))
+                response = self._answer(call, upstream, error, fault_header)
             except Exception as exc:  # runs in the upstream's I/O callback: never let a bug escape there
                 reply.fail(exc)
             else:
@@ -184,7 +182,7 @@ class FaultProxy:
         if not self._pool.try_send(
             request.method, url, upstream_headers, request.body, self._upstream_timeout_sec, done
         ):
-            reply.answer(self._forward(call, None, verbatim=fault_header is None, fault_header=fault_header))
+            reply.answer(self._forward(call, None, fault_header))
 
     def _hold(self, call: _Call, reply: Reply) -> bool:
         """Hold a request a plain delay hit on one loop timer, then forward it from callbacks: no task.
@@ -259,9 +257,8 @@ class FaultProxy:
             reply = injection.reply
             response = Response(reply.status, list(reply.headers.items()), reply.body)
         else:
-            response = await self._forward(call, span_id)
-            if injection.affected:
-                response.headers.append((FAULT_HEADER, injection.header_value))
+            fault_header = injection.header_value if injection.affected else None
+            response = await self._forward(call, span_id, fault_header)
         if trace_id and span_id:
             method, path = call.request.method, call.path
             tags: dict[str, object] = {
@@ -299,9 +296,7 @@ class FaultProxy:
             url += "?" + call.request.query
         return url, upstream_headers
 
-    async def _forward(
-        self, call: _Call, span_id: str | None, *, verbatim: bool = False, fault_header: str | None = None
-    ) -> Response:
+    async def _forward(self, call: _Call, span_id: str | None, fault_header: str | None = None) -> Response:
         assert self._pool is not None, "proxy is not started"
         url, upstream_headers = self._upstream_request(call, span_id)
         try:
@@ -309,40 +304,36 @@ class FaultProxy:
                 call.request.method, url, upstream_headers, call.request.body, self._upstream_timeout_sec
             )
         except UpstreamError as exc:
-            response = self._answer(call, None, exc)
-        else:
-            response = self._answer(call, upstream, None, verbatim=verbatim)
-        if fault_header is not None:
-            response.headers.append((FAULT_HEADER, fault_header))
-        return response
+            return self._answer(call, None, exc, fault_header)
+        return self._answer(call, upstream, None, fault_header)
 
     def _answer(
         self,
         call: _Call,
         upstream: UpstreamResponse | None,
         error: UpstreamError | None,
-        *,
-        verbatim: bool = False,
+        fault_header: str | None = None,
     ) -> Response:
-        """Turn the upstream's answer into the proxy's, or a 502 when there is none.
+        """Turn the upstream's answer into the proxy's, or a 502 when there is none; mark an injected fault.
 
-        With ``verbatim`` (nothing will be added to the answer), a usual upstream head with no hop-by-hop
-        header is passed on as it came, without parsing or rewriting it.
+        When nothing is added to it, a usual upstream head with no hop-by-hop header is passed on as it came,
+        without parsing or rewriting it.
         """
         if upstream is None:
             name = call.target.name
             self._counters.count_upstream_error(name)
             message = f"upstream of service {name!r} unavailable: {error}"
-            return _json(502, {"error": "bad_gateway", "message": message})
-        raw_head = upstream.raw_head
-        if verbatim and raw_head and _HOP_BY_HOP_HEAD.search(raw_head) is None:
-            return Response(upstream.status, [], upstream.body, raw_head)
-        out_headers = [(key, value) for key, value in upstream.headers if key.lower() not in _HOP_BY_HOP]
-        if call.request.method == "HEAD":  # the length a GET would have, which the upstream announced
-            out_headers += [
-                (key, value) for key, value in upstream.headers if key.lower() == "content-length"
-            ]
-        return Response(upstream.status, out_headers, upstream.body)
+            response = _json(502, {"error": "bad_gateway", "message": message})
+        elif fault_header is None and upstream.raw_head and not _HOP_BY_HOP_HEAD.search(upstream.raw_head):
+            return Response(upstream.status, [], upstream.body, upstream.raw_head)
+        else:
+            headers = [(key, value) for key, value in upstream.headers if key.lower() not in _HOP_BY_HOP]
+            if call.request.method == "HEAD":  # the length a GET would have, which the upstream announced
+                headers += [(key, value) for key, value in upstream.headers if key.lower() == _LENGTH]
+            response = Response(upstream.status, headers, upstream.body)
+        if fault_header is not None:
+            response.headers.append((FAULT_HEADER, fault_header))
+        return response
 
 
 class _Hold:
