@@ -125,6 +125,52 @@ def breaker_bands(
     return bands
 
 
+def observed_spans(
+    timestamps: Sequence[datetime], *, gap_sec: float, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """Group observation times into the spans they vouch for; a silence longer than `gap_sec` is a gap.
+
+    A span runs from its first to its last observation. The latest span reaches `end` only while its last
+    observation is at most `gap_sec` old, i.e. while the observer is still alive. Nothing is claimed before
+    the first observation.
+    """
+    spans: list[list[datetime]] = []
+    for moment in sorted(timestamps):
+        if spans and (moment - spans[-1][1]).total_seconds() <= gap_sec:
+            spans[-1][1] = moment
+        else:
+            spans.append([moment, moment])
+    if spans and 0 <= (end - spans[-1][1]).total_seconds() <= gap_sec:
+        spans[-1][1] = end
+    return [(first, last) for first, last in spans]
+
+
+def clip_bands(bands: Sequence[Band], spans: Sequence[tuple[datetime, datetime]]) -> list[Band]:
+    """Keep the parts of `bands` inside the observed `spans` (a state is shown only where it was seen)."""
+    clipped = []
+    for band in bands:
+        for first, last in spans:
+            start, end = max(band.start, first), min(band.end, last)
+            if start < end:
+                clipped.append(Band(start, end, band.state))
+    return clipped
+
+
+def break_at_gaps(
+    x: Sequence[datetime], y: Sequence[Any], *, gap_sec: float
+) -> tuple[list[datetime], list[Any]]:
+    """Insert a blank point wherever consecutive `x` are more than `gap_sec` apart, so lines break there."""
+    xs: list[datetime] = []
+    ys: list[Any] = []
+    for index, (moment, value) in enumerate(zip(x, y, strict=True)):
+        if index and (moment - xs[-1]).total_seconds() > gap_sec:
+            xs.append(xs[-1] + (moment - xs[-1]) / 2)
+            ys.append(None)
+        xs.append(moment)
+        ys.append(value)
+    return xs, ys
+
+
 def add_breaker_bands(fig: go.Figure, bands: Sequence[Band]) -> go.Figure:
     """Draw bands as background rectangles (x data, y paper) with one legend entry per state."""
     for band in bands:
@@ -243,11 +289,15 @@ def fault_fraction_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
     return _layout(fig, title="Achieved vs configured fault fraction (95 % interval)")
 
 
-def health_figure(samples: Sequence[Mapping[str, Any]], bands: Sequence[Band] = ()) -> go.Figure:
-    """Health-check latency over time, unhealthy checks marked, breaker bands behind."""
+def health_figure(
+    samples: Sequence[Mapping[str, Any]], bands: Sequence[Band] = (), *, gap_sec: float = float("inf")
+) -> go.Figure:
+    """Health-check latency over time, broken where no sample came for `gap_sec`, breaker bands behind."""
     fig = go.Figure()
-    ts = [s["timestamp"] for s in samples]
-    fig.add_trace(line_trace(ts, [_num(s.get("latency_ms")) for s in samples], name="health check latency"))
+    ts, latency = break_at_gaps(
+        [s["timestamp"] for s in samples], [s.get("latency_ms") for s in samples], gap_sec=gap_sec
+    )
+    fig.add_trace(line_trace(ts, [_num(v) for v in latency], name="health check latency"))
     bad = [s for s in samples if not s.get("healthy")]
     if bad:
         fig.add_trace(
@@ -293,16 +343,20 @@ def client_calls_figure(counts: Sequence[Mapping[str, Any]], bands: Sequence[Ban
 
 
 def call_latency_figure(
-    points: Sequence[Mapping[str, Any]], bands: Sequence[Band] = (), *, title: str = "Client call latency"
+    points: Sequence[Mapping[str, Any]],
+    bands: Sequence[Band] = (),
+    *,
+    title: str = "Client call latency",
+    gap_sec: float = float("inf"),
 ) -> go.Figure:
-    """Latency (ms) and error rate (%) per bucket on a time axis with breaker bands behind both."""
+    """Latency (ms) and error rate (%) per bucket, broken across buckets without calls, bands behind both."""
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
-    ts = [p["bucket_start"] for p in points]
-    fig.add_trace(line_trace(ts, [_num(p.get("latency_ms")) for p in points], name="latency"), row=1, col=1)
+    starts = [p["bucket_start"] for p in points]
+    ts, latency = break_at_gaps(starts, [p.get("latency_ms") for p in points], gap_sec=gap_sec)
+    _, errors = break_at_gaps(starts, [p.get("error_rate_pct") for p in points], gap_sec=gap_sec)
+    fig.add_trace(line_trace(ts, [_num(v) for v in latency], name="latency"), row=1, col=1)
     fig.add_trace(
-        line_trace(
-            ts, [_num(p.get("error_rate_pct")) for p in points], name="error rate", line={"color": "#d62728"}
-        ),
+        line_trace(ts, [_num(v) for v in errors], name="error rate", line={"color": "#d62728"}),
         row=2,
         col=1,
     )

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 import storage
 from client import ActiveFault, ExecutorClientError, ServiceInfo
-from dashboard.charts import Band, breaker_bands
+from dashboard.charts import Band, breaker_bands, clip_bands, observed_spans
 from services.console import Console
 
 logger = logging.getLogger(__name__)
@@ -142,10 +142,23 @@ class MonitorData:
     counts: list[dict[str, Any]]
     latency: list[dict[str, Any]]
     counters: dict[str, int]
+    gap_sec: float
 
 
-def monitor_data(engine: Engine, executor_url: str, *, window_sec: int, bucket_sec: int) -> MonitorData:
-    """Load health samples, breaker bands, call counts and call latency for the last `window_sec`."""
+def monitor_gap_sec(console: Console, *, bucket_sec: int) -> float:
+    """Return the silence after which the monitor's charts break: three missed health samples, at least."""
+    return max(3.0 * console.settings.health_interval_sec, 1.5 * bucket_sec)
+
+
+def monitor_data(
+    engine: Engine, executor_url: str, *, window_sec: int, bucket_sec: int, gap_sec: float
+) -> MonitorData:
+    """Load health samples, breaker bands, call counts and call latency for the last `window_sec`.
+
+    The breaker's state is shown only where it was observed: from the first health sample or transition in
+    the window on, and not across a silence longer than `gap_sec` (the console was down, or its monitor
+    stalled), so a window is never painted CLOSED back to its start on the strength of one old transition.
+    """
     until = datetime.now(UTC)
     since = until - timedelta(seconds=window_sec)
     with Session(engine) as session:
@@ -167,6 +180,8 @@ def monitor_data(engine: Engine, executor_url: str, *, window_sec: int, bucket_s
     bands = breaker_bands(
         [(t.timestamp, t.new_state) for t in transitions], start=since, end=until, initial=initial or "closed"
     )
+    seen = [h.timestamp for h in health] + [t.timestamp for t in transitions]
+    bands = clip_bands(bands, observed_spans(seen, gap_sec=gap_sec, end=until))
     totals: dict[str, int] = {}
     for row in counts:
         totals[row["kind"]] = totals.get(row["kind"], 0) + int(row["count"])
@@ -181,6 +196,7 @@ def monitor_data(engine: Engine, executor_url: str, *, window_sec: int, bucket_s
             [(e.timestamp, e.kind, e.latency_ms) for e in events], bucket_sec=bucket_sec
         ),
         counters=totals,
+        gap_sec=gap_sec,
     )
 
 

@@ -26,7 +26,11 @@ def live() -> None:
     current = holder.console()
     executor_banner(holder, current)
     view = data.monitor_data(
-        current.engine, current.executor_url, window_sec=window_sec, bucket_sec=bucket_sec
+        current.engine,
+        current.executor_url,
+        window_sec=window_sec,
+        bucket_sec=bucket_sec,
+        gap_sec=data.monitor_gap_sec(current, bucket_sec=bucket_sec),
     )
     state = data.executor_status(current, embedded=holder.config.embedded).breaker_state
     counters = view.counters
@@ -38,9 +42,11 @@ def live() -> None:
     cols[4].metric("failures", counters.get("failure", 0))
     cols[5].metric("breaker opens", counters.get("breaker_opens", 0))
     st.caption(f"Last {window_label}, buckets of {bucket_sec} s; background colour = circuit-breaker state.")
-    st.plotly_chart(health_figure(view.health, view.bands), key="monitor_health")
+    st.plotly_chart(health_figure(view.health, view.bands, gap_sec=view.gap_sec), key="monitor_health")
     st.plotly_chart(client_calls_figure(view.counts, view.bands), key="monitor_calls")
-    st.plotly_chart(call_latency_figure(view.latency, view.bands), key="monitor_latency")
+    st.plotly_chart(
+        call_latency_figure(view.latency, view.bands, gap_sec=1.5 * bucket_sec), key="monitor_latency"
+    )
 
 
 live()

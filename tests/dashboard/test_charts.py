@@ -11,7 +11,9 @@ from dashboard.charts import (
     BREAKER_COLOURS,
     BreakerState,
     add_breaker_bands,
+    break_at_gaps,
     breaker_bands,
+    clip_bands,
     call_latency_figure,
     client_calls_figure,
     downsample_minmax,
@@ -20,6 +22,7 @@ from dashboard.charts import (
     latency_ecdf_figure,
     latency_overlay_figure,
     line_trace,
+    observed_spans,
     run_colour,
     run_progress_figure,
 )
@@ -113,3 +116,34 @@ def test_monitor_figures_render_with_and_without_data() -> None:
     latency = call_latency_figure([], bands)
     assert latency.layout.yaxis.title.text == "latency (ms)"
     assert len(latency.layout.shapes) == 1
+
+
+def test_observed_spans_split_at_silences_and_reach_the_end_only_while_live() -> None:
+    times = [_at(0), _at(5), _at(10), _at(60), _at(65)]
+    assert observed_spans(times, gap_sec=15, end=_at(70)) == [(_at(0), _at(10)), (_at(60), _at(70))]
+    assert observed_spans(times, gap_sec=15, end=_at(90)) == [(_at(0), _at(10)), (_at(60), _at(65))]
+    assert observed_spans([], gap_sec=15, end=_at(90)) == []
+
+
+def test_clip_bands_keeps_only_observed_parts() -> None:
+    bands = breaker_bands([(_at(20), "OPEN")], start=_at(0), end=_at(100))
+    clipped = clip_bands(bands, [(_at(10), _at(30)), (_at(80), _at(100))])
+    assert [(b.state, b.start, b.end) for b in clipped] == [
+        (BreakerState.CLOSED, _at(10), _at(20)),
+        (BreakerState.OPEN, _at(20), _at(30)),
+        (BreakerState.OPEN, _at(80), _at(100)),
+    ]
+
+
+def test_lines_break_across_a_gap_instead_of_running_straight() -> None:
+    xs, ys = break_at_gaps([_at(0), _at(5), _at(60)], [1.0, 2.0, 3.0], gap_sec=15)
+    assert ys == [1.0, 2.0, None, 3.0] and xs[2] == _at(32.5)
+    fig = health_figure(
+        [{"timestamp": x, "latency_ms": 2.0, "healthy": True} for x in (_at(0), _at(5), _at(60))],
+        gap_sec=15,
+    )
+    assert np.isnan(fig.data[0].y[2]) and len(fig.data[0].y) == 4
+    latency = call_latency_figure(
+        [{"bucket_start": _at(s), "latency_ms": 3.0, "error_rate_pct": 0.0} for s in (0, 5, 60)], gap_sec=7.5
+    )
+    assert [np.isnan(v) for v in latency.data[1].y] == [False, False, True, False]
