@@ -1,0 +1,106 @@
+"""Poll the Executor's active faults on one background thread; pages read the latest snapshot."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from client import ActiveFault, ExecutorClientError, HttpExecutorClient
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ActiveFaultsPoller", "FaultsSnapshot"]
+
+
+@dataclass(frozen=True)
+class FaultsSnapshot:
+    """The Executor's active faults as last listed, or why the listing failed; `taken_at` None: not yet."""
+
+    faults: tuple[ActiveFault, ...] = ()
+    error: str | None = None
+    taken_at: datetime | None = None
+    polls: int = field(default=0, compare=False)
+
+
+class ActiveFaultsPoller:
+    """List the Executor's active faults every `interval_sec` on one thread, whatever the number of pages.
+
+    Every browser tab used to list the faults itself on each refresh, so the Executor's load (and the
+    client's call counts on the Monitor) grew with the number of open tabs. Now one process-wide poller asks;
+    pages only read `snapshot`. `refresh()` polls at once (after a halt, so the list is not stale).
+
+    Example::
+
+        poller = ActiveFaultsPoller(client=client, interval_sec=2)
+        poller.start()
+        poller.snapshot.faults
+        poller.stop()
+    """
+
+    def __init__(
+        self,
+        *,
+        client: HttpExecutorClient,
+        interval_sec: float = 2.0,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if interval_sec <= 0:
+            raise ValueError("interval_sec must be positive")
+        self.client = client
+        self.interval_sec = interval_sec
+        self._now = now
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._snapshot = FaultsSnapshot()
+
+    @property
+    def snapshot(self) -> FaultsSnapshot:
+        """Return the latest listing (no I/O)."""
+        return self._snapshot
+
+    def poll(self) -> FaultsSnapshot:
+        """List the active faults now, store the result as the snapshot and return it."""
+        with self._lock:  # one listing at a time, so a slower older answer cannot replace a newer one
+            polls = self._snapshot.polls + 1
+            try:
+                faults = tuple(self.client.list_active_faults())
+                snapshot = FaultsSnapshot(faults=faults, taken_at=self._now(), polls=polls)
+            except ExecutorClientError as exc:
+                snapshot = FaultsSnapshot(error=str(exc), taken_at=self._now(), polls=polls)
+            except Exception as exc:  # guard the thread; the page shows the reason
+                logger.exception("listing active faults failed")
+                snapshot = FaultsSnapshot(
+                    error=f"{type(exc).__name__}: {exc}", taken_at=self._now(), polls=polls
+                )
+            self._snapshot = snapshot
+            return snapshot
+
+    def refresh(self) -> None:
+        """Ask the thread to poll now instead of at its next interval."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start the polling thread (once)."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="boifi-active-faults", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the polling thread and wait for it (bounded)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.poll()
+            self._wake.wait(self.interval_sec)
+            self._wake.clear()

@@ -1,0 +1,73 @@
+"""The active-faults poller: one listing per interval whatever the readers, and the reason when it fails."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from client import ClientEvent, HttpExecutorClient
+from executor import EmbeddedExecutor
+from services.faults import ActiveFaultsPoller
+from tests.services.conftest import fast_config
+
+
+def _apply(executor: EmbeddedExecutor, key: str) -> str:
+    body = {
+        "service": "payment",
+        "api": "/api/v1/payment/process",
+        "fault_type": "delay",
+        "percentage": 0,
+        "duration_seconds": 30,
+        "fault_config": {"delay_milliseconds": 5},
+        "load": {"rate_rps": 1},
+    }
+    response = httpx.post(
+        f"{executor.base_url}/v1/faults/apply", json=body, headers={"Idempotency-Key": key}, timeout=5
+    )
+    response.raise_for_status()
+    return str(response.json()["apply_id"])
+
+
+def test_snapshot_lists_active_faults_and_reading_it_sends_nothing(executor: EmbeddedExecutor) -> None:
+    apply_id = _apply(executor, "poller-test")
+    try:
+        with HttpExecutorClient(fast_config(executor.base_url, api_mode="extended")) as client:
+            calls: list[ClientEvent] = []
+            client.subscribe(lambda event: calls.append(event) if event.kind.value == "attempt" else None)
+            poller = ActiveFaultsPoller(client=client, interval_sec=60)
+            assert poller.snapshot.taken_at is None and poller.snapshot.faults == ()
+            snapshot = poller.poll()
+            assert apply_id in {fault.fault_id for fault in snapshot.faults}
+            assert snapshot.error is None and snapshot.taken_at is not None
+            sent = len(calls)
+            for _ in range(100):  # a hundred page refreshes, in any number of tabs
+                assert poller.snapshot is snapshot
+            assert len(calls) == sent == 1
+    finally:
+        httpx.delete(f"{executor.base_url}/v1/faults/{apply_id}", timeout=5)
+
+
+def test_thread_polls_on_refresh_and_stops(executor: EmbeddedExecutor) -> None:
+    with HttpExecutorClient(fast_config(executor.base_url)) as client:
+        poller = ActiveFaultsPoller(client=client, interval_sec=60)
+        poller.start()
+        try:
+            deadline = time.monotonic() + 10
+            while poller.snapshot.polls < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert poller.snapshot.polls == 1  # the first poll at start, the next one not before 60 s
+            poller.refresh()
+            while poller.snapshot.polls < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert poller.snapshot.polls == 2
+        finally:
+            poller.stop()
+        assert poller._thread is None
+
+
+def test_an_unreachable_executor_gives_the_reason_not_an_empty_list() -> None:
+    config = fast_config("http://127.0.0.1:9", max_retries=1, circuit_breaker_enabled=False)
+    with HttpExecutorClient(config) as client:
+        snapshot = ActiveFaultsPoller(client=client, interval_sec=1).poll()
+    assert snapshot.faults == () and snapshot.error and snapshot.taken_at is not None
