@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import signal
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -20,6 +22,8 @@ from cli.common import (
     print_json,
 )
 from cli.plan_file import PlanFileError, load_plan
+from cli.signals import StopSignals
+from client import FaultPlan
 from services.console import Console, ConsoleSettings
 from services.guardrail import Guardrail
 
@@ -46,6 +50,62 @@ def _load_row(
     loaded = load_run(console.engine, run_id, with_timeline=with_timeline)
     assert loaded is not None, f"run {run_id} vanished from storage"
     return loaded
+
+
+POLL_S = 0.2
+PROGRESS_INTERVAL_S = 1.0
+HALT_TIMEOUT_S = 30.0
+
+
+def _watch(console: Console, run_id: int, stop: StopSignals, duration_s: int) -> int | None:
+    """Print progress until the run ends or a stop signal arrives; then halt it and return that signal."""
+    next_progress = time.monotonic() + PROGRESS_INTERVAL_S
+    while not console.runner.wait(run_id, timeout=POLL_S):
+        if stop.received is not None:
+            break
+        if time.monotonic() >= next_progress:
+            next_progress += PROGRESS_INTERVAL_S
+            row, _ = _load_row(console, run_id, with_timeline=False)
+            err(_progress_line(row, duration_s))
+    signum = stop.received
+    if signum is None:
+        return None
+    name = signal.Signals(signum).name
+    err(f"received {name}: halting the fault ...")
+    console.runner.cancel(run_id, reason=f"interrupted by {name}")
+    if not console.runner.wait(run_id, timeout=HALT_TIMEOUT_S):
+        err(f"run {run_id} did not stop within {HALT_TIMEOUT_S:g} s; closing the console marks it")
+    return signum
+
+
+def _open_console(
+    stack: contextlib.ExitStack,
+    plan: FaultPlan,
+    *,
+    executor_url: str | None,
+    api_mode: str | None,
+    embedded: bool,
+    database_url: str | None,
+) -> Console:
+    """Start the embedded executor if asked, then a Console for the plan's run; both close with `stack`."""
+    extra: dict[str, Any] = {}
+    if embedded:
+        from executor import EmbeddedExecutor, ExecutorSettings
+
+        executor = stack.enter_context(EmbeddedExecutor(ExecutorSettings(port=0, demo=True)))
+        executor_url = executor.base_url
+        if plan.service in executor.service_names():
+            extra["probe_url"] = executor.proxy_url(plan.service)
+        err(f"embedded executor at {executor_url}")
+    config = client_config(executor_url=executor_url, api_mode=api_mode, **extra)
+    return stack.enter_context(
+        Console(
+            client_config=config,
+            engine=open_engine(database_url),
+            settings=ConsoleSettings(database_url=database_url),
+            start_monitor=False,
+        )
+    )
 
 
 def _exit_code(row: dict[str, Any]) -> int:
@@ -96,50 +156,29 @@ def apply(
         err(str(exc))
         raise typer.Exit(ExitCode.INVALID_PLAN) from exc
 
-    with contextlib.ExitStack() as stack:
-        extra: dict[str, Any] = {}
-        if embedded:
-            from executor import EmbeddedExecutor, ExecutorSettings
-
-            executor = stack.enter_context(EmbeddedExecutor(ExecutorSettings(port=0, demo=True)))
-            executor_url = executor.base_url
-            if plan.service in executor.service_names():
-                extra["probe_url"] = executor.proxy_url(plan.service)
-            err(f"embedded executor at {executor_url}")
-        config = client_config(executor_url=executor_url, api_mode=api_mode, **extra)
-        engine = open_engine(database_url)
-        console = stack.enter_context(
-            Console(
-                client_config=config,
-                engine=engine,
-                settings=ConsoleSettings(database_url=database_url),
-                start_monitor=False,
+    # For the whole command, shutdown included: a signal is recorded, not obeyed, so a repeated Ctrl-C or
+    # SIGTERM cannot cut the cleanup short and leave the fault injecting or the run `running`.
+    with StopSignals() as stop:
+        with contextlib.ExitStack() as stack:
+            console = _open_console(
+                stack, plan, executor_url=executor_url, api_mode=api_mode, embedded=embedded,
+                database_url=database_url,
+            )  # fmt: skip
+            run_id = console.runner.submit(
+                plan,
+                labels=label or (),
+                notes=notes,
+                guardrail=guardrail if guardrail.enabled else None,
+                timeout_sec=timeout_sec,
             )
-        )
-        run_id = console.runner.submit(
-            plan,
-            labels=label or (),
-            notes=notes,
-            guardrail=guardrail if guardrail.enabled else None,
-            timeout_sec=timeout_sec,
-        )
-        err(f"run {run_id} submitted to {config.base_url} ({config.api_mode} mode)")
-        interrupted = False
-        try:
-            while not console.runner.wait(run_id, timeout=1.0):
-                row, _ = _load_row(console, run_id, with_timeline=False)
-                err(_progress_line(row, plan.duration_seconds))
-        except KeyboardInterrupt:
-            interrupted = True
-            err("interrupted: halting the fault ...")
-            console.runner.cancel(run_id)
-            console.runner.wait(run_id, timeout=30)
+            err(f"run {run_id} submitted to {console.executor_url} ({console.runner.api_mode} mode)")
+            signum = _watch(console, run_id, stop, plan.duration_seconds)
+        # Read after the console closed: closing records a run that did not stop in time as interrupted.
         row, timeline = _load_row(console, run_id)
-
-    if json_output:
-        print_json({"run": row, "timeline": timeline})
-    else:
-        typer.echo(describe_run(row))
-    if interrupted:
-        raise typer.Exit(130)
+        if json_output:
+            print_json({"run": row, "timeline": timeline})
+        else:
+            typer.echo(describe_run(row))
+    if signum is not None:
+        raise typer.Exit(128 + signum)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     raise typer.Exit(_exit_code(row))

@@ -2,10 +2,16 @@
 
 Pages and the CLI call `submit` and get a run id at once; the run row is written before the apply starts, so a
 crash leaves a visible run (and, in policy mode, a policy name) for recovery to clean up.
+
+Workers are daemon threads, so that an exiting interpreter does not first wait for every run to take its full
+course (it joins non-daemon threads before running `atexit` hooks); instead an `atexit` hook halts the runs
+still in flight and records them as cancelled. That is how the dashboard's runs stop when Streamlit's server
+exits on SIGTERM.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import socket
@@ -13,7 +19,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +40,12 @@ from storage import RunStatus
 
 logger = logging.getLogger(__name__)
 
+_CLOSED = "the runner is shut down"
+
 HALTED_BY_USER = "halted by user"
+SHUT_DOWN = "console shut down"
+PROCESS_EXITING = "console process exiting"
+SHUTDOWN_TIMEOUT_SEC = 30.0
 
 
 def make_owner_id() -> str:
@@ -57,7 +67,12 @@ class _ActiveRun:
     stop_reason: str | None = None
     fault_id: str | None = None
     last_progress_write: float = float("-inf")
-    future: Future[None] | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def halt(self, reason: str) -> None:
+        if self.stop_reason is None:  # the first reason wins: a guardrail's stays when the user halts too
+            self.stop_reason = reason
+        self.cancel.set()
 
 
 class Runner:
@@ -90,7 +105,7 @@ class Runner:
         self.lease_sec = lease_sec
         self._now = now
         self._progress_interval_sec = progress_interval_sec
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="boifi-run")
+        self._slots = threading.BoundedSemaphore(max_workers)
         self._lock = threading.Lock()
         self._active: dict[int, _ActiveRun] = {}
         self._by_key: dict[str, int] = {}
@@ -110,6 +125,7 @@ class Runner:
             self.recovered = recover_orphaned_runs(
                 engine=engine, client_for=self._own_client_for, lease_sec=lease_sec, owner=self.owner, now=now
             )
+        atexit.register(self._shutdown_at_exit)
 
     def _own_client_for(self, executor_url: str, api_mode: str) -> HttpExecutorClient | None:
         """Return a client for a run's Executor: ours, or a sibling in the run's api mode for the same URL."""
@@ -143,7 +159,7 @@ class Runner:
     ) -> int:
         """Record a queued run for `plan` and start it on a worker thread; return its id at once."""
         if self._closed.is_set():
-            raise RuntimeError("the runner is shut down")
+            raise RuntimeError(_CLOSED)
         apply_key = f"run-{uuid.uuid4().hex[:16]}"
         with Session(self.engine) as session:
             run = storage.create_run(
@@ -163,20 +179,27 @@ class Runner:
         if self.api_mode == "policy":
             active.fault_id = self.client.policy_name_for(apply_key)
         with self._lock:
-            self._active[run_id] = active
-            self._by_key[apply_key] = run_id
-        active.future = self._pool.submit(self._execute, active, timeout_sec, start_time)
+            closed = self._closed.is_set()  # checked again under the lock shutdown takes its snapshot with
+            if not closed:
+                self._active[run_id] = active
+                self._by_key[apply_key] = run_id
+        if closed:
+            active.stop_reason = SHUT_DOWN
+            self._finish(active, RunStatus.CANCELLED, None)
+            raise RuntimeError(_CLOSED)
+        worker = threading.Thread(
+            target=self._work, args=(active, timeout_sec, start_time), name=f"boifi-run-{run_id}", daemon=True
+        )
+        worker.start()
         return run_id
 
-    def cancel(self, run_id: int) -> bool:
+    def cancel(self, run_id: int, *, reason: str = HALTED_BY_USER) -> bool:
         """Halt a run of this process: stop its fault on the Executor and record it as cancelled."""
         with self._lock:
             active = self._active.get(run_id)
         if active is None:
             return False
-        if active.stop_reason is None:
-            active.stop_reason = HALTED_BY_USER
-        active.cancel.set()
+        active.halt(reason)
         return True
 
     def cancel_all(self) -> int:
@@ -198,30 +221,64 @@ class Runner:
         """Block until the run has finished in this process; True if it did within `timeout`."""
         with self._lock:
             active = self._active.get(run_id)
-        if active is None or active.future is None:
-            return True
-        try:
-            active.future.result(timeout=timeout)
-        except TimeoutError:
-            return False
-        return True
+        return active is None or active.done.wait(timeout)
 
-    def shutdown(self, *, cancel_active: bool = True, wait: bool = True) -> None:
-        """Stop accepting runs; halt active ones (their faults are removed) and wait for the workers."""
-        self._closed.set()
+    def shutdown(
+        self,
+        *,
+        cancel_active: bool = True,
+        wait: bool = True,
+        timeout_sec: float = SHUTDOWN_TIMEOUT_SEC,
+        reason: str = SHUT_DOWN,
+    ) -> None:
+        """Stop accepting runs; halt active ones (their faults are removed) and wait up to `timeout_sec`.
+
+        A halted run that has not finished by then is recorded as interrupted, so no run this runner
+        owned stays `running`; its worker may still record the real outcome later.
+        """
+        with self._lock:
+            first_call = not self._closed.is_set()
+            self._closed.set()
+            runs = list(self._active.values())
+        atexit.unregister(self._shutdown_at_exit)
         if cancel_active:
-            with self._lock:
-                runs = list(self._active.values())
             for active in runs:
-                if active.stop_reason is None:
-                    active.stop_reason = "console shut down"
-                active.cancel.set()
-        self._pool.shutdown(wait=wait, cancel_futures=False)
-        self._heartbeat.join(timeout=5)
-        for sibling in self._siblings:
-            sibling.close()
+                active.halt(reason)
+        if wait:
+            deadline = time.monotonic() + timeout_sec
+            stuck = [active for active in runs if not active.done.wait(max(0.0, deadline - time.monotonic()))]
+            if stuck and cancel_active:
+                self._mark_stuck(
+                    stuck, f"interrupted: {reason}, and the run did not stop within {timeout_sec:g} s"
+                )
+        if first_call:
+            self._heartbeat.join(timeout=5)
+            for sibling in self._siblings:
+                sibling.close()
+
+    def _shutdown_at_exit(self) -> None:
+        self.shutdown(reason=PROCESS_EXITING)
+
+    def _mark_stuck(self, runs: Sequence[_ActiveRun], reason: str) -> None:
+        logger.warning(
+            "runs %s did not stop in time; their faults may stay active until they expire",
+            [active.run_id for active in runs],
+        )
+        for active in runs:
+            try:
+                with Session(self.engine) as session:
+                    storage.mark_interrupted(session, run_id=active.run_id, reason=reason, now=self._now())
+            except Exception:
+                logger.exception("could not mark run %s interrupted", active.run_id)
 
     # -- worker side ---------------------------------------------------------------------------------------
+
+    def _work(self, active: _ActiveRun, timeout_sec: float | None, start_time: datetime | None) -> None:
+        try:
+            with self._slots:
+                self._execute(active, timeout_sec, start_time)
+        finally:
+            active.done.set()
 
     def _execute(self, active: _ActiveRun, timeout_sec: float | None, start_time: datetime | None) -> None:
         try:
@@ -270,8 +327,7 @@ class Runner:
                 p99_latency_ms=p99_of(observation),
             )
             if reason is not None:
-                active.stop_reason = reason
-                active.cancel.set()
+                active.halt(reason)
         now = time.monotonic()
         if now - active.last_progress_write >= self._progress_interval_sec:
             active.last_progress_write = now

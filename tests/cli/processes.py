@@ -1,0 +1,101 @@
+"""Helpers for tests that run `boifi` for real in a subprocess and stop it with a signal."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlmodel import Session, col, select
+
+import storage
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def refuses(url: str) -> bool:
+    """Return True when nothing accepts a connection at `url` any more."""
+    try:
+        httpx.get(url, timeout=2)
+    except httpx.ConnectError:
+        return True
+    return False
+
+
+def clean_env(**boifi: str) -> dict[str, str]:
+    """Return this process's environment without BOIFI_* variables, plus the given ones."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BOIFI_")}
+    env.update(boifi)
+    return env
+
+
+@contextlib.contextmanager
+def boifi(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """Start `python -m cli ARGS` (standard error merged into standard output); kill it if still running."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def read_until(process: subprocess.Popen[str], done: Callable[[str], bool]) -> list[str]:
+    """Read output lines until one satisfies `done`; fail with the output so far if the process ends first."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    while not lines or not done(lines[-1]):
+        line = process.stdout.readline()
+        assert line, "\n".join(lines) or "no output"
+        lines.append(line.strip())
+    return lines
+
+
+def wait_for(condition: Callable[[], Any], *, timeout_s: float = 30.0, what: str = "condition") -> Any:
+    """Poll `condition` until it returns something truthy; fail after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = condition()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def runs_in(database_url: str) -> list[storage.Run]:
+    """Return every run stored at `database_url`, oldest first."""
+    engine = storage.make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return list(session.exec(select(storage.Run).order_by(col(storage.Run.id))).all())
+    finally:
+        engine.dispose()
+
+
+def active_faults(executor_url: str, apply_keys: Sequence[str]) -> list[dict[str, Any]]:
+    """Return the Executor's active faults (GET /v1/faults) applied under one of `apply_keys`."""
+    faults = httpx.get(executor_url + "/v1/faults", timeout=5).json()["faults"]
+    return [fault for fault in faults if fault["active"] and fault["idempotency_key"] in apply_keys]
