@@ -7,6 +7,7 @@ services is started for the whole process and the client talks to it.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -128,7 +129,7 @@ class ConsoleHolder:
             old.close()
 
     def close(self) -> None:
-        """Close the Console and stop the embedded executor."""
+        """Close the Console (its active runs are halted), then the embedded executor."""
         with self._lock:
             console, self._console = self._console, None
         if console is not None:
@@ -139,13 +140,22 @@ class ConsoleHolder:
 
 
 def _release(holder: ConsoleHolder) -> None:
+    atexit.unregister(holder.close)
     holder.close()
 
 
 @st.cache_resource(show_spinner="Starting BOIFI Console…", on_release=_release)
 def get_holder() -> ConsoleHolder:
-    """Return the process-wide ConsoleHolder (created once per process)."""
-    return ConsoleHolder()
+    """Return the process-wide ConsoleHolder (created once per process), closed when the process exits.
+
+    Streamlit stops its server on SIGTERM and SIGINT and lets the interpreter exit, but does not release
+    cached resources on the way out. The runner's own `atexit` hook halts the runs still in flight (so none
+    stays `running` with its fault injecting); this one then closes the rest in order: events are flushed
+    and the embedded executor stops last.
+    """
+    holder = ConsoleHolder()
+    atexit.register(holder.close)
+    return holder
 
 
 def get_console() -> Console:

@@ -12,7 +12,7 @@ import storage
 from client import ExecutorClientConfig, HttpExecutorClient
 from services.monitor import HealthMonitor
 from services.recorder import EventRecorder
-from services.runner import Runner
+from services.runner import SHUT_DOWN, SHUTDOWN_TIMEOUT_SEC, Runner
 
 logger = logging.getLogger(__name__)
 
@@ -81,13 +81,17 @@ class Console:
             self.monitor.start()
         self._closed = False
 
-    def close(self) -> None:
-        """Halt active runs (removing their faults), stop the threads, flush events, close the client."""
+    def close(self, *, reason: str = SHUT_DOWN, timeout_sec: float = SHUTDOWN_TIMEOUT_SEC) -> None:
+        """Halt active runs (removing their faults), stop the threads, flush events, close the client.
+
+        Runs are recorded as cancelled with `reason`; one that does not stop within `timeout_sec` is
+        recorded as interrupted.
+        """
         if self._closed:
             return
         self._closed = True
         self.monitor.stop()
-        self.runner.shutdown(cancel_active=True, wait=True)
+        self.runner.shutdown(cancel_active=True, wait=True, timeout_sec=timeout_sec, reason=reason)
         self._unsubscribe()
         self.recorder.close()
         self.client.close()
