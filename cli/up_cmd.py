@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,28 @@ import typer
 
 from cli.common import err
 from cli.signals import StopSignals
+from services.runner import SHUTDOWN_TIMEOUT_SEC
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP_PATH = PROJECT_ROOT / "app.py"
+# The dashboard halts its runs on the way out, each bounded by the runner's shutdown timeout; allow for that.
+DASHBOARD_STOP_TIMEOUT_S = SHUTDOWN_TIMEOUT_SEC + 15.0
+
+
+def _stop_dashboard(process: subprocess.Popen[bytes], signum: int) -> int:
+    """Pass `signum` on to the dashboard and wait for it to halt its runs; kill it if it takes too long.
+
+    Return the exit code `boifi up` should end with: 0 when the dashboard stopped cleanly, else non-zero.
+    """
+    err("stopping the dashboard (halting its runs) ...")
+    process.send_signal(signum)
+    try:
+        return 0 if process.wait(timeout=DASHBOARD_STOP_TIMEOUT_S) == 0 else 1
+    except subprocess.TimeoutExpired:
+        err(f"the dashboard did not stop within {DASHBOARD_STOP_TIMEOUT_S:g} s; killing it")
+        process.kill()
+        process.wait()
+        return 1
 
 
 def up(
@@ -24,8 +44,13 @@ def up(
     executor_port: Annotated[int, typer.Option(help="Embedded executor control port (0: any free).")] = 0,
     seed: Annotated[int | None, typer.Option(help="Seed of the embedded executor's random source.")] = None,
 ) -> None:
-    """Start the embedded executor (unless BOIFI_EXECUTOR_URL is set) and the dashboard until Ctrl-C."""
+    """Start the embedded executor (unless BOIFI_EXECUTOR_URL is set) and the dashboard until Ctrl-C.
+
+    SIGINT and SIGTERM are passed on to the dashboard, which halts and marks its runs in flight; the
+    embedded executor stops only after that, so that the halts still reach it.
+    """
     env = dict(os.environ)
+    exit_code = 0
     with contextlib.ExitStack() as stack:
         stop = stack.enter_context(StopSignals())  # entered first, so it also guards the shutdown
         if not env.get("BOIFI_EXECUTOR_URL"):
@@ -57,11 +82,12 @@ def up(
                 pass
         finally:
             if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+                exit_code = _stop_dashboard(process, stop.received or signal.SIGTERM)
+            elif stop.received is None:
+                err(f"the dashboard exited with code {process.returncode}")
+                exit_code = process.returncode if process.returncode > 0 else 1
+    if exit_code:
+        raise typer.Exit(exit_code)
 
 
 def register(app: typer.Typer) -> None:

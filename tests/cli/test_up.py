@@ -2,78 +2,114 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from executor import EmbeddedExecutor, ExecutorSettings
+from services.runner import PROCESS_EXITING
+from storage import RunStatus
+from tests.cli.processes import (
+    active_faults,
+    boifi,
+    clean_env,
+    free_port,
+    read_until,
+    refuses,
+    runs_in,
+    wait_for,
+)
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+
 STARTUP_TIMEOUT_S = 90
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+pytestmark = pytest.mark.slow
 
 
-def _refuses(url: str) -> bool:
-    try:
-        httpx.get(url, timeout=2)
-    except httpx.ConnectError:
-        return True
-    return False
+def _wait_until_ready(process: subprocess.Popen[str], dashboard_url: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while True:
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        try:
+            if httpx.get(dashboard_url + "/_stcore/health", timeout=1).text == "ok":
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the dashboard did not become ready"
+        time.sleep(0.2)
 
 
-@pytest.mark.slow
 def test_up_serves_executor_and_dashboard_then_stops_everything_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BOIFI_")}
-    env["BOIFI_DATABASE_URL"] = f"sqlite:///{tmp_path / 'console.db'}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli", "up", "--port", str(port), "--seed", "1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        lines: list[str] = []
-        while not lines or not lines[-1].startswith("dashboard: "):
-            line = process.stdout.readline()
-            assert line, "\n".join(lines)
-            lines.append(line.strip())
+    port = free_port()
+    env = clean_env(BOIFI_DATABASE_URL=f"sqlite:///{tmp_path / 'console.db'}")
+    with boifi("up", "--port", str(port), "--seed", "1", env=env) as process:
+        lines = read_until(process, lambda line: line.startswith("dashboard: "))
         executor_url = lines[0].removeprefix("embedded executor: ")
         dashboard_url = lines[-1].removeprefix("dashboard: ")
         assert dashboard_url == f"http://127.0.0.1:{port}"
         assert httpx.get(executor_url + "/v1/health").json() == {"status": "healthy"}
         services = [line.split(":", 1)[0].removeprefix("service ") for line in lines[1:-1]]
         assert services == ["gateway", "orders", "payment", "inventory"]
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            assert process.poll() is None, process.stdout.read()
-            try:
-                if httpx.get(dashboard_url + "/_stcore/health", timeout=1).text == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the dashboard did not become ready"
-            time.sleep(0.2)
+        _wait_until_ready(process, dashboard_url)
         for _ in range(3):  # a repeated SIGTERM must not cut the shutdown short
             process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        process.wait(timeout=60)
     assert process.returncode == 0
-    assert _refuses(dashboard_url + "/_stcore/health")
-    assert _refuses(executor_url + "/v1/health")
+    assert refuses(dashboard_url + "/_stcore/health")
+    assert refuses(executor_url + "/v1/health")
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    """A headless Chromium page through Playwright (as the browser journeys use)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (the test command installs it: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(90_000)
+        yield page
+        browser.close()
+
+
+def _launch_long_run(page: Any, dashboard_url: str, executor_url: str, database_url: str) -> str:
+    """Launch a 300 s run from the dashboard's Launch page; return its apply key once its fault is active."""
+    page.goto(f"{dashboard_url}/Launch")
+    page.get_by_text("Launch an experiment").first.wait_for()
+    duration = page.get_by_label("duration (s)")
+    duration.fill("300")
+    duration.press("Enter")
+    page.get_by_text("Preview of the exact request").first.wait_for()
+    page.get_by_role("button", name="Launch", exact=True).click()
+    apply_key: str = wait_for(lambda: [run.apply_key for run in runs_in(database_url)], what="the run")[0]
+    wait_for(lambda: active_faults(executor_url, [apply_key]), what="the fault to be injecting")
+    return apply_key
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(240)
+def test_sigterm_to_up_halts_and_marks_the_run_in_flight(tmp_path: Path, browser_page: Any) -> None:
+    database_url = f"sqlite:///{tmp_path / 'console.db'}"
+    port = free_port()
+    # The test owns the executor, so it can check that no fault is left on it after `boifi up` has gone.
+    with EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=2)) as executor:
+        env = clean_env(BOIFI_DATABASE_URL=database_url, BOIFI_EXECUTOR_URL=executor.base_url)
+        with boifi("up", "--port", str(port), env=env) as process:
+            dashboard_url = read_until(process, lambda line: line.startswith("dashboard: "))[-1].split()[-1]
+            _wait_until_ready(process, dashboard_url)
+            apply_key = _launch_long_run(browser_page, dashboard_url, executor.base_url, database_url)
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, output
+        [run] = runs_in(database_url)
+        assert run.status == RunStatus.CANCELLED, output
+        assert run.stop_reason == PROCESS_EXITING
+        assert active_faults(executor.base_url, [apply_key]) == []
