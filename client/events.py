@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from client.measures import percentile
+
 logger = logging.getLogger(__name__)
 
 
@@ -90,14 +92,6 @@ class EventBus:
                 logger.exception("client event listener failed")
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
 class ExecutorClientMetrics:
     """The seed's counters, fed by subscribing to a client's events.
 
@@ -169,13 +163,13 @@ class ExecutorClientMetrics:
     def p95_latency_ms(self) -> float:
         """Return the 95th percentile call latency over the window."""
         with self._lock:
-            return _percentile(list(self._latencies_ms), 0.95)
+            return percentile(sorted(self._latencies_ms), 0.95)
 
     @property
     def p99_latency_ms(self) -> float:
         """Return the 99th percentile call latency over the window."""
         with self._lock:
-            return _percentile(list(self._latencies_ms), 0.99)
+            return percentile(sorted(self._latencies_ms), 0.99)
 
     def get_success_rate(self) -> float:
         """Return successful calls over all calls (0 when none)."""

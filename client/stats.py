@@ -5,24 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from client.measures import is_error_status, percentile
 from client.models import ExecutorMetrics, RequestSample, TimelinePoint
 
 
 def is_error(sample: RequestSample) -> bool:
-    """Tell whether a request failed: no answer, a 5xx, or an injected abort."""
-    return (
-        sample.status_code == 0
-        or sample.status_code >= 500
-        or (sample.affected and sample.status_code >= 400)
-    )
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Return the nearest-rank percentile ``q`` (0–1) of sorted values (0 when empty)."""
-    if not sorted_values:
-        return 0.0
-    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return float(sorted_values[index])
+    """Tell whether a request failed, by the console's one rule (`client.measures.is_error_status`)."""
+    return is_error_status(sample.status_code)
 
 
 def summarise(samples: Sequence[RequestSample]) -> ExecutorMetrics:

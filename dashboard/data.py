@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 import storage
 from client import ActiveFault, ExecutorClientError, ServiceInfo
+from client.measures import error_mask
 from dashboard.charts import Band, breaker_bands, clip_bands, observed_spans
 from services.console import Console
 
@@ -124,11 +125,10 @@ def runs_frame(runs: Sequence[storage.Run]) -> pd.DataFrame:
 
 
 def error_count(samples: np.ndarray) -> int:
-    """Count failed requests: no response or an HTTP status of 400 and above."""
+    """Count failed requests by the console's one rule (`client.measures`)."""
     if samples.size == 0:
         return 0
-    codes = samples["status_code"]
-    return int(np.count_nonzero((codes == 0) | (codes >= 400)))
+    return int(np.count_nonzero(error_mask(samples["status_code"])))
 
 
 @dataclass(frozen=True)

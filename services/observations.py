@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from client import RawObservation
+from client.stats import timeline
 from storage.runs import SUMMARY_COUNT_KEYS, SUMMARY_FLOAT_KEYS
 
 # The summary columns storage keeps for a run, in one place.
@@ -26,35 +25,14 @@ def summary_of(observation: RawObservation) -> dict[str, Any]:
 
 
 def timeline_of(observation: RawObservation) -> list[dict[str, Any]]:
-    """Return per-second timeline points as dicts; derive them from the samples when none were sent."""
+    """Return per-second timeline points as dicts; derive them from the samples when none were sent.
+
+    Direct mode's response carries no timeline; its points come from the same `client.stats.timeline` the
+    policy-mode probe uses, so both count errors and take percentiles by the one rule of `client.measures`.
+    """
     if observation.timeline:
         return [point.model_dump() for point in observation.timeline]
-    return timeline_from_samples(samples_of(observation))
-
-
-def timeline_from_samples(samples: list[tuple[float, float, int, bool]]) -> list[dict[str, Any]]:
-    """Bucket per-request samples into per-second points (direct mode's response carries no timeline)."""
-    if not samples:
-        return []
-    data = np.asarray([(s[0], s[1], s[2], s[3]) for s in samples], dtype=float)
-    seconds = np.floor(data[:, 0] / 1000.0).astype(int)
-    points = []
-    for second in np.unique(seconds):
-        bucket = data[seconds == second]
-        latency = bucket[:, 1]
-        points.append(
-            {
-                "t_s": int(second),
-                "request_count": len(bucket),
-                "affected_count": int(bucket[:, 3].sum()),
-                "error_count": int(((bucket[:, 2] >= 400) | (bucket[:, 2] == 0)).sum()),
-                "avg_latency_ms": float(latency.mean()),
-                "p50_latency_ms": float(np.percentile(latency, 50)),
-                "p95_latency_ms": float(np.percentile(latency, 95)),
-                "p99_latency_ms": float(np.percentile(latency, 99)),
-            }
-        )
-    return points
+    return [point.model_dump() for point in timeline(observation.samples)]
 
 
 def samples_of(observation: RawObservation) -> list[tuple[float, float, int, bool]]:

@@ -12,6 +12,7 @@ import numpy as np
 from sqlalchemy import insert
 from sqlmodel import Session
 
+from client.measures import error_mask
 from storage.models import SAMPLE_DTYPE, LatencySample, Run, RunStatus, TimelinePoint
 from storage.samples import pack_chunks
 
@@ -72,19 +73,24 @@ def _samples(rng: np.random.Generator, plan: dict[str, Any], count: int) -> np.n
 
 
 def _timeline(run_id: int, samples: np.ndarray, duration_seconds: int) -> list[dict[str, Any]]:
-    # Vectorised per-second buckets; percentiles are the lower nearest rank, plenty for demo data.
+    # Vectorised per-second buckets, with the console's one error rule and percentile method
+    # (client.measures: status 0 or >= 400; linear interpolation between the closest ranks).
     seconds = np.clip((samples["offset_ms"] // 1000).astype(np.int64), 0, max(duration_seconds - 1, 0))
     latencies = samples["latency_ms"]
     counts = np.bincount(seconds, minlength=duration_seconds)
     sums = np.bincount(seconds, weights=latencies, minlength=duration_seconds)
     affected = np.bincount(seconds, weights=samples["affected"], minlength=duration_seconds)
-    errors = np.bincount(seconds, weights=samples["status_code"] >= 500, minlength=duration_seconds)
+    errors = np.bincount(seconds, weights=error_mask(samples["status_code"]), minlength=duration_seconds)
     sorted_latencies = latencies[np.lexsort((latencies, seconds))]
     starts = np.cumsum(counts) - counts
 
     def percentile(q: float) -> np.ndarray:
-        index = starts + np.floor(q * np.maximum(counts - 1, 0)).astype(np.int64)
-        return sorted_latencies[np.minimum(index, max(sorted_latencies.size - 1, 0))]
+        position = q * np.maximum(counts - 1, 0)
+        below = np.floor(position).astype(np.int64)
+        last = max(sorted_latencies.size - 1, 0)
+        low = np.minimum(starts + below, last)
+        high = np.minimum(starts + np.minimum(below + 1, np.maximum(counts - 1, 0)), last)
+        return sorted_latencies[low] + (sorted_latencies[high] - sorted_latencies[low]) * (position - below)
 
     p50, p95, p99 = (percentile(q) if latencies.size else None for q in (0.50, 0.95, 0.99))
     rows = []
@@ -123,7 +129,7 @@ def populate_demo_runs(session: Session, *, count: int, samples_per_run: int, se
         created_at = DEMO_EPOCH + timedelta(minutes=5 * index, seconds=int(rng.integers(0, 120)))
         status = _STATUSES[int(rng.integers(len(_STATUSES)))]
         has = latencies.size > 0
-        error_rate = float((samples["status_code"] >= 400).mean()) if has else 0.0
+        error_rate = float(error_mask(samples["status_code"]).mean()) if has else 0.0
         run = Run(
             created_at=created_at,
             started_at=created_at + timedelta(seconds=1),

@@ -68,10 +68,11 @@ def test_summaries_and_timeline() -> None:
         RequestSample(1000.0, 40.0, 0, False),
         RequestSample(2500.0, 50.0, 404, False),
     ]
-    assert [is_error(s) for s in samples] == [False, True, False, True, False]
+    # One rule everywhere: no answer or a status of 400 and above (the 404 counts, as the executor counts it).
+    assert [is_error(s) for s in samples] == [False, True, False, True, True]
     metrics = summarise(samples)
     assert (metrics.request_count, metrics.affected_count) == (5, 2)
-    assert metrics.error_rate == pytest.approx(0.4) and metrics.success_rate == pytest.approx(0.6)
+    assert metrics.error_rate == pytest.approx(0.6) and metrics.success_rate == pytest.approx(0.4)
     assert (
         metrics.avg_latency_ms == 30.0 and metrics.p50_latency_ms == 30.0 and metrics.max_latency_ms == 50.0
     )
@@ -79,9 +80,10 @@ def test_summaries_and_timeline() -> None:
     assert [(p.t_s, p.request_count, p.affected_count, p.error_count) for p in points] == [
         (0, 3, 2, 1),
         (1, 1, 0, 1),
-        (2, 1, 0, 0),
+        (2, 1, 0, 1),
     ]
-    assert points[0].avg_latency_ms == 20.0 and points[0].p95_latency_ms == 30.0
+    # Linear interpolation between the closest ranks: 20 + (30 - 20) * 0.9.
+    assert points[0].avg_latency_ms == 20.0 and points[0].p95_latency_ms == pytest.approx(29.0)
     assert summarise([]).request_count == 0 and timeline([]) == []
 
 

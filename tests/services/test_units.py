@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from cli.plan_file import PlanFileError, parse_plan_text
+from client import RawObservation
+from client.models import RequestSample
 from services.guardrail import Guardrail
-from services.observations import timeline_from_samples
+from services.observations import timeline_of
 
 
 def test_guardrail_waits_for_min_requests_then_names_the_crossed_bound() -> None:
@@ -30,20 +32,23 @@ def test_guardrail_rejects_nonsense_bounds_and_round_trips() -> None:
     assert Guardrail.from_dict(None) is None
 
 
-def test_timeline_from_samples_buckets_per_second() -> None:
+def test_a_direct_mode_timeline_is_derived_from_its_samples_by_the_one_rule() -> None:
     samples = [
-        (10.0, 5.0, 200, False),
-        (900.0, 15.0, 503, True),
-        (1_100.0, 7.0, 200, False),
-        (2_500.0, 9.0, 0, False),
+        RequestSample(10.0, 5.0, 200, False),
+        RequestSample(900.0, 15.0, 503, True),
+        RequestSample(950.0, 4.0, 404, False),  # an error: status 0 or >= 400, as the executor counts
+        RequestSample(1_100.0, 7.0, 200, False),
+        RequestSample(2_500.0, 9.0, 0, False),
     ]
-    points = timeline_from_samples(samples)
+    observation = RawObservation(status_code=200, latency_ms=8.0, error_rate=0.6, samples=samples)
+    points = timeline_of(observation)
     assert [p["t_s"] for p in points] == [0, 1, 2]
-    assert [p["request_count"] for p in points] == [2, 1, 1]
+    assert [p["request_count"] for p in points] == [3, 1, 1]
     assert [p["affected_count"] for p in points] == [1, 0, 0]
-    assert [p["error_count"] for p in points] == [1, 0, 1]
-    assert points[0]["avg_latency_ms"] == 10.0
-    assert timeline_from_samples([]) == []
+    assert [p["error_count"] for p in points] == [2, 0, 1]
+    assert points[0]["avg_latency_ms"] == 8.0
+    assert points[0]["p50_latency_ms"] == 5.0 and points[0]["p95_latency_ms"] == 14.0  # interpolated
+    assert timeline_of(RawObservation(status_code=200, latency_ms=0.0, error_rate=0.0)) == []
 
 
 def test_plan_text_errors_name_the_field() -> None:
