@@ -22,6 +22,12 @@ DatabaseOption = Annotated[
     str | None, typer.Option(help="Storage URL (default: BOIFI_DATABASE_URL or the user data dir).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+StatusOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Only runs in this status (repeatable): " + ", ".join(s.value for s in storage.RunStatus) + "."
+    ),
+]
 
 
 def _status_filter(status: list[str] | None) -> list[storage.RunStatus] | None:
@@ -40,7 +46,7 @@ def list_runs(
     service: Annotated[str | None, typer.Option(help="Only runs against this service.")] = None,
     api: Annotated[str | None, typer.Option(help="Only runs against this API path.")] = None,
     fault_type: Annotated[str | None, typer.Option(help="delay, abort or error_injection.")] = None,
-    status: Annotated[list[str] | None, typer.Option(help="Only runs in this status (repeatable).")] = None,
+    status: StatusOption = None,
     limit: Annotated[int, typer.Option(help="At most this many runs, newest first.")] = 50,
     json_output: JsonOption = False,
     database_url: DatabaseOption = None,
@@ -63,11 +69,11 @@ def list_runs(
     if not rows:
         typer.echo("no runs")
         return
-    typer.echo(f"{'id':>5}  {'status':<11} {'created (UTC)':<19}  {'fault':<15} {'%':>3}  target")
+    typer.echo(f"{'id':>5}  {'status':<14} {'created (UTC)':<19}  {'fault':<15} {'%':>3}  target")
     for row in rows:
         created = str(row["created_at"])[:19].replace("T", " ")
         typer.echo(
-            f"{row['id']:>5}  {row['status']:<11} {created:<19}  {row['fault_type']:<15} "
+            f"{row['id']:>5}  {row['status']:<14} {created:<19}  {row['fault_type']:<15} "
             f"{row['percentage']:>3}  {row['service']} {row['api']}"
         )
 
@@ -108,7 +114,7 @@ def export_runs(
     format: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
     output: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
     service: Annotated[str | None, typer.Option(help="Only runs against this service.")] = None,
-    status: Annotated[list[str] | None, typer.Option(help="Only runs in this status (repeatable).")] = None,
+    status: StatusOption = None,
     limit: Annotated[int, typer.Option(help="At most this many runs.")] = 10_000,
     database_url: DatabaseOption = None,
 ) -> None:

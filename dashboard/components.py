@@ -22,7 +22,9 @@ STATUS_ICONS = {
     "failed": "❌",
     "cancelled": "⏹️",
     "interrupted": "⚠️",
+    "guardrail_stop": "🛡️",
 }
+RUN_STATUSES = tuple(status.value for status in storage.RunStatus)
 
 
 def require_holder() -> ConsoleHolder:
@@ -119,7 +121,7 @@ def result_card(run: storage.Run) -> None:
         st.success(headline)
     elif status in ("failed", "interrupted"):
         st.error(f"{headline}: {run.error or 'no error message'}")
-    else:
+    else:  # cancelled (someone halted it) or guardrail_stop (its guardrail did): say why
         st.warning(f"{headline}{': ' + run.stop_reason if run.stop_reason else ''}")
     run_metrics(run)
 

@@ -8,12 +8,11 @@ import streamlit as st
 
 from dashboard import cached, compare, data
 from dashboard.charts import fault_fraction_figure, latency_ecdf_figure, latency_overlay_figure
-from dashboard.components import require_console
+from dashboard.components import RUN_STATUSES, require_console
 
 st.set_page_config(page_title="History · BOIFI Console", page_icon="🗂️", layout="wide")
 st.title("🗂️ History and comparison")
 holder, console = require_console()
-STATUSES = ("queued", "running", "completed", "failed", "cancelled", "interrupted")
 CREATED_WITHIN = {"any time": None, "last hour": 1, "last 24 hours": 24, "last 7 days": 24 * 7}
 
 options = data.filter_options(console.engine)
@@ -21,7 +20,7 @@ f1, f2, f3, f4 = st.columns(4)
 services = f1.multiselect("service", options.get("services", []), key="history_service")
 apis = f2.multiselect("api", options.get("apis", []), key="history_api")
 fault_types = f3.multiselect("fault type", options.get("fault_types", []), key="history_fault_type")
-statuses = f4.multiselect("status", STATUSES, key="history_status")
+statuses = f4.multiselect("status", RUN_STATUSES, key="history_status")
 s1, s2, s3 = st.columns([3, 1, 1])
 search = s1.text_input("search (labels, notes, target)", key="history_search")
 within = s2.selectbox("created", list(CREATED_WITHIN), key="history_within")

@@ -1,7 +1,9 @@
 """Run experiments on worker threads, streaming their progress into storage.
 
 Pages and the CLI call `submit` and get a run id at once; the run row is written before the apply starts, so a
-crash leaves a visible run (and, in policy mode, a policy name) for recovery to clean up.
+crash leaves a visible run (and, in policy mode, a policy name) for recovery to clean up. What happens on a
+run's own worker thread (apply, progress, guardrail, outcome) and the lease renewal live in
+`services.run_recording`.
 
 Workers are daemon threads, so that an exiting interpreter does not first wait for every run to take its full
 course (it joins non-daemon threads before running `atexit` hooks); instead an `atexit` hook halts the runs
@@ -19,7 +21,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,16 +28,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import (
-    ExecutorCancelledError,
-    ExecutorClientError,
-    FaultPlan,
-    HttpExecutorClient,
-    RawObservation,
-)
+from client import FaultPlan, HttpExecutorClient
 from services.guardrail import Guardrail
-from services.observations import p99_of, request_count_of, samples_of, summary_of, timeline_of
-from storage import RunStatus
+from services.run_recording import ActiveRun, Heartbeat, RunRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -55,24 +49,6 @@ def make_owner_id() -> str:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class _ActiveRun:
-    run_id: int
-    plan: FaultPlan
-    apply_key: str
-    guardrail: Guardrail | None
-    cancel: threading.Event = field(default_factory=threading.Event)
-    stop_reason: str | None = None
-    fault_id: str | None = None
-    last_progress_write: float = float("-inf")
-    done: threading.Event = field(default_factory=threading.Event)
-
-    def halt(self, reason: str) -> None:
-        if self.stop_reason is None:  # the first reason wins: a guardrail's stays when the user halts too
-            self.stop_reason = reason
-        self.cancel.set()
 
 
 class Runner:
@@ -104,17 +80,19 @@ class Runner:
         self.owner = owner or make_owner_id()
         self.lease_sec = lease_sec
         self._now = now
-        self._progress_interval_sec = progress_interval_sec
+        self._recorder = RunRecorder(
+            engine=engine, client=client, now=now, progress_interval_sec=progress_interval_sec
+        )
         self._slots = threading.BoundedSemaphore(max_workers)
         self._lock = threading.Lock()
-        self._active: dict[int, _ActiveRun] = {}
+        self._active: dict[int, ActiveRun] = {}
         self._by_key: dict[str, int] = {}
         self._closed = threading.Event()
         interval = (
             heartbeat_interval_sec if heartbeat_interval_sec is not None else max(lease_sec / 3.0, 0.05)
         )
-        self._heartbeat = threading.Thread(
-            target=self._heartbeat_loop, args=(interval,), name="boifi-heartbeat", daemon=True
+        self._heartbeat = Heartbeat(
+            engine=engine, owner=self.owner, run_ids=self.active_run_ids, interval_sec=interval, now=now
         )
         self._heartbeat.start()
         self.recovered: list[Any] = []
@@ -175,7 +153,7 @@ class Runner:
                 now=self._now(),
             )
             run_id = int(run.id)  # type: ignore[arg-type]
-        active = _ActiveRun(run_id=run_id, plan=plan, apply_key=apply_key, guardrail=guardrail)
+        active = ActiveRun(run_id=run_id, plan=plan, apply_key=apply_key, guardrail=guardrail)
         if self.api_mode == "policy":
             active.fault_id = self.client.policy_name_for(apply_key)
         with self._lock:
@@ -184,8 +162,8 @@ class Runner:
                 self._active[run_id] = active
                 self._by_key[apply_key] = run_id
         if closed:
-            active.stop_reason = SHUT_DOWN
-            self._finish(active, RunStatus.CANCELLED, None)
+            active.halt(SHUT_DOWN)
+            self._recorder.finish(active, active.stop_status, None)
             raise RuntimeError(_CLOSED)
         worker = threading.Thread(
             target=self._work, args=(active, timeout_sec, start_time), name=f"boifi-run-{run_id}", daemon=True
@@ -252,14 +230,14 @@ class Runner:
                     stuck, f"interrupted: {reason}, and the run did not stop within {timeout_sec:g} s"
                 )
         if first_call:
-            self._heartbeat.join(timeout=5)
+            self._heartbeat.stop()
             for sibling in self._siblings:
                 sibling.close()
 
     def _shutdown_at_exit(self) -> None:
         self.shutdown(reason=PROCESS_EXITING)
 
-    def _mark_stuck(self, runs: Sequence[_ActiveRun], reason: str) -> None:
+    def _mark_stuck(self, runs: Sequence[ActiveRun], reason: str) -> None:
         logger.warning(
             "runs %s did not stop in time; their faults may stay active until they expire",
             [active.run_id for active in runs],
@@ -271,112 +249,12 @@ class Runner:
             except Exception:
                 logger.exception("could not mark run %s interrupted", active.run_id)
 
-    # -- worker side ---------------------------------------------------------------------------------------
-
-    def _work(self, active: _ActiveRun, timeout_sec: float | None, start_time: datetime | None) -> None:
+    def _work(self, active: ActiveRun, timeout_sec: float | None, start_time: datetime | None) -> None:
         try:
             with self._slots:
-                self._execute(active, timeout_sec, start_time)
-        finally:
-            active.done.set()
-
-    def _execute(self, active: _ActiveRun, timeout_sec: float | None, start_time: datetime | None) -> None:
-        try:
-            self._execute_unguarded(active, timeout_sec, start_time)
-        except Exception:  # the run must never stay "running" because recording failed
-            logger.exception("run %s failed while recording", active.run_id)
-            self._finish(active, RunStatus.FAILED, None, error="internal error while recording the run")
+                self._recorder.execute(active, timeout_sec, start_time)
         finally:
             with self._lock:
                 self._active.pop(active.run_id, None)
                 self._by_key.pop(active.apply_key, None)
-
-    def _execute_unguarded(
-        self, active: _ActiveRun, timeout_sec: float | None, start_time: datetime | None
-    ) -> None:
-        if active.cancel.is_set():
-            self._finish(active, RunStatus.CANCELLED, None)
-            return
-        with Session(self.engine) as session:
-            storage.mark_running(session, run_id=active.run_id, now=self._now(), fault_id=active.fault_id)
-        try:
-            observation = self.client.apply_and_observe(
-                active.plan,
-                timeout_sec,
-                start_time=start_time,
-                apply_key=active.apply_key,
-                on_progress=lambda obs: self._on_progress(active, obs),
-                cancel=active.cancel,
-            )
-        except ExecutorCancelledError as exc:
-            self._finish(active, RunStatus.CANCELLED, exc.partial)
-        except ExecutorClientError as exc:
-            self._finish(active, RunStatus.FAILED, None, error=str(exc), error_class=type(exc).__name__)
-        else:
-            self._finish(active, RunStatus.COMPLETED, observation)
-
-    def _on_progress(self, active: _ActiveRun, observation: RawObservation) -> None:
-        if observation.apply_id and active.fault_id is None:
-            active.fault_id = observation.apply_id
-            with Session(self.engine) as session:
-                storage.set_fault_id(session, run_id=active.run_id, fault_id=observation.apply_id)
-        if active.guardrail is not None and active.stop_reason is None:
-            reason = active.guardrail.violation(
-                request_count=request_count_of(observation),
-                error_rate=observation.metrics.error_rate if observation.metrics else observation.error_rate,
-                p99_latency_ms=p99_of(observation),
-            )
-            if reason is not None:
-                active.halt(reason)
-        now = time.monotonic()
-        if now - active.last_progress_write >= self._progress_interval_sec:
-            active.last_progress_write = now
-            with Session(self.engine) as session:
-                storage.update_progress(
-                    session,
-                    run_id=active.run_id,
-                    summary=summary_of(observation),
-                    timeline=timeline_of(observation),
-                )
-
-    def _finish(
-        self,
-        active: _ActiveRun,
-        status: RunStatus,
-        observation: RawObservation | None,
-        *,
-        error: str | None = None,
-        error_class: str | None = None,
-    ) -> None:
-        if observation is not None and observation.apply_id and active.fault_id is None:
-            active.fault_id = observation.apply_id
-        with Session(self.engine) as session:
-            if active.fault_id:
-                storage.set_fault_id(session, run_id=active.run_id, fault_id=active.fault_id)
-            storage.finish_run(
-                session,
-                run_id=active.run_id,
-                status=status,
-                summary=summary_of(observation) if observation is not None else None,
-                timeline=timeline_of(observation) if observation is not None else (),
-                samples=samples_of(observation) if observation is not None else (),
-                error=error,
-                error_class=error_class,
-                stop_reason=active.stop_reason if status is RunStatus.CANCELLED else None,
-                now=self._now(),
-            )
-
-    def _heartbeat_loop(self, interval_sec: float) -> None:
-        while not self._closed.wait(interval_sec):
-            self._beat()
-        self._beat()
-
-    def _beat(self) -> None:
-        run_ids = self.active_run_ids()
-        if not run_ids:
-            return
-        try:
-            with Session(self.engine) as session:
-                storage.heartbeat(session, run_ids=run_ids, owner=self.owner, now=self._now())
-        except Exception:
-            logger.exception("could not renew the heartbeat of runs %s", run_ids)
+            active.done.set()

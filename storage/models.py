@@ -20,7 +20,12 @@ from storage.types import UTCDateTime
 
 
 class RunStatus(StrEnum):
-    """Lifecycle state of a run."""
+    """Lifecycle state of a run.
+
+    `CANCELLED` is a halt someone asked for (a person, a signal, the console shutting down);
+    `GUARDRAIL_STOP` is a run its own guardrail stopped. Both keep the reason in `Run.stop_reason`.
+    Values are at most 16 characters: the status column's length.
+    """
 
     QUEUED = "queued"
     RUNNING = "running"
@@ -28,6 +33,7 @@ class RunStatus(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
+    GUARDRAIL_STOP = "guardrail_stop"
 
     @property
     def is_active(self) -> bool:
@@ -44,7 +50,8 @@ SAMPLE_DTYPE = np.dtype(
 
 
 def _run_status_type() -> SAEnum:
-    # Stored as the lower-case value in a plain VARCHAR: portable, and a new status needs no DDL.
+    # Stored as the lower-case value in a plain VARCHAR: portable, and a new status needs no DDL as long as it
+    # fits the length (an older app cannot read a status it does not know: hence revision 0003's downgrade).
     return SAEnum(
         RunStatus,
         name="run_status",

@@ -109,7 +109,11 @@ def test_apply_stopped_by_guardrail_exits_4(
          "--max-error-rate", "0.5", "--min-requests", "5"],
     )  # fmt: skip
     assert result.exit_code == 4, result.stderr
-    assert "guardrail" in result.stdout
+    assert "guardrail_stop" in result.stdout and "guardrail: error rate" in result.stdout
+    listed = cli.invoke(app, ["runs", "list", "--status", "guardrail_stop", "--json"])
+    assert listed.exit_code == 0, listed.stderr
+    assert [row["status"] for row in json.loads(listed.stdout)] == ["guardrail_stop"]
+    assert json.loads(cli.invoke(app, ["runs", "list", "--status", "cancelled", "--json"]).stdout) == []
 
 
 def test_runs_list_show_export_and_recover(

@@ -219,3 +219,11 @@ def test_fault_plan_from_form_is_a_real_fault_plan() -> None:
         {"service": "p", "api": "/x", "fault_type": "delay", "percentage": 1, "delay_seconds": 2}
     ).value
     assert isinstance(plan, FaultPlan)
+
+
+def test_every_run_status_has_an_icon_and_a_text() -> None:
+    from dashboard.components import STATUS_ICONS, status_text
+
+    assert set(STATUS_ICONS) == {status.value for status in storage.RunStatus}
+    run = storage.Run(created_at=T0, status=storage.RunStatus.GUARDRAIL_STOP)
+    assert status_text(run) == "🛡️ guardrail_stop"

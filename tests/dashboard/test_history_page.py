@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
+import storage
+from storage import RunStatus
 from tests.dashboard.conftest import populate
 
 APP = "../../app.py"
@@ -65,3 +68,60 @@ def test_filters_narrow_the_table(database_url: str, unreachable_executor: str) 
     at.multiselect(key="history_service").set_value([service]).run()
     table = _table_with(at, "fault_type")
     assert set(table["service"]) == {service}
+
+
+def _finished_runs(url: str, outcomes: list[tuple[RunStatus, str | None]]) -> list[int]:
+    """Write one finished run per (status, stop reason) into the database at `url`; return their ids."""
+    engine = storage.make_engine(url)
+    ids = []
+    try:
+        storage.init_db(engine)
+        with Session(engine) as session:
+            for index, (status, reason) in enumerate(outcomes):
+                run = storage.create_run(
+                    session,
+                    plan={"service": "payment", "api": "/pay", "fault_type": "abort", "percentage": 100},
+                    executor_url="http://127.0.0.1:1",
+                    api_mode="extended",
+                    apply_key=f"k{index}",
+                    owner="test:1:x",
+                )
+                assert run.id is not None
+                storage.finish_run(session, run_id=run.id, status=status, stop_reason=reason)
+                ids.append(run.id)
+    finally:
+        engine.dispose()
+    return ids
+
+
+def test_history_filters_runs_their_guardrail_stopped(database_url: str, unreachable_executor: str) -> None:
+    halted, guarded = _finished_runs(
+        database_url,
+        [
+            (RunStatus.CANCELLED, "halted by user"),
+            (RunStatus.GUARDRAIL_STOP, "guardrail: error rate 100.0% exceeded 50.0% after 20 requests"),
+        ],
+    )
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page(PAGE).run()
+    status = at.multiselect(key="history_status")
+    assert set(status.options) == {s.value for s in RunStatus}
+    status.set_value(["guardrail_stop"]).run()
+    assert not at.exception, at.exception
+    table = _table_with(at, "fault_type")
+    assert list(table["id"]) == [guarded] and list(table["status"]) == ["guardrail_stop"]
+    at.multiselect(key="history_status").set_value(["cancelled"]).run()
+    assert list(_table_with(at, "fault_type")["id"]) == [halted]
+
+
+def test_home_shows_a_guardrail_stop_with_its_reason(database_url: str, unreachable_executor: str) -> None:
+    (run_id,) = _finished_runs(
+        database_url, [(RunStatus.GUARDRAIL_STOP, "guardrail: p99 latency 900 ms exceeded 500 ms")]
+    )
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, at.exception
+    texts = [w.value for w in at.warning]
+    assert any(
+        f"Run #{run_id} 🛡️ guardrail_stop" in t and "guardrail: p99 latency 900 ms exceeded" in t
+        for t in texts
+    ), texts

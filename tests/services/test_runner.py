@@ -112,7 +112,7 @@ def test_guardrail_stops_a_run_whose_error_rate_crosses_the_bound(
     run_id = console.runner.submit(plan, guardrail=Guardrail(max_error_rate=0.5, min_requests=10))
     assert console.runner.wait(run_id, timeout=20)
     run = finished(engine, run_id).run
-    assert run.status == RunStatus.CANCELLED
+    assert run.status == RunStatus.GUARDRAIL_STOP  # its own status: not a person's halt
     assert run.stop_reason is not None and run.stop_reason.startswith("guardrail: error rate")
     assert run.request_count is not None and run.request_count >= 10
     assert run.guardrail == {"max_error_rate": 0.5, "max_p99_latency_ms": None, "min_requests": 10}

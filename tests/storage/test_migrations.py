@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alembic import command
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from storage.engine import current_revision, upgrade
+from storage.engine import alembic_config, current_revision, head_revision, upgrade
 
 
 def _seed_first_schema(path: Path) -> None:
@@ -48,7 +50,7 @@ def test_database_at_first_revision_upgrades_keeping_rows(tmp_path: Path) -> Non
     engine = storage.make_engine(f"sqlite:///{path}")
     storage.init_db(engine)
 
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == head_revision()
     with Session(engine) as session:
         detail = storage.get_run(session, run_id=7)
         assert detail is not None
@@ -95,4 +97,60 @@ def test_upgraded_database_gets_the_new_index(tmp_path: Path) -> None:
     storage.init_db(engine)
     names = {index["name"] for index in inspect(engine).get_indexes("runs")}
     assert "ix_runs_status_heartbeat_at" in names
+    engine.dispose()
+
+
+def _seed_second_schema(path: Path) -> Engine:
+    engine = storage.make_engine(f"sqlite:///{path}")
+    upgrade(engine, "0002")
+    rows = [
+        (1, "cancelled", "guardrail: error rate 60.0% exceeded 50.0% after 20 requests"),
+        (2, "cancelled", "halted by user"),
+        (3, "cancelled", None),
+        (4, "completed", None),
+    ]
+    with engine.begin() as connection:
+        for run_id, status, stop_reason in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO runs (id, created_at, owner, status, service, api, fault_type, percentage,"
+                    " duration_seconds, plan, executor_url, api_mode, apply_key, request_count,"
+                    " affected_count, labels, notes, stop_reason)"
+                    " VALUES (:id, '2026-01-02 03:04:05.000000', 'old:1:x', :status, 'payment', '/pay',"
+                    " 'abort', 100, 10, '{}', 'http://127.0.0.1:1', 'extended', :key, 40, 40, '[]', '',"
+                    " :stop_reason)"
+                ),
+                {"id": run_id, "status": status, "key": f"k{run_id}", "stop_reason": stop_reason},
+            )
+    return engine
+
+
+def _statuses(engine: Engine) -> dict[int, str]:
+    with engine.connect() as connection:
+        return {row[0]: row[1] for row in connection.execute(text("SELECT id, status FROM runs ORDER BY id"))}
+
+
+def test_runs_an_older_app_recorded_as_cancelled_by_their_guardrail_get_the_new_status(
+    tmp_path: Path,
+) -> None:
+    engine = _seed_second_schema(tmp_path / "older.db")
+    storage.init_db(engine)
+    assert _statuses(engine) == {1: "guardrail_stop", 2: "cancelled", 3: "cancelled", 4: "completed"}
+    with Session(engine) as session:
+        stopped = storage.list_runs(session, status=storage.RunStatus.GUARDRAIL_STOP)
+        assert [(run.id, run.stop_reason) for run in stopped] == [
+            (1, "guardrail: error rate 60.0% exceeded 50.0% after 20 requests")
+        ]
+    engine.dispose()
+
+
+def test_downgrading_gives_an_older_app_statuses_it_knows(tmp_path: Path) -> None:
+    engine = _seed_second_schema(tmp_path / "older.db")
+    storage.init_db(engine)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
+    assert current_revision(engine) == "0002"
+    assert _statuses(engine) == {1: "cancelled", 2: "cancelled", 3: "cancelled", 4: "completed"}
     engine.dispose()

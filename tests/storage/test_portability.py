@@ -24,7 +24,8 @@ def test_migrations_render_for_postgresql() -> None:
     assert "CREATE TABLE runs" in sql and "plan JSON NOT NULL" in sql and "BYTEA" in sql
     assert "ALTER TABLE runs ADD COLUMN guardrail JSON" in sql
     assert "PRAGMA" not in sql and "BEGIN IMMEDIATE" not in sql
-    assert "UPDATE alembic_version SET version_num='0002'" in sql
+    assert "UPDATE runs SET status='guardrail_stop'" in sql
+    assert "UPDATE alembic_version SET version_num='0003'" in sql
 
 
 def test_run_filters_compile_for_postgresql() -> None:

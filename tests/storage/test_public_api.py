@@ -62,5 +62,16 @@ def test_run_status_values_are_lower_case() -> None:
         "failed",
         "cancelled",
         "interrupted",
+        "guardrail_stop",
     ]
     assert storage.RunStatus("running") is storage.RunStatus.RUNNING
+
+
+def test_every_run_status_fits_the_status_column() -> None:
+    length = storage.Run.__table__.c.status.type.length
+    assert all(len(status.value) <= length for status in storage.RunStatus), length
+
+
+def test_a_guardrail_stop_is_finished_not_active() -> None:
+    assert not storage.RunStatus.GUARDRAIL_STOP.is_active
+    assert storage.RunStatus.GUARDRAIL_STOP is not storage.RunStatus.CANCELLED

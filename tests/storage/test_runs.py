@@ -170,6 +170,19 @@ def test_finish_run_accepts_a_structured_array_and_replaces_the_timeline(session
     assert detail.samples["latency_ms"].tolist() == [1, 2, 3, 4]
 
 
+def test_a_guardrail_stop_is_stored_and_filtered_apart_from_a_halt(session: Session) -> None:
+    halted, guarded = new_run(session), new_run(session, service="orders")
+    storage.finish_run(session, run_id=halted, status=RunStatus.CANCELLED, stop_reason="halted by user")
+    storage.finish_run(
+        session, run_id=guarded, status=RunStatus.GUARDRAIL_STOP, stop_reason="guardrail: error rate"
+    )
+    listed = storage.list_runs(session, status=RunStatus.GUARDRAIL_STOP)
+    assert [run.id for run in listed] == [guarded]
+    assert listed[0].status is RunStatus.GUARDRAIL_STOP
+    assert [run.id for run in storage.list_runs(session, status=RunStatus.CANCELLED)] == [halted]
+    assert storage.active_runs(session) == []
+
+
 def test_record_samples_appends_across_chunks(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("storage.samples.CHUNK_SIZE", 4)
     run_id = new_run(session)

@@ -1,0 +1,211 @@
+"""The worker side of a run: execute it through the client and record its progress, outcome and lease.
+
+`Runner` (services/runner.py) owns the threads and the bookkeeping of which runs are active; this module
+does what happens on a run's own worker thread, and renews the leases of the active runs on another.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+import storage
+from client import ExecutorCancelledError, ExecutorClientError, FaultPlan, HttpExecutorClient, RawObservation
+from services.guardrail import Guardrail
+from services.observations import p99_of, request_count_of, samples_of, summary_of, timeline_of
+from storage import RunStatus
+
+logger = logging.getLogger(__name__)
+
+# The statuses of a run that was stopped before its end; they keep the reason it was stopped.
+STOPPED_STATUSES = frozenset({RunStatus.CANCELLED, RunStatus.GUARDRAIL_STOP})
+
+
+@dataclass
+class ActiveRun:
+    """A run of this process from submission until its worker has recorded the outcome."""
+
+    run_id: int
+    plan: FaultPlan
+    apply_key: str
+    guardrail: Guardrail | None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    stop_reason: str | None = None
+    stop_status: RunStatus = RunStatus.CANCELLED
+    fault_id: str | None = None
+    last_progress_write: float = float("-inf")
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def halt(self, reason: str, *, status: RunStatus = RunStatus.CANCELLED) -> None:
+        """Ask the worker to stop the run; the first reason (and status) wins."""
+        if self.stop_reason is None:  # a guardrail's stop stays one when the user halts too
+            self.stop_reason = reason
+            self.stop_status = status
+        self.cancel.set()
+
+
+class RunRecorder:
+    """Execute one run through the shared client on the calling thread and write what happens to storage.
+
+    Example::
+
+        recorder = RunRecorder(engine=engine, client=client, now=utc_now)
+        recorder.execute(active, timeout_sec=None, start_time=None)
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        client: HttpExecutorClient,
+        now: Callable[[], datetime],
+        progress_interval_sec: float = 1.0,
+    ) -> None:
+        self.engine = engine
+        self.client = client
+        self._now = now
+        self._progress_interval_sec = progress_interval_sec
+
+    def execute(self, active: ActiveRun, timeout_sec: float | None, start_time: datetime | None) -> None:
+        """Run `active` to its end and record the outcome, which a recording failure turns into `failed`."""
+        try:
+            self._execute(active, timeout_sec, start_time)
+        except Exception:
+            logger.exception("run %s failed while recording", active.run_id)
+            self.finish(active, RunStatus.FAILED, None, error="internal error while recording the run")
+
+    def _execute(self, active: ActiveRun, timeout_sec: float | None, start_time: datetime | None) -> None:
+        if active.cancel.is_set():
+            self.finish(active, active.stop_status, None)
+            return
+        with Session(self.engine) as session:
+            storage.mark_running(session, run_id=active.run_id, now=self._now(), fault_id=active.fault_id)
+        try:
+            observation = self.client.apply_and_observe(
+                active.plan,
+                timeout_sec,
+                start_time=start_time,
+                apply_key=active.apply_key,
+                on_progress=lambda obs: self.on_progress(active, obs),
+                cancel=active.cancel,
+            )
+        except ExecutorCancelledError as exc:  # halted here, by its guardrail, or on the Executor
+            self.finish(active, active.stop_status, exc.partial)
+        except ExecutorClientError as exc:
+            self.finish(active, RunStatus.FAILED, None, error=str(exc), error_class=type(exc).__name__)
+        else:
+            self.finish(active, RunStatus.COMPLETED, observation)
+
+    def on_progress(self, active: ActiveRun, observation: RawObservation) -> None:
+        """Record the fault id, check the guardrail, and write progress at most every interval."""
+        if observation.apply_id and active.fault_id is None:
+            active.fault_id = observation.apply_id
+            with Session(self.engine) as session:
+                storage.set_fault_id(session, run_id=active.run_id, fault_id=observation.apply_id)
+        if active.guardrail is not None and active.stop_reason is None:
+            reason = active.guardrail.violation(
+                request_count=request_count_of(observation),
+                error_rate=observation.metrics.error_rate if observation.metrics else observation.error_rate,
+                p99_latency_ms=p99_of(observation),
+            )
+            if reason is not None:
+                active.halt(reason, status=RunStatus.GUARDRAIL_STOP)
+        now = time.monotonic()
+        if now - active.last_progress_write >= self._progress_interval_sec:
+            active.last_progress_write = now
+            with Session(self.engine) as session:
+                storage.update_progress(
+                    session,
+                    run_id=active.run_id,
+                    summary=summary_of(observation),
+                    timeline=timeline_of(observation),
+                )
+
+    def finish(
+        self,
+        active: ActiveRun,
+        status: RunStatus,
+        observation: RawObservation | None,
+        *,
+        error: str | None = None,
+        error_class: str | None = None,
+    ) -> None:
+        """Finalise the run with `status` and whatever `observation` measured."""
+        if observation is not None and observation.apply_id and active.fault_id is None:
+            active.fault_id = observation.apply_id
+        with Session(self.engine) as session:
+            if active.fault_id:
+                storage.set_fault_id(session, run_id=active.run_id, fault_id=active.fault_id)
+            storage.finish_run(
+                session,
+                run_id=active.run_id,
+                status=status,
+                summary=summary_of(observation) if observation is not None else None,
+                timeline=timeline_of(observation) if observation is not None else (),
+                samples=samples_of(observation) if observation is not None else (),
+                error=error,
+                error_class=error_class,
+                stop_reason=active.stop_reason if status in STOPPED_STATUSES else None,
+                now=self._now(),
+            )
+
+
+class Heartbeat:
+    """Renew the lease of the active runs of `owner` every `interval_sec` on one daemon thread.
+
+    Example::
+
+        heartbeat = Heartbeat(engine=engine, owner=owner, run_ids=runner.active_run_ids, interval_sec=10)
+        heartbeat.start()
+        heartbeat.stop()
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        owner: str,
+        run_ids: Callable[[], list[int]],
+        interval_sec: float,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.engine = engine
+        self.owner = owner
+        self._run_ids = run_ids
+        self._interval_sec = interval_sec
+        self._now = now
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="boifi-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        """Start renewing."""
+        self._thread.start()
+
+    def stop(self, timeout_sec: float = 5.0) -> None:
+        """Renew once more, then stop the thread (bounded wait)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=timeout_sec)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval_sec):
+            self.beat()
+        self.beat()
+
+    def beat(self) -> None:
+        """Renew the leases of the runs active right now."""
+        run_ids = self._run_ids()
+        if not run_ids:
+            return
+        try:
+            with Session(self.engine) as session:
+                storage.heartbeat(session, run_ids=run_ids, owner=self.owner, now=self._now())
+        except Exception:
+            logger.exception("could not renew the heartbeat of runs %s", run_ids)
