@@ -31,6 +31,7 @@ from client.errors import (
 )
 from client.events import EventBus, EventKind
 from client.retry import Deadline, attempts_for, build_wait, stop_at_deadline
+from client.transport import request_deadline
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +249,7 @@ class CallEngine:
         limit = self.config.max_response_bytes
         with (
             translate_transport_errors(operation),
+            request_deadline(remaining),  # httpx's timeouts are per read: this bounds the whole request
             self.http.stream(
                 method, url, json=json_body, params=params, headers=headers, timeout=timeout
             ) as r,
@@ -280,7 +282,7 @@ class CallEngine:
         """Send one unguarded health request; return (healthy, latency_ms, error)."""
         started = time.perf_counter()
         try:
-            with translate_transport_errors("health"):
+            with translate_transport_errors("health"), request_deadline(timeout_sec):
                 response = self.http.get(path, timeout=timeout_sec)
             healthy = response.status_code == 200
             error = None if healthy else f"health answered {response.status_code}"

@@ -9,7 +9,9 @@ Where the seed design was wrong, and what this client does instead:
   see a 30 s fault through);
 - a failed health check was cached for a whole interval, locking every call out for a minute: now only a
   healthy result is cached, and the breaker handles a flapping Executor;
-- the breaker counted the caller's 4xx mistakes and let everyone through while HALF_OPEN (see breaker.py).
+- the breaker counted the caller's 4xx mistakes and let everyone through while HALF_OPEN (see breaker.py);
+- httpx's timeouts are per socket read, so a server dripping its answer held a call for ever: the client's
+  own transport ends every request by its share of the deadline (transport.py).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from client.protocols.direct import DirectProtocol
 from client.protocols.extended import ExtendedProtocol
 from client.protocols.policy import PolicyProtocol, policy_name_for
 from client.retry import Deadline
+from client.transport import DeadlineTransport
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +112,7 @@ class HttpExecutorClient(IExecutorClient):
             headers["Authorization"] = f"Bearer {cfg.auth_token.get_secret_value()}"
         self._http = httpx.Client(
             base_url=cfg.base_url,
-            transport=transport,
+            transport=transport if transport is not None else DeadlineTransport(),
             headers=headers,
             timeout=httpx.Timeout(cfg.default_timeout_sec, connect=cfg.connection_timeout_sec),
         )
@@ -161,7 +164,7 @@ class HttpExecutorClient(IExecutorClient):
         deadline = Deadline.after(timeout, self._clock)
         try:
             self.circuit_breaker.check()
-            self._ensure_healthy()
+            self._ensure_healthy(deadline)
         except ExecutorClientError as exc:
             self._bus.emit(
                 EventKind.FAILURE, "apply", error_class=type(exc).__name__, apply_key=key, message=str(exc)
@@ -180,11 +183,20 @@ class HttpExecutorClient(IExecutorClient):
         return timeout
 
     def check_health(self) -> bool:
-        """Return True if the Executor answers its health endpoint; a healthy answer is cached."""
+        """Return True if the Executor answers its health endpoint; a healthy answer is cached.
+
+        The check ends within ``min(connection_timeout_sec, default_timeout_sec)``, however slowly the
+        Executor answers.
+        """
+        return self._check_health(None)
+
+    def _check_health(self, deadline: Deadline | None) -> bool:
         with self._health_lock:
             if self._healthy_until is not None and self._clock() < self._healthy_until:
                 return True
         timeout = min(self.config.connection_timeout_sec, self.config.default_timeout_sec)
+        if deadline is not None:
+            timeout = max(0.001, min(timeout, deadline.remaining_sec()))
         healthy, latency_ms, error = self._engine.check_health(
             self._protocol.health_path, timeout_sec=timeout
         )
@@ -198,8 +210,9 @@ class HttpExecutorClient(IExecutorClient):
             logger.warning("Executor health check failed: %s", error)
         return healthy
 
-    def _ensure_healthy(self) -> None:
-        if not self.check_health():
+    def _ensure_healthy(self, deadline: Deadline) -> None:
+        if not self._check_health(deadline):
+            deadline.check("apply (health check)")
             raise ExecutorConnectionError(f"Executor at {self.config.base_url} is unhealthy or unreachable")
 
     def halt(self, fault_id: str) -> bool:

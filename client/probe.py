@@ -3,6 +3,10 @@
 The seed's policy adapter needed a separate proxy service to observe anything; the probe is built in. It
 uses httpx directly (the target is not the Executor, so the breaker and retries do not apply), with short
 timeouts and bounded concurrency. An injected fault is recognised by the ``x-fault-injected`` header.
+
+Every probe request ends by ``min(timeout_sec, what is left of the apply's deadline)`` on the wire (see
+transport.py): a target that drips its answers can neither stretch a sample past ``timeout_sec`` nor keep
+the probe's worker pool, which is joined before ``run`` returns, busy past the deadline.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import httpx
 from client.errors import ExecutorCancelledError, ExecutorTimeoutError
 from client.models import RequestSample
 from client.retry import Deadline
+from client.transport import DeadlineTransport, request_deadline
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +82,9 @@ class Probe:
         timeout = httpx.Timeout(settings.timeout_sec, connect=min(settings.timeout_sec, 2.0))
         headers = dict(settings.headers)
         with (
-            httpx.Client(transport=self._transport, timeout=timeout, headers=headers) as http,
+            httpx.Client(
+                transport=self._transport or DeadlineTransport(), timeout=timeout, headers=headers
+            ) as http,
             ThreadPoolExecutor(settings.concurrency, thread_name_prefix="boifi-probe") as pool,
         ):
             started = self._clock()
@@ -102,16 +109,20 @@ class Probe:
                     continue
                 if not limit.acquire(timeout=_TICK_SEC):
                     continue  # every worker is busy: skip rather than queue (queueing would skew latencies)
-                pool.submit(self._send, http, limit, (self._clock() - started) * 1000.0)
+                budget_sec = min(settings.timeout_sec, deadline.remaining_sec())
+                pool.submit(self._send, http, limit, (self._clock() - started) * 1000.0, budget_sec)
                 sent += 1
         return self.samples()
 
-    def _send(self, http: httpx.Client, limit: threading.BoundedSemaphore, offset_ms: float) -> None:
+    def _send(
+        self, http: httpx.Client, limit: threading.BoundedSemaphore, offset_ms: float, budget_sec: float
+    ) -> None:
         settings = self.settings
         begin = self._clock()
         try:
             try:
-                response = http.request(settings.method, settings.url)
+                with request_deadline(budget_sec):
+                    response = http.request(settings.method, settings.url)
                 status = response.status_code
                 affected = "x-fault-injected" in response.headers
             except httpx.HTTPError as exc:
