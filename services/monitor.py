@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,11 @@ logger = logging.getLogger(__name__)
 class HealthMonitor:
     """Call `check_health()` every `interval_sec` on a background thread and store each sample.
 
+    Samples keep a fixed rate (the next one is due `interval_sec` after the previous one was due, not after
+    it ended), and a check ends within the client's health timeout however slowly the Executor answers, so a
+    dripping or hung Executor shows as unhealthy samples on time rather than as a silence. A check that
+    overruns the interval makes the monitor skip the ticks it missed instead of catching up in a burst.
+
     Example::
 
         monitor = HealthMonitor(engine=engine, client=client, interval_sec=5)
@@ -35,6 +41,7 @@ class HealthMonitor:
         client: HttpExecutorClient,
         interval_sec: float = 5.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if interval_sec <= 0:
             raise ValueError("interval_sec must be positive")
@@ -42,6 +49,7 @@ class HealthMonitor:
         self.client = client
         self.interval_sec = interval_sec
         self._now = now
+        self._clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_healthy: bool | None = None
@@ -61,13 +69,13 @@ class HealthMonitor:
 
     def sample(self) -> bool:
         """Take one health sample now, record it, and return whether the Executor was healthy."""
-        started = time.perf_counter()
+        started = self._clock()
         error: str | None = None
         try:
             healthy = self.client.check_health()
         except Exception as exc:  # check_health reports, never raises; this guards the thread
             healthy, error = False, f"{type(exc).__name__}: {exc}"
-        latency_ms = (time.perf_counter() - started) * 1000.0
+        latency_ms = (self._clock() - started) * 1000.0
         state = self.client.circuit_breaker.state
         try:
             with Session(self.engine) as session:
@@ -87,6 +95,11 @@ class HealthMonitor:
         return healthy
 
     def _loop(self) -> None:
+        due = self._clock()
         while not self._stop.is_set():
             self.sample()
-            self._stop.wait(self.interval_sec)
+            due += self.interval_sec
+            now = self._clock()
+            if due < now:  # the check overran: skip the missed ticks
+                due += math.ceil((now - due) / self.interval_sec) * self.interval_sec
+            self._stop.wait(due - now)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -11,6 +13,7 @@ import storage
 from client import HttpExecutorClient
 from executor import EmbeddedExecutor
 from services.monitor import HealthMonitor
+from tests.client.raw_servers import DripHead, raw_serve
 from tests.services.conftest import fast_config
 
 
@@ -44,3 +47,26 @@ def test_monitor_thread_samples_until_stopped(executor: EmbeddedExecutor, engine
     assert taken >= 3
     with Session(engine) as session:
         assert len(storage.health_series(session, since=datetime.now(UTC) - timedelta(minutes=5))) == taken
+
+
+@pytest.mark.timeout(60)
+def test_monitor_samples_on_time_while_the_executor_drips(engine: Engine) -> None:
+    """A health endpoint dripping a header byte every 0.5 s held the first check (and the thread) for ever."""
+    interval_sec = 1.0
+    with (
+        raw_serve(lambda method, path: DripHead()) as server,
+        HttpExecutorClient(
+            fast_config(server.url, health_check_interval_sec=0, connection_timeout_sec=0.5)
+        ) as client,
+    ):
+        monitor = HealthMonitor(engine=engine, client=client, interval_sec=interval_sec)
+        started = time.monotonic()
+        monitor.start()
+        while monitor.samples_taken < 4 and time.monotonic() - started < 10:
+            time.sleep(0.05)
+        elapsed = time.monotonic() - started
+        taken, healthy = monitor.samples_taken, monitor.last_healthy
+        monitor.stop()
+    # Due at 0, 1, 2 and 3 s; each check ends within the 0.5 s health timeout.
+    assert taken >= 4 and healthy is False
+    assert elapsed < 3 * interval_sec + 1.0  # one check at a time after the other: 4.5 s
