@@ -109,7 +109,11 @@ class CallEngine:
         retry: bool = True,
         cancel: threading.Event | None = None,
     ) -> ApiResponse:
-        """Send one logical call, retrying what is retryable within ``deadline``; raise our errors only."""
+        """Send one logical call, retrying what is retryable within ``deadline``; raise our errors only.
+
+        ``gate=False`` is for cleanup: the breaker neither admits nor counts the call, so a halt after a
+        failure cannot reset the failure count, nor an open breaker keep a fault running.
+        """
         headers = {"Idempotency-Key": apply_key} if apply_key else None
         started = self.clock()
         stop_deadline = stop_at_deadline(deadline)
@@ -212,8 +216,11 @@ class CallEngine:
         read_timeout_sec: float | None,
         gate: bool,
     ) -> ApiResponse:
-        if gate:
-            self.breaker.acquire()
+        if not gate:  # cleanup the breaker did not admit: its outcome neither trips nor resets the breaker
+            return self._send(
+                operation, method, url, deadline, json_body, params, headers, ok_statuses, read_timeout_sec
+            )
+        self.breaker.acquire()
         try:
             response = self._send(
                 operation, method, url, deadline, json_body, params, headers, ok_statuses, read_timeout_sec
@@ -225,8 +232,7 @@ class CallEngine:
                 self.breaker.record_success()  # the Executor answered: a 4xx is the caller's mistake
             raise
         except BaseException:
-            if gate:
-                self.breaker.release()
+            self.breaker.release()
             raise
         self.breaker.record_success()
         return response

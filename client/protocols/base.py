@@ -12,6 +12,7 @@ from typing import Any
 
 from client.config import ExecutorClientConfig
 from client.engine import CallEngine
+from client.errors import ExecutorHTTPError
 from client.models import ActiveFault, ApiMode, FaultPlan, FaultType, PreparedRequest, RawObservation
 from client.retry import Deadline
 
@@ -94,6 +95,38 @@ def active_fault_from_b(item: Any) -> ActiveFault | None:
     )
 
 
+def left_unconfirmed(exc: BaseException) -> bool:
+    """Tell whether an apply POST that raised ``exc`` may have left a fault running whose id we never got.
+
+    Only a refusal (a 4xx other than 408/429 on the last attempt) proves that nothing started: a retried POST
+    carries one idempotency key, so an earlier attempt that did start a fault makes a later one answer 200.
+    A timeout, a dropped connection, a 5xx, 408 or 429 after an earlier attempt, a garbled answer, a cancel
+    or Ctrl-C may each leave one behind.
+    """
+    if isinstance(exc, ExecutorHTTPError):
+        return exc.status_code >= 500 or exc.status_code in (408, 429)
+    return True
+
+
+def pick_fault(items: Any, ctx: ApplyContext, *, by_target: bool) -> ActiveFault | None:
+    """Return the active fault of ``ctx`` in a ``GET /v1/faults`` listing: by idempotency key, else None.
+
+    With ``by_target`` a fault that is the only active one on the plan's service and API is taken too (for
+    Executors that list no keys); that guess is for an explicit cancel only.
+    """
+    if not isinstance(items, list):
+        return None
+    faults = [f for f in map(active_fault_from_b, items) if f is not None and f.status in ACTIVE_STATUSES]
+    by_key = [f for f in faults if f.raw.get("idempotency_key") == ctx.apply_key]
+    if len(by_key) == 1:
+        return by_key[0]
+    if by_target:
+        same = [f for f in faults if f.service == ctx.plan.service and f.api == ctx.plan.api]
+        if len(same) == 1:
+            return same[0]
+    return None
+
+
 class Protocol(ABC):
     """One Executor API family."""
 
@@ -133,9 +166,9 @@ class Protocol(ABC):
     def list_active(self, deadline: Deadline) -> list[ActiveFault]:
         """Return the faults the Executor has active."""
 
-    def try_halt(self, fault_id: str) -> None:
-        """Halt best-effort within the cleanup budget, bypassing the breaker's gate; never raise."""
+    def try_halt(self, fault_id: str, deadline: Deadline | None = None) -> None:
+        """Halt best-effort within ``deadline`` (default: the cleanup budget), ungated; never raise."""
         try:
-            self.halt(fault_id, self.cleanup_deadline(), gate=False)
+            self.halt(fault_id, deadline or self.cleanup_deadline(), gate=False)
         except Exception as exc:
             logger.warning("could not halt %s: %s", fault_id, exc)

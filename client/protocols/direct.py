@@ -1,23 +1,27 @@
 """Family C: synchronous ``POST /api/v1/faults/apply`` that returns once the fault has run (seed 5.1).
 
-The seed gave this one POST a read timeout of ``timeout_sec`` on every attempt; here the read timeout is
-what is left of the apply's deadline. A cancel cannot interrupt a blocking POST, so with ``cancel`` the POST
-runs on a helper thread while the caller watches the event; on cancel the client finds the fault in
-``GET /v1/faults`` (by idempotency key, else by a unique service/api match) and halts it, and the POST then
-returns the metrics so far.
+The seed gave this one POST a read timeout of ``timeout_sec`` on every attempt; here the whole POST ends by
+what is left of the apply's deadline. When it ends without an answer — the deadline passed, the connection
+dropped, Ctrl-C — the fault it started would inject until its duration ran out: the client finds it in
+``GET /v1/faults`` by its idempotency key and halts it (``DELETE /v1/faults/{id}``), best-effort within one
+``connection_timeout_sec``. A cancel cannot interrupt a blocking POST, so with ``cancel`` the POST runs on a
+helper thread while the caller watches the event; on cancel the fault is found the same way (or, for an
+Executor that lists no keys, as the only active fault on the plan's service and API) and halted, and the
+POST then returns the metrics so far.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from client.engine import ApiResponse
 from client.errors import ExecutorCancelledError, FaultExecutionError
-from client.models import ActiveFault, ApiMode, FaultPlan, PreparedRequest, RawObservation
-from client.parsing import observation_from_body, require_object
-from client.protocols.base import ApplyContext, active_fault_from_b, fault_body
+from client.models import ApiMode, FaultPlan, PreparedRequest, RawObservation
+from client.parsing import observation_from_body
+from client.protocols.base import ApplyContext, fault_body, left_unconfirmed
 from client.protocols.extended import ExtendedProtocol
 
 logger = logging.getLogger(__name__)
@@ -40,18 +44,32 @@ class DirectProtocol(ExtendedProtocol):
         )
 
     def apply(self, ctx: ApplyContext) -> RawObservation:
-        """Apply and wait for the Executor's final answer."""
+        """Apply and wait for the Executor's final answer; halt the fault if that answer never comes."""
         if ctx.cancel is None:
-            return self._observation(self._post(ctx))
+            return self._observation(self._settle(ctx, self._post))
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="boifi-direct")
         try:
             future = pool.submit(self._post, ctx)
-            while not future.done():
-                if ctx.cancel.wait(_WATCH_SEC):
-                    return self._cancel(ctx, future)
-            return self._observation(future.result())
+            try:
+                while not future.done() and not ctx.cancel.wait(_WATCH_SEC):
+                    pass
+            except BaseException:  # Ctrl-C while watching: the POST goes on, and so does its fault
+                self.halt_by_key(ctx)
+                raise
+            if not future.done():
+                return self._cancel(ctx, future)
+            return self._observation(self._settle(ctx, lambda _: future.result()))
         finally:
-            pool.shutdown(wait=False)  # a POST we could not halt ends by its own read timeout
+            pool.shutdown(wait=False)  # a POST we could not halt ends by the deadline, on the wire
+
+    def _settle(self, ctx: ApplyContext, post: Callable[[ApplyContext], ApiResponse]) -> ApiResponse:
+        """Return the POST's answer; if it fails without one, halt the fault it may have left running."""
+        try:
+            return post(ctx)
+        except BaseException as exc:
+            if left_unconfirmed(exc):
+                self.halt_by_key(ctx)
+            raise
 
     def _post(self, ctx: ApplyContext) -> ApiResponse:
         return self.engine.request(
@@ -76,9 +94,7 @@ class DirectProtocol(ExtendedProtocol):
         return observation
 
     def _cancel(self, ctx: ApplyContext, future: concurrent.futures.Future[ApiResponse]) -> RawObservation:
-        fault = self._find(ctx)
-        if fault is not None:
-            self.try_halt(fault.fault_id)
+        self.halt_by_key(ctx, by_target=True)
         partial: RawObservation | None = None
         try:
             partial = observation_from_body(
@@ -89,26 +105,3 @@ class DirectProtocol(ExtendedProtocol):
         except (Exception, concurrent.futures.TimeoutError) as exc:
             logger.info("no partial observation after cancel: %s", exc)
         raise ExecutorCancelledError(f"apply {ctx.apply_key} cancelled", partial=partial)
-
-    def _find(self, ctx: ApplyContext) -> ActiveFault | None:
-        try:
-            response = self.engine.request(
-                "list", "GET", "/v1/faults", deadline=self.cleanup_deadline(), gate=False
-            )
-            items = require_object(response.data, "list").get("faults") or []
-        except Exception as exc:
-            logger.warning("cannot list faults to halt a cancelled direct apply: %s", exc)
-            return None
-        if not isinstance(items, list):
-            return None
-        faults = [
-            f for f in map(active_fault_from_b, items) if f is not None and f.status in ("pending", "running")
-        ]
-        by_key = [f for f in faults if f.raw.get("idempotency_key") == ctx.apply_key]
-        if len(by_key) == 1:
-            return by_key[0]
-        same = [f for f in faults if f.service == ctx.plan.service and f.api == ctx.plan.api]
-        if len(same) == 1:
-            return same[0]
-        logger.warning("cannot identify the cancelled direct apply among %d active faults", len(faults))
-        return None

@@ -2,11 +2,14 @@
 
 Unlike the seed, the poll loop shares the apply's one deadline, reports partial metrics through
 ``on_progress``, and halts the fault (``DELETE /v1/faults/{id}``) when we stop watching it early — on
-cancel, on the deadline, or on any error — so no fault outlives the call unobserved.
+cancel, on the deadline, or on any error — so no fault outlives the call unobserved. An apply POST that
+fails without an answer (timeout, dropped connection) may still have started a fault: it is looked up by
+its idempotency key in ``GET /v1/faults`` and halted, both within one cleanup budget.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from client.errors import (
@@ -22,9 +25,13 @@ from client.protocols.base import (
     Protocol,
     active_fault_from_b,
     fault_body,
+    left_unconfirmed,
     notify_progress,
+    pick_fault,
 )
 from client.retry import Deadline
+
+logger = logging.getLogger(__name__)
 
 
 class ExtendedProtocol(Protocol):
@@ -45,17 +52,21 @@ class ExtendedProtocol(Protocol):
 
     def apply(self, ctx: ApplyContext) -> RawObservation:
         """Apply, poll until the fault ends, and return its final metrics."""
-        body = fault_body(ctx.plan, ctx.start_time)
-        response = self.engine.request(
-            "apply",
-            "POST",
-            self.apply_path,
-            json_body=body,
-            apply_key=ctx.apply_key,
-            deadline=ctx.deadline,
-            cancel=ctx.cancel,
-        )
-        apply_id = require_str(require_object(response.data, "apply"), "apply_id", "apply")
+        try:
+            response = self.engine.request(
+                "apply",
+                "POST",
+                self.apply_path,
+                json_body=fault_body(ctx.plan, ctx.start_time),
+                apply_key=ctx.apply_key,
+                deadline=ctx.deadline,
+                cancel=ctx.cancel,
+            )
+            apply_id = require_str(require_object(response.data, "apply"), "apply_id", "apply")
+        except BaseException as exc:
+            if left_unconfirmed(exc):
+                self.halt_by_key(ctx)
+            raise
         partial: RawObservation | None = None
         try:
             while True:
@@ -128,3 +139,26 @@ class ExtendedProtocol(Protocol):
             raise ExecutorResponseError("list: 'faults' must be a list")
         faults = [f for f in (active_fault_from_b(item) for item in items) if f is not None]
         return [f for f in faults if f.status in ACTIVE_STATUSES]
+
+    def halt_by_key(self, ctx: ApplyContext, *, by_target: bool = False) -> ActiveFault | None:
+        """Find the apply's fault in ``GET /v1/faults`` and halt it, best-effort in one cleanup budget.
+
+        Return the fault that was found (None if none was); never raise. ``by_target``: see ``pick_fault``.
+        """
+        deadline = self.cleanup_deadline()
+        try:
+            response = self.engine.request(
+                "list", "GET", "/v1/faults", deadline=deadline, gate=False, ok_statuses=(200, 404)
+            )
+            if response.status_code == 404:  # an Executor without the listing: nothing to find
+                return None
+            items = require_object(response.data, "list").get("faults")
+        except Exception as exc:
+            logger.warning("cannot list faults to halt apply %s: %s", ctx.apply_key, exc)
+            return None
+        fault = pick_fault(items, ctx, by_target=by_target)
+        if fault is None:
+            logger.info("no active fault of apply %s to halt", ctx.apply_key)
+            return None
+        self.try_halt(fault.fault_id, deadline)
+        return fault
