@@ -73,6 +73,41 @@ def test_header_match_needs_exactly_one_matcher() -> None:
     assert plan.headers[0].to_wire() == {"name": "x-user", "exact": "42"}
 
 
+@pytest.mark.parametrize(
+    ("change", "loc", "needle"),
+    [
+        ({"service": "payment\r\nX-Evil: 1"}, "service", "service must not contain control characters"),
+        ({"service": "pay\x00ment"}, "service", "'\\x00' at position 3"),
+        ({"api": "/pay\nHost: evil"}, "api", "api must not contain control characters"),
+        ({"api": "/pay\x7f"}, "api", "'\\x7f'"),
+        ({"api": "/pay\x85"}, "api", "control characters"),
+        ({"method": "GET\n"}, "method", "method must not contain control characters"),
+        ({"method": "GET\r\nX: y"}, "method", "control characters"),
+        ({"headers": [{"name": "x-a\r\nx-b", "exact": "1"}]}, "headers.0.name", "header name must not"),
+        ({"headers": [{"name": "x a", "exact": "1"}]}, "headers.0.name", "not an HTTP token"),
+        ({"headers": [{"name": "x:a", "exact": "1"}]}, "headers.0.name", "RFC 9110"),
+        ({"headers": [{"name": "x-é", "exact": "1"}]}, "headers.0.name", "not an HTTP token"),
+        ({"headers": [{"name": "x", "exact": "1\r\nX-Evil: 2"}]}, "headers.0.exact", "header exact value"),
+        ({"headers": [{"name": "x", "prefix": "a\tb"}]}, "headers.0.prefix", "header prefix value"),
+        ({"headers": [{"name": "x", "regex": "^a\n"}]}, "headers.0.regex", "header regex value"),
+    ],
+)
+def test_control_characters_and_non_token_header_names_are_refused(
+    change: dict[str, Any], loc: str, needle: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        FaultPlan(**{**VALID, **change})
+    (error,) = info.value.errors()
+    assert ".".join(str(part) for part in error["loc"]) == loc
+    assert needle in str(info.value)
+
+
+def test_plain_http_tokens_and_values_are_kept() -> None:
+    header = {"name": "X-User_Id.v2!#$%&'*+^`|~", "regex": "^[0-9]+\\s?$"}
+    plan = FaultPlan(**{**VALID, "method": "patch", "headers": [header]})
+    assert plan.method == "PATCH" and plan.headers[0].to_wire() == header
+
+
 def test_family_b_metrics_body_normalises() -> None:
     obs = observation_from_body(metrics_body(samples=True), operation="metrics", api_mode=ApiMode.EXTENDED)
     assert obs.metrics is not None and obs.metrics.request_count == 100 and obs.metrics.affected_count == 50
