@@ -14,10 +14,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import ActiveFault, ExecutorClientError, ServiceInfo
+from client import ExecutorClientError, ServiceInfo
 from client.measures import error_mask
 from dashboard.charts import Band, breaker_bands, clip_bands, observed_spans
 from services.console import Console
+from services.faults import FaultsSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -234,35 +235,17 @@ def list_services(console: Console) -> tuple[list[ServiceInfo], str | None]:
         return [], str(exc)
 
 
-def list_active_faults(console: Console) -> tuple[list[ActiveFault], str | None]:
-    """Return the faults active on the Executor, or an empty list and the reason."""
-    try:
-        return list(console.client.list_active_faults()), None
-    except ExecutorClientError as exc:
-        return [], str(exc)
+def list_active_faults(console: Console) -> FaultsSnapshot:
+    """Return the Executor's active faults as the console's poller last listed them (no I/O)."""
+    return console.faults.snapshot
 
 
-def halt_fault(console: Console, fault_id: str) -> str:
-    """Halt one fault on the Executor (through our runner when it is one of our runs); say what happened."""
-    for run_id in console.runner.active_run_ids():
-        run = load_run(console.engine, run_id)
-        if run is not None and run.run.fault_id == fault_id:
-            console.runner.cancel(run_id)
-            return f"halting run #{run_id} ({fault_id})"
-    try:
-        removed = console.client.halt(fault_id)
-    except ExecutorClientError as exc:
-        return f"could not halt {fault_id}: {exc}"
-    return f"halted {fault_id}" if removed else f"{fault_id} was already gone"
-
-
-def halt_run(console: Console, run: storage.Run) -> str:
-    """Halt a run: cancel it in this process, or stop its fault on the Executor if another process owns it."""
-    if run.id is not None and console.runner.cancel(run.id):
-        return f"halting run #{run.id}"
-    if run.fault_id:
-        return halt_fault(console, run.fault_id)
-    return f"run #{run.id} is not running in this process and has no fault id yet"
+def snapshot_age(snapshot: FaultsSnapshot, *, now: datetime | None = None) -> str:
+    """Say how old a listing is: "listed 3 s ago", or "not listed yet"."""
+    if snapshot.taken_at is None:
+        return "not listed yet"
+    age_sec = max(0.0, ((now or datetime.now(UTC)) - snapshot.taken_at).total_seconds())
+    return f"listed {age_sec:.0f} s ago"
 
 
 def preview(console: Console, plan: Any, *, api_mode: str) -> dict[str, Any]:

@@ -73,14 +73,32 @@ def _build_console(config: DashboardConfig) -> Console:
     return Console(client_config=config.client_config, settings=settings)
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What `ConsoleHolder.apply` did: whether it rebuilt the Console, and the runs the old one finishes."""
+
+    changed: bool
+    finishing: tuple[int, ...] = ()
+
+
+def _same_settings(a: DashboardConfig, b: DashboardConfig) -> bool:
+    # Compared as plain values: SecretStr compares by its secret, so a changed token is a change.
+    return a.database_url == b.database_url and a.client_config.model_dump() == b.client_config.model_dump()
+
+
 class ConsoleHolder:
     """Hold the one Console of this process; `apply` swaps it for one built from new settings.
+
+    Applying never halts a run: settings that did not change keep the Console as it is, and a replaced
+    Console that still has runs in flight is *retired* (its health monitor and faults poller stop) and closed
+    only once they have finished, so an experiment ends on the Executor, database and client it started
+    with. New runs go to the new Console at once.
 
     Example::
 
         holder = ConsoleHolder()
         run_id = holder.console().runner.submit(plan)
-        holder.apply(new_client_config, database_url=None)
+        holder.apply(new_client_config, database_url=None)  # the run goes on; it closes the old Console
         holder.close()
     """
 
@@ -99,6 +117,7 @@ class ConsoleHolder:
         self._config = _default_config(self.embedded, started_elsewhere=started_elsewhere)
         self._embedded_url = self._config.client_config.base_url if self._config.embedded else None
         self._console: Console | None = None
+        self._retiring: dict[Console, threading.Thread] = {}
         self.generation = 0
         self.last_error: str | None = None
 
@@ -114,29 +133,79 @@ class ConsoleHolder:
                 self._console = self._console_factory(self._config)
             return self._console
 
-    def apply(self, client_config: ExecutorClientConfig, *, database_url: str | None) -> None:
-        """Build a Console from new settings, then close the old one (its active runs are halted)."""
+    def retiring(self) -> list[Console]:
+        """Return the replaced Consoles that are still finishing their runs, oldest first."""
+        with self._lock:
+            return list(self._retiring)
+
+    def console_for_run(self, run_id: int, database: str | None) -> Console | None:
+        """Return the Console that runs (or can show) run `run_id` of `database`, or None if none can.
+
+        A retired Console still running it comes first (halting must go through its runner); else the
+        current one, if it uses that database. Run ids are per database, so a Console on another database
+        is never the answer.
+        """
+        current = self.console()
+        for candidate in self.retiring():
+            if _database_of(candidate) == database and run_id in candidate.runner.active_run_ids():
+                return candidate
+        return current if database is None or _database_of(current) == database else None
+
+    def apply(self, client_config: ExecutorClientConfig, *, database_url: str | None) -> Applied:
+        """Use new settings from now on; runs in flight finish on the Console they started on."""
         config = DashboardConfig(
             client_config=client_config,
             database_url=database_url or None,
             embedded=client_config.base_url == self._embedded_url,
         )
+        with self._lock:
+            if self._console is not None and _same_settings(config, self._config):
+                return Applied(changed=False)
         new_console = self._console_factory(config)
         with self._lock:
             old, self._console, self._config = self._console, new_console, config
             self.generation += 1
-        if old is not None:
+        return Applied(changed=True, finishing=self._retire(old) if old is not None else ())
+
+    def _retire(self, old: Console) -> tuple[int, ...]:
+        finishing = tuple(old.runner.active_run_ids())
+        if not finishing:
             old.close()
+            return ()
+        old.retire()
+        closer = threading.Thread(
+            target=self._close_when_finished, args=(old,), name="boifi-retired-console", daemon=True
+        )
+        with self._lock:
+            self._retiring[old] = closer
+        closer.start()
+        return finishing
+
+    def _close_when_finished(self, old: Console) -> None:
+        while running := old.runner.active_run_ids():
+            old.runner.wait(running[0])
+        try:
+            old.close()
+        finally:
+            with self._lock:
+                self._retiring.pop(old, None)
 
     def close(self) -> None:
-        """Close the Console (its active runs are halted), then the embedded executor."""
+        """Close every Console (their active runs are halted), then the embedded executor."""
         with self._lock:
             console, self._console = self._console, None
-        if console is not None:
-            console.close()
+            retiring = dict(self._retiring)
+        for each in [*retiring, *([console] if console is not None else [])]:
+            each.close()
+        for closer in retiring.values():
+            closer.join(timeout=10)
         if self.embedded is not None:
             self.embedded.close()
             self.embedded = None
+
+
+def _database_of(console: Console) -> str:
+    return str(console.engine.url)
 
 
 def _release(holder: ConsoleHolder) -> None:

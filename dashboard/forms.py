@@ -107,14 +107,26 @@ def build_guardrail(
     return FormResult(value=guardrail)
 
 
-def build_client_config(values: Mapping[str, Any], *, keep_token: str | None = None) -> FormResult:
-    """Validate settings-form values as an ExecutorClientConfig (environment variables are not consulted)."""
+def build_client_config(
+    values: Mapping[str, Any],
+    *,
+    keep_token: str | None = None,
+    current: ExecutorClientConfig | None = None,
+) -> FormResult:
+    """Validate settings-form values as an ExecutorClientConfig (environment variables are not consulted).
+
+    Settings the form does not show (e.g. `probe_timeout_sec`) keep their `current` value, so applying an
+    unchanged form gives a config equal to `current`.
+    """
     data = {key: _none_if_blank(value) for key, value in values.items() if key in SETTINGS_FIELDS}
     if data.get("auth_token") is None and keep_token:
         data["auth_token"] = keep_token
     if data.get("base_url") is None:
         return FormResult(errors={"base_url": "the Executor URL is required"})
     data = {key: value for key, value in data.items() if value is not None}
+    if current is not None:
+        hidden = {key: value for key, value in current.model_dump().items() if key not in SETTINGS_FIELDS}
+        data = {**hidden, **data}
     result = _validate(_ExplicitClientConfig, data, SETTINGS_FIELDS)
     if result.ok:
         # Every field is explicit now, so the plain class built from the dump ignores the environment.

@@ -14,10 +14,11 @@ API_MODES = ("extended", "direct", "policy")
 
 @dataclass(frozen=True)
 class Submitted:
-    """A run id, or the reason nothing was launched."""
+    """A run id and the database it is recorded in, or the reason nothing was launched."""
 
     run_id: int | None
     error: str | None = None
+    database: str | None = None
 
 
 def with_api_mode(config: ExecutorClientConfig, api_mode: str) -> ExecutorClientConfig:
@@ -61,8 +62,9 @@ def submit(
             holder.apply(with_api_mode(config.client_config, api_mode), database_url=config.database_url)
         except Exception as exc:  # building the new client failed: say why, keep going with the old one
             return Submitted(None, f"could not switch to {api_mode} mode: {exc}")
-    run_id = holder.console().runner.submit(plan, labels=list(labels), notes=notes, guardrail=guardrail)
-    return Submitted(run_id)
+    console = holder.console()
+    run_id = console.runner.submit(plan, labels=list(labels), notes=notes, guardrail=guardrail)
+    return Submitted(run_id, database=str(console.engine.url))
 
 
 def parse_labels(text: str) -> list[str]:

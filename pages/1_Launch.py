@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import cached, data, launch
+from dashboard import cached, data, halting, launch
 from dashboard.charts import run_progress_figure
 from dashboard.components import (
     elapsed_and_remaining,
@@ -150,6 +150,7 @@ if st.button("Launch", type="primary", key="launch_submit"):
             st.error(f"Nothing was sent: {outcome.error}")
         else:
             st.session_state["launch_run_id"] = outcome.run_id
+            st.session_state["launch_run_database"] = outcome.database
 
 
 @st.fragment(run_every=1.0)
@@ -158,9 +159,11 @@ def live_panel() -> None:
     run_id = st.session_state.get("launch_run_id")
     current = holder.console()
     if run_id is not None:
-        view = data.load_run(current.engine, int(run_id))
-        if view is None:
-            st.warning(f"Run #{run_id} is not in the database (was the database changed?).")
+        # The Console that runs it: a retired one (Settings changed meanwhile) keeps its runs to their end.
+        owner = holder.console_for_run(int(run_id), st.session_state.get("launch_run_database"))
+        view = data.load_run(owner.engine, int(run_id)) if owner is not None else None
+        if owner is None or view is None:
+            st.warning(f"Run #{run_id} is not in the current database (it was changed in Settings).")
         elif view.run.finished_at is None:
             run = view.run
             elapsed, remaining = elapsed_and_remaining(run)
@@ -168,7 +171,7 @@ def live_panel() -> None:
             st.progress(min(1.0, elapsed / max(1, run.duration_seconds)))
             st.caption(f"elapsed {elapsed:.0f} s · remaining {remaining:.0f} s")
             if st.button("Halt", key=f"launch_halt_{run.id}", type="secondary"):
-                st.info(data.halt_run(current, run))
+                st.info(halting.halt_run(owner, run))
             run_metrics(run)
             st.plotly_chart(run_progress_figure(view.timeline, title="Live latency and error rate"))
         else:

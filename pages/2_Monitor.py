@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, halting
 from dashboard.charts import call_latency_figure, client_calls_figure, health_figure
 from dashboard.components import executor_banner, require_console
 
@@ -56,26 +56,31 @@ st.subheader("Active faults on the Executor")
 
 @st.fragment(run_every=float(refresh_sec))
 def faults() -> None:
-    """List active faults with a Halt button each and Halt all."""
+    """List active faults (as the console's poller last saw them) with a Halt button each and Halt all."""
     current = holder.console()
-    active, error = data.list_active_faults(current)
-    if error:
-        st.warning(f"Could not list active faults: {error}")
+    snapshot = data.list_active_faults(current)
+    age = data.snapshot_age(snapshot)
+    if snapshot.error:
+        st.warning(f"Could not list active faults ({age}): {snapshot.error}")
         return
-    if not active:
-        st.caption("No active faults.")
+    if snapshot.taken_at is None:
+        st.caption("Listing the Executor's active faults…")
         return
-    if st.button(f"Halt all ({len(active)})", type="primary", key="monitor_halt_all"):
-        for fault in active:
-            st.info(data.halt_fault(current, fault.fault_id))
-    for fault in active:
+    if not snapshot.faults:
+        st.caption(f"No active faults. Listed {age.removeprefix('listed ')}.")
+        return
+    st.caption(f"{len(snapshot.faults)} active, {age}.")
+    if st.button(f"Halt all ({len(snapshot.faults)})", type="primary", key="monitor_halt_all"):
+        for fault in snapshot.faults:
+            st.info(halting.halt_fault(current, fault.fault_id, retiring=holder.retiring()))
+    for fault in snapshot.faults:
         c1, c2 = st.columns([5, 1])
         pct = "" if fault.percentage is None else f" {fault.percentage}%"
         c1.write(
             f"`{fault.fault_id}` · {fault.fault_type}{pct} on {fault.service}{fault.api} · {fault.status}"
         )
         if c2.button("Halt", key=f"monitor_halt_{fault.fault_id}"):
-            st.info(data.halt_fault(current, fault.fault_id))
+            st.info(halting.halt_fault(current, fault.fault_id, retiring=holder.retiring()))
 
 
 faults()

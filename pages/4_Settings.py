@@ -17,9 +17,16 @@ if console is not None:
     executor_banner(holder, console)
 current = holder.config.client_config
 st.caption(
-    "Settings apply to the whole dashboard process: applying them halts active runs and rebuilds the shared "
-    "client (and its circuit breaker)."
+    "Settings apply to the whole dashboard process: applying a change rebuilds the shared client (and its "
+    "circuit breaker) for new runs; runs in flight finish on the settings they started with."
 )
+for previous in holder.retiring():
+    still = ", ".join(f"#{run_id}" for run_id in previous.runner.active_run_ids())
+    if still:
+        st.info(
+            f"Still finishing on the previous settings (Executor `{previous.executor_url}`): runs {still}. "
+            "That client closes when they end."
+        )
 
 API_MODES = ("extended", "direct", "policy")
 RETRY_STRATEGIES = ("exp", "linear", "none")
@@ -120,7 +127,7 @@ with st.form("settings_form"):
 
 if applied:
     keep = None if clear_token or current.auth_token is None else current.auth_token.get_secret_value()
-    result = build_client_config(values, keep_token=keep)
+    result = build_client_config(values, keep_token=keep, current=current)
     errors = dict(result.errors)
     db_problem = validate_database_url(database_url)
     if db_problem:
@@ -131,8 +138,17 @@ if applied:
         st.error("Settings not applied: fix the fields marked above.")
     else:
         try:
-            holder.apply(result.value, database_url=database_url.strip() or None)
+            outcome = holder.apply(result.value, database_url=database_url.strip() or None)
         except Exception as exc:  # a bad database or URL must be refused with its reason, not a traceback
             st.error(f"Settings not applied: {exc}")
         else:
-            st.success(f"Settings applied: the shared client now talks to {result.value.base_url}.")
+            if not outcome.changed:
+                st.info("Nothing changed: the shared client (and its circuit breaker) is kept as it is.")
+            else:
+                st.success(f"Settings applied: the shared client now talks to {result.value.base_url}.")
+            if outcome.finishing:
+                runs = ", ".join(f"#{run_id}" for run_id in outcome.finishing)
+                st.info(
+                    f"Runs {runs} keep running on the previous settings until they finish; "
+                    "new runs use the new ones."
+                )

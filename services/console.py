@@ -1,8 +1,9 @@
-"""The process-wide composition root: one engine, one shared client, recorder, runner and health monitor."""
+"""The process-wide composition root: one engine, one shared client, recorder, runner, monitor and poller."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -10,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 import storage
 from client import ExecutorClientConfig, HttpExecutorClient
+from services.faults import ActiveFaultsPoller
 from services.monitor import HealthMonitor
 from services.recorder import EventRecorder
 from services.runner import SHUT_DOWN, SHUTDOWN_TIMEOUT_SEC, Runner
@@ -26,6 +28,7 @@ class ConsoleSettings(BaseSettings):
     lease_sec: float = 30.0
     max_concurrent_runs: int = 4
     health_interval_sec: float = 5.0
+    active_faults_interval_sec: float = 2.0
 
 
 class Console:
@@ -77,9 +80,20 @@ class Console:
         self.monitor = HealthMonitor(
             engine=self.engine, client=self.client, interval_sec=self.settings.health_interval_sec
         )
+        # Pages read `faults.snapshot`; only this thread lists the Executor's faults, whatever the open tabs.
+        self.faults = ActiveFaultsPoller(
+            client=self.client, interval_sec=self.settings.active_faults_interval_sec
+        )
         if start_monitor:
             self.monitor.start()
+            self.faults.start()
         self._closed = False
+        self._close_lock = threading.Lock()
+
+    def retire(self) -> None:
+        """Stop watching the Executor (health monitor, faults poller); runs in flight go on until `close`."""
+        self.monitor.stop()
+        self.faults.stop()
 
     def close(self, *, reason: str = SHUT_DOWN, timeout_sec: float = SHUTDOWN_TIMEOUT_SEC) -> None:
         """Halt active runs (removing their faults), stop the threads, flush events, close the client.
@@ -87,10 +101,12 @@ class Console:
         Runs are recorded as cancelled with `reason`; one that does not stop within `timeout_sec` is
         recorded as interrupted.
         """
-        if self._closed:
-            return
-        self._closed = True
+        with self._close_lock:  # a retired Console may be closed by its closer and the holder at once
+            if self._closed:
+                return
+            self._closed = True
         self.monitor.stop()
+        self.faults.stop()
         self.runner.shutdown(cancel_active=True, wait=True, timeout_sec=timeout_sec, reason=reason)
         self._unsubscribe()
         self.recorder.close()

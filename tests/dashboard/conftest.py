@@ -15,11 +15,18 @@ import storage
 from storage.fixtures import populate_demo_runs
 
 ROOT = Path(__file__).resolve().parents[2]
-CONSOLE_THREADS = ("boifi-health-monitor", "boifi-event-recorder", "boifi-run", "boifi-heartbeat")
+CONSOLE_THREADS = (
+    "boifi-health-monitor",
+    "boifi-event-recorder",
+    "boifi-run",
+    "boifi-heartbeat",
+    "boifi-active-faults",
+    "boifi-retired-console",
+)
 PAGES = ("pages/1_Launch.py", "pages/2_Monitor.py", "pages/3_History.py", "pages/4_Settings.py")
 
 
-def _closed_port() -> int:
+def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -57,7 +64,7 @@ def _assert_console_threads_stopped(before: set[threading.Thread]) -> None:
 @pytest.fixture
 def unreachable_executor(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point the client at a loopback port nobody listens on."""
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{closed_port()}"
     monkeypatch.setenv("BOIFI_EXECUTOR_URL", url)
     return url
 

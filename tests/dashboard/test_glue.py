@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -94,13 +97,33 @@ def test_parse_labels_and_run_ids() -> None:
     assert parse_run_ids(None) == []
 
 
+class _FakeRunner:
+    def __init__(self) -> None:
+        self.active: list[int] = []
+        self.finished = threading.Event()
+
+    def active_run_ids(self) -> list[int]:
+        return list(self.active)
+
+    def wait(self, run_id: int, timeout: float | None = None) -> bool:
+        return self.finished.wait(timeout)
+
+
 class _FakeConsole:
     def __init__(self, config: DashboardConfig) -> None:
         self.config = config
+        self.engine = SimpleNamespace(url=config.database_url or "sqlite:///default.db")
+        self.runner = _FakeRunner()
         self.closed = False
+        self.retired = False
 
-    def close(self) -> None:
+    def retire(self) -> None:
+        self.retired = True
+
+    def close(self) -> None:  # like Console.close: its runs are halted
         self.closed = True
+        self.runner.active = []
+        self.runner.finished.set()
 
 
 class _FakeEmbedded:
@@ -161,6 +184,67 @@ def test_holder_keeps_the_old_console_when_new_settings_fail() -> None:
         holder.apply(ExecutorClientConfig(base_url="http://127.0.0.1:6000"), database_url=None)
     assert holder.console() is first and not first.closed and holder.generation == 0
     holder.close()
+
+
+def _holder_with_fakes() -> tuple[ConsoleHolder, list[Any]]:
+    consoles: list[Any] = []
+
+    def factory(config: DashboardConfig) -> Any:
+        consoles.append(_FakeConsole(config))
+        return consoles[-1]
+
+    return ConsoleHolder(console_factory=factory, embedded_factory=_FakeEmbedded, environ={}), consoles
+
+
+def test_applying_unchanged_settings_builds_nothing() -> None:
+    holder, consoles = _holder_with_fakes()
+    first = holder.console()
+    first.runner.active = [4]
+    config = holder.config
+    outcome = holder.apply(
+        ExecutorClientConfig(**config.client_config.model_dump()), database_url=config.database_url
+    )
+    assert (outcome.changed, outcome.finishing) == (False, ())
+    assert consoles == [first] and holder.console() is first and holder.generation == 0
+    assert not first.closed and not first.retired
+    holder.close()
+
+
+def test_a_replaced_console_finishes_its_runs_then_closes() -> None:
+    holder, consoles = _holder_with_fakes()
+    first = holder.console()
+    first.runner.active = [4, 5]
+    outcome = holder.apply(ExecutorClientConfig(base_url="http://127.0.0.1:6000"), database_url=None)
+    assert (outcome.changed, outcome.finishing) == (True, (4, 5))
+    assert first.retired and not first.closed
+    assert holder.console() is consoles[1] and holder.retiring() == [first]
+    assert holder.console_for_run(4, "sqlite:///default.db") is first  # a retired console's run
+    assert holder.console_for_run(9, "sqlite:///elsewhere.db") is None  # run ids are per database
+    first.runner.active = []
+    first.runner.finished.set()
+    deadline = time.monotonic() + 10
+    while holder.retiring() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert first.closed and holder.retiring() == []
+    holder.close()
+
+
+def test_closing_the_holder_closes_retired_consoles_too() -> None:
+    holder, _ = _holder_with_fakes()
+    first = holder.console()
+    first.runner.active = [4]
+    holder.apply(ExecutorClientConfig(base_url="http://127.0.0.1:6000"), database_url=None)
+    holder.close()  # closing halts the run, so the closer ends too
+    assert first.closed and holder.retiring() == []
+
+
+def test_settings_the_form_does_not_show_keep_their_value() -> None:
+    current = ExecutorClientConfig(base_url="http://127.0.0.1:9000", probe_timeout_sec=9.0)
+    form = {"base_url": "http://127.0.0.1:9000"}
+    assert build_client_config(form).value.probe_timeout_sec == 5.0
+    result = build_client_config(form, current=current)
+    assert result.ok and result.value.probe_timeout_sec == 9.0
+    assert result.value.model_dump() == current.model_dump()
 
 
 def _view(run_id: int, latency_ms: np.ndarray, *, status: int = 200, affected_every: int = 2) -> RunView:
@@ -227,3 +311,18 @@ def test_every_run_status_has_an_icon_and_a_text() -> None:
     assert set(STATUS_ICONS) == {status.value for status in storage.RunStatus}
     run = storage.Run(created_at=T0, status=storage.RunStatus.GUARDRAIL_STOP)
     assert status_text(run) == "🛡️ guardrail_stop"
+
+
+def test_halting_a_fault_refreshes_the_faults_list() -> None:
+    from dashboard.halting import halt_fault
+
+    halted: list[str] = []
+    refreshes: list[bool] = []
+    console = SimpleNamespace(
+        executor_url="http://127.0.0.1:1",
+        runner=SimpleNamespace(active_run_ids=lambda: []),
+        client=SimpleNamespace(halt=lambda fault_id: halted.append(fault_id) or True),
+        faults=SimpleNamespace(refresh=lambda: refreshes.append(True)),
+    )
+    assert halt_fault(console, "fault-9") == "halted fault-9"  # type: ignore[arg-type]
+    assert halted == ["fault-9"] and refreshes == [True]

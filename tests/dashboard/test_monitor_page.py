@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from client import FaultPlan, FaultType
+from client import ClientEvent, EventKind, FaultPlan, FaultType
 from dashboard.data import load_run
 from dashboard.factories import get_holder
 
@@ -33,3 +34,31 @@ def test_halt_all_stops_the_active_fault(live_executor: str) -> None:
     assert console.runner.wait(run_id, timeout=30)
     view = load_run(console.engine, run_id)
     assert view is not None and view.run.status.value == "cancelled"
+
+
+def test_rendering_the_monitor_lists_no_faults_itself(
+    live_executor: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOIFI_ACTIVE_FAULTS_INTERVAL_SEC", "600")  # one listing at start, then none
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/2_Monitor.py").run()
+    assert not at.exception, at.exception
+    console = get_holder().console()
+    listings: list[ClientEvent] = []
+    console.client.subscribe(
+        lambda event: (
+            listings.append(event) if event.kind is EventKind.ATTEMPT and event.operation == "list" else None
+        )
+    )
+    renders = 25  # page refreshes, in any number of tabs
+    for _ in range(renders):
+        at.run()
+        assert not at.exception, at.exception
+    assert len(listings) <= 1, f"{len(listings)} listings for {renders} renders"  # at most the poller's first
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and console.faults.snapshot.taken_at is None:
+        time.sleep(0.05)
+    at.run()
+    assert any("No active faults. Listed" in c.value and "s ago" in c.value for c in at.caption), [
+        c.value for c in at.caption
+    ]

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
+import storage
+from client import FaultPlan, FaultType
 from dashboard.factories import get_holder
+from services.console import Console
+from tests.dashboard.conftest import closed_port
 
 APP = "../../app.py"
 PAGE = "pages/4_Settings.py"
@@ -95,3 +102,91 @@ def test_invalid_executor_url_in_the_environment_shows_the_reason(
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception, at.exception
     assert any("base_url must be an http:// or https:// URL" in text for text in _errors(at)), _errors(at)
+
+
+def _wait_until(predicate: Callable[[], bool], *, timeout_sec: float = 30) -> bool:
+    deadline = time.monotonic() + timeout_sec
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def _status(database_url: str, run_id: int) -> str:
+    engine = storage.make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            run = session.get(storage.Run, run_id)
+            assert run is not None
+            return run.status.value
+    finally:
+        engine.dispose()
+
+
+def _start_run(console: Console, database_url: str, *, duration_seconds: int) -> int:
+    plan = FaultPlan(
+        service="payment", api="/api/v1/payment/process", fault_type=FaultType.DELAY, delay_seconds=0.01,
+        percentage=10, duration_seconds=duration_seconds,
+    )  # fmt: skip
+    run_id = console.runner.submit(plan)
+    assert _wait_until(lambda: _status(database_url, run_id) == "running"), _status(database_url, run_id)
+    return run_id
+
+
+def test_applying_unchanged_settings_keeps_the_client_and_the_active_run(
+    live_executor: str, database_url: str
+) -> None:
+    at = _settings_page()
+    holder = get_holder()
+    console = holder.console()
+    run_id = _start_run(console, database_url, duration_seconds=60)
+    _apply(at)
+    assert not at.exception, at.exception
+    assert _status(database_url, run_id) == "running"
+    assert console.runner.active_run_ids() == [run_id]
+    assert holder.generation == 0 and holder.console() is console
+    assert any("Nothing changed" in i.value for i in at.info), [i.value for i in at.info]
+
+
+def test_a_new_database_lets_the_active_run_finish_on_the_previous_console(
+    live_executor: str, database_url: str, tmp_path: Path
+) -> None:
+    at = _settings_page()
+    holder = get_holder()
+    old = holder.console()
+    run_id = _start_run(old, database_url, duration_seconds=3)
+    at.text_input(key="settings_database_url").set_value(f"sqlite:///{tmp_path / 'new.db'}")
+    _apply(at)
+    assert not at.exception, at.exception
+    assert _status(database_url, run_id) == "running"
+    assert any("Settings applied" in s.value for s in at.success), _errors(at)
+    assert any(f"#{run_id} keep running" in i.value for i in at.info), [i.value for i in at.info]
+    assert holder.console() is not old and holder.retiring() == [old]
+    at.run()
+    assert any("Still finishing" in i.value and f"#{run_id}" in i.value for i in at.info)
+    assert old.runner.wait(run_id, timeout=60)
+    assert _status(database_url, run_id) == "completed"
+    assert _wait_until(lambda: holder.retiring() == []), "the previous console closes after its run"
+
+
+def test_a_new_executor_url_keeps_the_run_on_launch_where_halt_still_reaches_it(
+    live_executor: str, database_url: str
+) -> None:
+    unreachable_executor = f"http://127.0.0.1:{closed_port()}"
+    at = _settings_page()
+    holder = get_holder()
+    old = holder.console()
+    run_id = _start_run(old, database_url, duration_seconds=60)
+    at.text_input(key="settings_base_url").set_value(unreachable_executor)
+    _apply(at)
+    assert not at.exception, at.exception
+    assert holder.console().executor_url == unreachable_executor and holder.retiring() == [old]
+    at.session_state["launch_run_id"] = run_id
+    at.session_state["launch_run_database"] = str(old.engine.url)
+    at.switch_page("pages/1_Launch.py").run()
+    assert not at.exception, at.exception
+    at.button(key=f"launch_halt_{run_id}").click().run()
+    assert old.runner.wait(run_id, timeout=30)
+    assert _status(database_url, run_id) == "cancelled"  # halted through the previous console's runner
+    assert _wait_until(lambda: holder.retiring() == [])
