@@ -1,9 +1,14 @@
-"""Crash recovery: interrupt runs whose owner stopped renewing their heartbeat, and remove their faults."""
+"""Crash recovery: interrupt runs whose owner stopped renewing their heartbeat, and remove their faults.
+
+It also removes faults that ended runs left behind: a direct-mode apply that timed out or lost its connection
+never learnt its fault's id, and the client's own halt by idempotency key is best-effort (the Executor may
+have been unreachable just then), so such a fault can inject until its duration runs out.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import ExecutorClientError, HttpExecutorClient
+from client import ActiveFault, ExecutorClientError, HttpExecutorClient
+from storage import RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +30,16 @@ class RecoveredRun:
     fault_id: str | None
     fault_removed: bool
     detail: str
+    run_status: str = (
+        RunStatus.INTERRUPTED.value
+    )  # an ended run whose leftover fault was removed keeps its own
 
 
 ClientFor = Callable[[str, str], HttpExecutorClient | None]
+
+# Ended runs that may have left a fault active (a completed run's fault ran its course).
+LEFTOVER_STATUSES = (RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.INTERRUPTED)
+_MAX_FAULT_DURATION_SEC = 3600  # FaultPlan.duration_seconds' upper bound
 
 
 def _fault_id_for(run: storage.Run, client: HttpExecutorClient) -> str | None:
@@ -93,4 +106,80 @@ def recover_orphaned_runs(
                 detail = f"could not remove fault {fault_id}: {exc}"
                 logger.warning("recovery of run %s: %s", run_id, detail)
         results.append(RecoveredRun(run_id=run_id, fault_id=fault_id, fault_removed=removed, detail=detail))
+    handled = {result.run_id for result in results}
+    results.extend(
+        halt_leftover_faults(engine=engine, client_for=client_for, now=lambda: current, exclude=handled)
+    )
     return results
+
+
+def _owns(run: storage.Run, fault: ActiveFault, client: HttpExecutorClient) -> bool:
+    if run.fault_id and fault.fault_id == run.fault_id:
+        return True
+    if not run.apply_key:
+        return False
+    if run.api_mode == "policy":
+        return fault.fault_id == client.policy_name_for(run.apply_key)
+    return fault.raw.get("idempotency_key") == run.apply_key
+
+
+def halt_leftover_faults(
+    *,
+    engine: Engine,
+    client_for: ClientFor,
+    grace_sec: float = 300.0,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    exclude: Collection[int] = (),
+) -> list[RecoveredRun]:
+    """Remove faults still active on their Executor for runs that ended failed, cancelled or interrupted.
+
+    Cheap and idempotent: one query for ended runs whose fault could still be active (created less than its
+    duration plus `grace_sec` ago, which allows for a scheduled start), then, only for Executors with such
+    runs, one listing of active faults each; a fault whose idempotency key (policy mode: name) or recorded
+    id is a run's is halted. A halted fault is no longer listed, so running this again does nothing.
+    Runs in `exclude` (those recovery just interrupted and cleaned up) are skipped.
+    """
+    current = now()
+    since = current - timedelta(seconds=_MAX_FAULT_DURATION_SEC + grace_sec)
+    with Session(engine) as session:
+        ended = storage.list_runs(session, status=list(LEFTOVER_STATUSES), since=since, limit=1000)
+    candidates: dict[tuple[str, str], list[storage.Run]] = {}
+    for run in ended:
+        if run.id in exclude:
+            continue
+        if run.created_at + timedelta(seconds=run.duration_seconds + grace_sec) >= current:
+            candidates.setdefault((run.executor_url, run.api_mode), []).append(run)
+    results: list[RecoveredRun] = []
+    for (executor_url, api_mode), runs in candidates.items():
+        client = client_for(executor_url, api_mode)
+        if client is None:
+            continue
+        try:
+            active = client.list_active_faults()
+        except ExecutorClientError as exc:
+            logger.warning("recovery: cannot list the faults of %s: %s", executor_url, exc)
+            continue
+        for run in runs:
+            for fault in (fault for fault in active if _owns(run, fault, client)):
+                results.append(_halt_leftover(run, fault.fault_id, client))
+    return results
+
+
+def _halt_leftover(run: storage.Run, fault_id: str, client: HttpExecutorClient) -> RecoveredRun:
+    status = str(getattr(run.status, "value", run.status))
+    try:
+        removed = client.halt(fault_id)
+        detail = f"{status} run's fault {fault_id} was still active: " + ("removed" if removed else "gone")
+    except ExecutorClientError as exc:
+        removed, detail = (
+            False,
+            f"{status} run's fault {fault_id} is still active; could not remove it: {exc}",
+        )
+        logger.warning("recovery of run %s: %s", run.id, detail)
+    return RecoveredRun(
+        run_id=int(run.id),  # type: ignore[arg-type]
+        fault_id=fault_id,
+        fault_removed=removed,
+        detail=detail,
+        run_status=status,
+    )

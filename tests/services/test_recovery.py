@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -159,3 +160,72 @@ def test_recovery_finds_an_unrecorded_fault_by_its_apply_key(
         remaining = [fault.fault_id for fault in client.list_active_faults()]
     assert result.fault_id == apply_id and result.fault_removed is True
     assert apply_id not in remaining
+
+
+def _active_keys(base_url: str) -> set[str]:
+    faults = httpx.get(f"{base_url}/v1/faults", timeout=5).json()["faults"]
+    return {f["idempotency_key"] for f in faults if f["status"] in ("pending", "running")}
+
+
+def test_recovery_halts_the_fault_a_failed_direct_run_left_active(
+    executor: EmbeddedExecutor, engine: Engine
+) -> None:
+    """A direct apply that timed out (and whose own halt did not get through) leaves its fault injecting."""
+    key = "run-direct-timed-out"
+    body = {
+        "service": "inventory",
+        "api": "/api/v1/inventory/check",
+        "fault_type": "abort",
+        "percentage": 5,
+        "duration_seconds": 120,
+        "fault_config": {"http_status_code": 503},
+        "load": {"rate_rps": 1},
+    }
+    url = f"{executor.base_url}/api/v1/faults/apply"
+    with contextlib.suppress(httpx.ReadTimeout):  # a direct POST answers when its fault has run its course
+        httpx.post(url, json=body, headers={"Idempotency-Key": key}, timeout=0.5)
+    assert key in _active_keys(executor.base_url)
+    with Session(engine) as session:
+        run = storage.create_run(
+            session, plan=PLAN, executor_url=executor.base_url, api_mode="direct", apply_key=key, owner="me"
+        )
+        run_id = int(run.id)  # type: ignore[arg-type]
+        storage.mark_running(session, run_id=run_id)
+        storage.finish_run(session, run_id=run_id, status=RunStatus.FAILED, error="apply: timed out")
+    try:
+        with HttpExecutorClient(fast_config(executor.base_url, api_mode="direct")) as client:
+            (result,) = recover_orphaned_runs(engine=engine, client_for=lambda url, mode: client)
+            again = recover_orphaned_runs(engine=engine, client_for=lambda url, mode: client)
+    finally:
+        for fault in httpx.get(f"{executor.base_url}/v1/faults", timeout=5).json()["faults"]:
+            if fault["idempotency_key"] == key:
+                httpx.delete(f"{executor.base_url}/v1/faults/{fault['apply_id']}", timeout=5)
+    assert result.run_id == run_id and result.fault_removed is True and result.run_status == "failed"
+    assert key not in _active_keys(executor.base_url)
+    assert again == []
+    with Session(engine) as session:
+        after = storage.get_run(session, run_id=run_id)
+    assert after is not None and after.run.status == RunStatus.FAILED  # recovery does not rewrite history
+
+
+def test_recovery_asks_no_executor_about_runs_whose_faults_have_expired(engine: Engine) -> None:
+    long_ago = datetime.now(UTC) - timedelta(hours=3)
+    with Session(engine) as session:
+        for status in (RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.COMPLETED):
+            run = storage.create_run(
+                session,
+                plan=PLAN,
+                executor_url="http://127.0.0.1:9",
+                api_mode="direct",
+                apply_key=f"old-{status.value}",
+                owner="me",
+                now=long_ago,
+            )
+            storage.finish_run(session, run_id=int(run.id), status=status, now=long_ago)  # type: ignore[arg-type]
+    asked: list[tuple[str, str]] = []
+
+    def client_for(url: str, mode: str) -> None:
+        asked.append((url, mode))
+
+    assert recover_orphaned_runs(engine=engine, client_for=client_for) == []
+    assert asked == []
