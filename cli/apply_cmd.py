@@ -37,8 +37,8 @@ def _progress_line(row: dict[str, Any], duration_s: int) -> str:
     parts = [f"run {row['id']} {row['status']:<9} {elapsed}"]
     if row.get("request_count") is not None:
         parts.append(f"requests {row['request_count']}")
-        if row.get("error_rate") is not None:
-            parts.append(f"errors {row['error_rate'] * 100:.1f} %")
+        if row.get("error_rate_pct") is not None:
+            parts.append(f"errors {row['error_rate_pct']:.1f} %")
         if row.get("p95_latency_ms") is not None:
             parts.append(f"p95 {row['p95_latency_ms']:.1f} ms")
     return "  ".join(parts)

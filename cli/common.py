@@ -58,19 +58,19 @@ def open_engine(database_url: str | None) -> Engine:
 def load_run(
     engine: Engine, run_id: int, *, with_timeline: bool = True
 ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-    """Return a run as a flat row plus its timeline points, or None when there is no such run.
+    """Return a run as an export record plus its timeline points, or None when there is no such run.
 
     Without the timeline only the run row is read (what a progress line needs each second).
     """
     with Session(engine) as session:
         if not with_timeline:
             run = session.get(storage.Run, run_id)
-            return (storage.runs_to_rows([run])[0], []) if run is not None else None
+            return (storage.run_record(run), []) if run is not None else None
         detail = storage.get_run(session, run_id=run_id)
         if detail is None:
             return None
         timeline = [point.model_dump(exclude={"id", "run_id"}) for point in detail.timeline]
-        return storage.runs_to_rows([detail.run])[0], timeline
+        return storage.run_record(detail.run), timeline
 
 
 def print_json(document: Any) -> None:
@@ -87,7 +87,7 @@ def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
 
 
 def describe_run(row: dict[str, Any]) -> str:
-    """Render one run (a `storage.runs_to_rows` row) as a few human-readable lines."""
+    """Render one run (a `storage.run_record`) as a few human-readable lines."""
     lines = [
         f"run {row['id']}: {row['status']}  {row['fault_type']} {row['percentage']}% on "
         f"{row['service']} {row['api']} for {row['duration_seconds']} s ({row['api_mode']} mode)",
@@ -95,10 +95,9 @@ def describe_run(row: dict[str, Any]) -> str:
     if row.get("fault_id"):
         lines.append(f"  fault id   {row['fault_id']}")
     if row.get("request_count"):  # nothing measured (e.g. the Executor was unreachable): no metric lines
-        error_rate = row.get("error_rate")
         lines.append(
             f"  requests   {row['request_count']}, affected {_fmt(row.get('affected_count'))}, "
-            f"error rate {_fmt(error_rate * 100 if error_rate is not None else None, ' %')}"
+            f"error rate {_fmt(row.get('error_rate_pct'), ' %')}"
         )
         lines.append(
             "  latency    avg {avg}, p50 {p50}, p95 {p95}, p99 {p99}, max {mx}".format(

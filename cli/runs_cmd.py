@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from sqlmodel import Session
@@ -62,7 +61,7 @@ def list_runs(
             status=_status_filter(status),
             limit=limit,
         )
-        rows = storage.runs_to_rows(runs)
+        rows = storage.runs_to_records(runs)
     if json_output:
         print_json(rows)
         return
@@ -96,14 +95,9 @@ def show_run(
         typer.echo(describe_run(row))
 
 
-def _csv_text(rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()})
-    return buffer.getvalue()
+def runs_json(runs: Sequence[storage.Run]) -> str:
+    """Return runs as a JSON array of `storage.runs_to_records` records."""
+    return json.dumps(storage.runs_to_records(runs), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 @runs_app.command("export")
@@ -118,7 +112,7 @@ def export_runs(
     limit: Annotated[int, typer.Option(help="At most this many runs.")] = 10_000,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Export runs with their summaries as CSV or JSON."""
+    """Export runs with their summaries as CSV or JSON (the dashboard's download shape; rates in percent)."""
     if format not in ("csv", "json"):
         err(f"unknown format {format!r}; use csv or json")
         raise typer.Exit(2)
@@ -133,13 +127,12 @@ def export_runs(
             runs = [d.run for d in details]
         else:
             runs = storage.list_runs(session, service=service, status=_status_filter(status), limit=limit)
-        rows = storage.runs_to_rows(runs)
-    text = _csv_text(rows) if format == "csv" else json.dumps(rows, indent=2, default=str) + "\n"
+        text = storage.runs_to_csv(runs) if format == "csv" else runs_json(runs)
     if output is None:
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
-        err(f"wrote {len(rows)} runs to {output}")
+        err(f"wrote {len(runs)} runs to {output}")
 
 
 @runs_app.command("recover")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import streamlit as st
 
@@ -23,9 +22,9 @@ def services(_console: Console, executor_url: str, generation: int) -> tuple[lis
 
 
 @st.cache_data(ttl=COMPARISON_TTL_SEC, max_entries=64, show_spinner="Comparing runs…")
-def comparison_rows(_views: Sequence[data.RunView], key: ComparisonKey) -> list[dict[str, Any]]:
-    """Return rows comparing the first view with the others; `key` names the runs and their finish times."""
-    return compare.comparison_rows(_views[0], _views[1:])
+def comparisons(_views: Sequence[data.RunView], key: ComparisonKey) -> list[compare.CandidateComparison]:
+    """Compare the first view with the others; `key` names the runs and their finish times."""
+    return compare.compare_all(_views[0], _views[1:])
 
 
 def comparison_key(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+import storage
 from dashboard.data import RunView, error_count
 from dashboard.stats import (
     Comparison,
@@ -65,6 +66,36 @@ def compare_views(
     return [compare_error_rate(base_err, base_n, cand_err, cand_n)]
 
 
+@dataclass(frozen=True)
+class CandidateComparison:
+    """One metric of one candidate run against the baseline run."""
+
+    baseline_id: int | None
+    candidate_id: int | None
+    result: Comparison
+
+
+def compare_all(
+    baseline: RunView, candidates: Sequence[RunView], *, seed: int = 0
+) -> list[CandidateComparison]:
+    """Compare every candidate with the baseline, metric by metric."""
+    return [
+        CandidateComparison(baseline.run.id, candidate.run.id, result)
+        for candidate in candidates
+        for result in compare_views(baseline, candidate, seed=seed)
+    ]
+
+
+# The metric's name in exports: the run record's field it compares, unit included.
+EXPORT_METRIC = {
+    Metric.MEAN: "avg_latency_ms",
+    Metric.P50: "p50_latency_ms",
+    Metric.P95: "p95_latency_ms",
+    Metric.P99: "p99_latency_ms",
+    Metric.ERROR_RATE: "error_rate_pct",
+}
+
+
 def _fmt(value: float | None, metric: Metric) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -73,31 +104,67 @@ def _fmt(value: float | None, metric: Metric) -> str:
     return f"{value:,.1f} ms"
 
 
+def display_rows(comparisons: Sequence[CandidateComparison]) -> list[dict[str, Any]]:
+    """Return one row of text per (candidate, metric): values, difference with 95 % CI, ratio, verdict."""
+    rows: list[dict[str, Any]] = []
+    for item in comparisons:
+        result = item.result
+        scale = 100.0 if result.metric is Metric.ERROR_RATE else 1.0
+        unit = "pp" if result.metric is Metric.ERROR_RATE else "ms"
+        ci = result.difference_ci
+        rows.append(
+            {
+                "candidate": f"#{item.candidate_id}",
+                "metric": result.metric.label,
+                "baseline": _fmt(result.baseline, result.metric),
+                "candidate value": _fmt(result.candidate, result.metric),
+                "difference": f"{result.difference * scale:+,.2f} {unit}",
+                "95 % CI": "–" if ci is None else f"[{ci.low * scale:+,.2f}, {ci.high * scale:+,.2f}] {unit}",
+                "ratio": "–" if result.ratio is None else f"{result.ratio:.2f}×",
+                "verdict": result.verdict,
+            }
+        )
+    return rows
+
+
 def comparison_rows(
     baseline: RunView, candidates: Sequence[RunView], *, seed: int = 0
 ) -> list[dict[str, Any]]:
-    """Return one row per (candidate, metric): values, difference with 95 % CI, ratio, verdict."""
-    rows: list[dict[str, Any]] = []
-    for candidate in candidates:
-        for result in compare_views(baseline, candidate, seed=seed):
-            scale = 100.0 if result.metric is Metric.ERROR_RATE else 1.0
-            unit = "pp" if result.metric is Metric.ERROR_RATE else "ms"
-            ci = result.difference_ci
-            rows.append(
-                {
-                    "candidate": f"#{candidate.run.id}",
-                    "metric": result.metric.label,
-                    "baseline": _fmt(result.baseline, result.metric),
-                    "candidate value": _fmt(result.candidate, result.metric),
-                    "difference": f"{result.difference * scale:+,.2f} {unit}",
-                    "95 % CI": "–"
-                    if ci is None
-                    else f"[{ci.low * scale:+,.2f}, {ci.high * scale:+,.2f}] {unit}",
-                    "ratio": "–" if result.ratio is None else f"{result.ratio:.2f}×",
-                    "verdict": result.verdict,
-                }
-            )
-    return rows
+    """Return the display rows comparing each candidate with the baseline."""
+    return display_rows(compare_all(baseline, candidates, seed=seed))
+
+
+def _number(value: float | None, scale: float = 1.0) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(value * scale, 6) if scale != 1.0 else float(value)
+
+
+def comparison_records(comparisons: Sequence[CandidateComparison]) -> list[dict[str, Any]]:
+    """Return comparisons as numbers: `metric` names the unit (latencies in ms, error rate in percent)."""
+    records = []
+    for item in comparisons:
+        result = item.result
+        scale = 100.0 if result.metric is Metric.ERROR_RATE else 1.0
+        ci, ratio_ci = result.difference_ci, result.ratio_ci
+        records.append(
+            {
+                "baseline_run_id": item.baseline_id,
+                "candidate_run_id": item.candidate_id,
+                "metric": EXPORT_METRIC[result.metric],
+                "baseline": _number(result.baseline, scale),
+                "candidate": _number(result.candidate, scale),
+                "difference": _number(result.difference, scale),
+                "difference_ci_low": None if ci is None else _number(ci.low, scale),
+                "difference_ci_high": None if ci is None else _number(ci.high, scale),
+                "ratio": _number(result.ratio),
+                "ratio_ci_low": None if ratio_ci is None else _number(ratio_ci.low),
+                "ratio_ci_high": None if ratio_ci is None else _number(ratio_ci.high),
+                "significant": result.significant,
+                "verdict": result.verdict,
+            }
+        )
+    return records
 
 
 def fraction_rows(views: Sequence[RunView]) -> list[dict[str, Any]]:
@@ -125,9 +192,14 @@ def fraction_rows(views: Sequence[RunView]) -> list[dict[str, Any]]:
     return rows
 
 
-def export_json(frame: pd.DataFrame, comparison: Sequence[dict[str, Any]] = ()) -> str:
-    """Return runs (and a comparison, if any) as pretty JSON."""
-    payload: dict[str, Any] = {"runs": json.loads(frame.to_json(orient="records"))}
-    if comparison:
-        payload["comparison"] = list(comparison)
-    return json.dumps(payload, indent=2, default=str)
+def export_json(runs: Sequence[storage.Run], comparisons: Sequence[CandidateComparison] = ()) -> str:
+    """Return runs as `storage.runs_to_records` records (and a comparison, if any) as pretty JSON."""
+    payload: dict[str, Any] = {"runs": storage.runs_to_records(runs)}
+    if comparisons:
+        payload["comparison"] = comparison_records(comparisons)
+    return json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def export_csv(runs: Sequence[storage.Run]) -> str:
+    """Return runs as CSV, exactly as `boifi runs export --format csv` writes them."""
+    return storage.runs_to_csv(runs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -121,8 +122,11 @@ def find_runs(
 
 
 def runs_frame(runs: Sequence[storage.Run]) -> pd.DataFrame:
-    """Return runs as a table for display and export."""
-    return pd.DataFrame(storage.runs_to_rows(runs))
+    """Return runs as a table for display: the export rows (rates in percent), labels comma-separated."""
+    rows = storage.runs_to_rows(runs)
+    for row in rows:
+        row["labels"] = ", ".join(json.loads(row["labels"] or "[]"))
+    return pd.DataFrame(rows, columns=list(storage.RECORD_FIELDS))
 
 
 def error_count(samples: np.ndarray) -> int:

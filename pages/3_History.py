@@ -46,7 +46,7 @@ else:
     shown = [
         c for c in ("id", "status", "created_at", "service", "api", "fault_type", "percentage") if c in frame
     ]
-    shown += [c for c in ("request_count", "error_rate", "p95_latency_ms", "labels") if c in frame]
+    shown += [c for c in ("request_count", "error_rate_pct", "p95_latency_ms", "labels") if c in frame]
     st.dataframe(frame[shown], hide_index=True, key="history_table")
 
 # The selection lives in the URL (?runs=3,7) so that a comparison can be shared.
@@ -68,7 +68,7 @@ if selected:
 elif "runs" in st.query_params:
     del st.query_params["runs"]
 
-comparison_rows: list[dict[str, object]] = []
+comparisons: list[compare.CandidateComparison] = []
 views = data.load_runs(console.engine, selected) if selected else []
 missing = [run_id for run_id in selected if run_id not in {v.run.id for v in views}]
 if missing:
@@ -77,7 +77,8 @@ if len(views) >= 2:
     baseline, candidates = views[0], views[1:]
     st.subheader(f"Compared with baseline #{baseline.run.id}")
     key = cached.comparison_key(views, str(console.engine.url))
-    comparison_rows = cached.comparison_rows(views, key)
+    comparisons = cached.comparisons(views, key)
+    comparison_rows = compare.display_rows(comparisons)
     for row in comparison_rows:
         if "significant" in str(row["verdict"]) and "no significant" not in str(row["verdict"]):
             st.markdown(f"- **{row['candidate']}**: {row['verdict']}")
@@ -94,18 +95,22 @@ elif len(views) == 1:
     st.caption("Select a second run to compare.")
 
 st.subheader("Export")
+st.caption(
+    "The selected runs, or else the runs listed above: the same records `boifi runs export` writes "
+    "(rates in percent, latencies in ms, times in ISO 8601 UTC)."
+)
 e1, e2 = st.columns(2)
-export_frame = data.runs_frame([v.run for v in views]) if views else frame
+export_runs = [v.run for v in views] if views else runs
 e1.download_button(
     "Download CSV",
-    export_frame.to_csv(index=False),
+    compare.export_csv(export_runs),
     file_name="boifi-runs.csv",
     mime="text/csv",
     key="history_csv",
 )
 e2.download_button(
     "Download JSON",
-    compare.export_json(export_frame, comparison_rows),
+    compare.export_json(export_runs, comparisons),
     file_name="boifi-runs.json",
     mime="application/json",
     key="history_json",

@@ -25,6 +25,7 @@ from storage.events import (
     record_client_events,
     record_health_sample,
 )
+from storage.exports import RECORD_FIELDS, run_record, runs_to_csv, runs_to_records, runs_to_rows
 from storage.models import (
     ACTIVE_STATUSES,
     SAMPLE_DTYPE,
@@ -46,7 +47,6 @@ from storage.queries import (
     list_runs,
     load_runs_for_comparison,
     orphaned_runs,
-    runs_to_rows,
 )
 from storage.runs import (
     create_run,
@@ -63,6 +63,7 @@ from storage.runs import (
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "RECORD_FIELDS",
     "SAMPLE_DTYPE",
     "BreakerTransition",
     "ClientEventRow",
@@ -99,6 +100,9 @@ __all__ = [
     "record_client_events",
     "record_health_sample",
     "record_samples",
+    "run_record",
+    "runs_to_csv",
+    "runs_to_records",
     "runs_to_rows",
     "set_fault_id",
     "update_progress",

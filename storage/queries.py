@@ -1,9 +1,8 @@
-"""Read runs for the dashboard, the CLI and recovery: filtered lists, details, comparisons, exports."""
+"""Read runs for the dashboard, the CLI and recovery: filtered lists, details, comparisons, orphans."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -216,30 +215,6 @@ def orphaned_runs(
         .execution_options(populate_existing=True)
     )
     return detached(session, session.exec(statement).all())
-
-
-def _flat(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return as_utc(value).isoformat()
-    if isinstance(value, RunStatus):
-        return value.value
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True)
-    return value
-
-
-def runs_to_rows(runs: Iterable[Run]) -> list[dict[str, Any]]:
-    """Return runs as flat dicts of scalars for tables and CSV/JSON export.
-
-    Datetimes become ISO 8601 strings, the status its value, labels a comma-separated string, and the plan and
-    guardrail compact JSON strings.
-    """
-    rows = []
-    for run in runs:
-        row = {name: _flat(getattr(run, name)) for name in Run.model_fields}
-        row["labels"] = ", ".join(run.labels or [])
-        rows.append(row)
-    return rows
 
 
 def distinct_values(session: Session) -> dict[str, list[str]]:

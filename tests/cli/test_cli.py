@@ -9,10 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session
 from typer.testing import CliRunner
 
+import storage
 from cli.main import app
+from dashboard.compare import export_csv, export_json
 from executor import EmbeddedExecutor, ExecutorSettings
+from storage.fixtures import populate_demo_runs
 
 GOOD_PLAN = {
     "service": "payment",
@@ -134,7 +138,7 @@ def test_runs_list_show_export_and_recover(
     assert cli.invoke(app, ["runs", "show", "9999"]).exit_code == 1
     exported = cli.invoke(app, ["runs", "export", "--format", "csv"])
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
-    assert len(rows) == 2 and rows[0]["labels"] == "nightly"
+    assert len(rows) == 2 and json.loads(rows[0]["labels"]) == ["nightly"]
     out_file = tmp_path / "runs.json"
     assert (
         cli.invoke(
@@ -146,3 +150,37 @@ def test_runs_list_show_export_and_recover(
     assert cli.invoke(app, ["runs", "export", "--format", "xml"]).exit_code == 2
     recovered = cli.invoke(app, ["runs", "recover"])
     assert recovered.exit_code == 0 and "no orphaned runs" in recovered.stdout
+
+
+def test_runs_export_and_the_dashboard_download_give_identical_records(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = storage.make_engine(url)
+    storage.init_db(engine)
+    with Session(engine) as session:
+        populate_demo_runs(session, count=4, samples_per_run=20, seed=2)
+        guarded = storage.create_run(
+            session, plan={**GOOD_PLAN}, executor_url="http://127.0.0.1:1", api_mode="extended",
+            apply_key="k-guard", owner="test:1:x", labels=["a", "b"], guardrail={"max_error_rate": 0.25},
+        )  # fmt: skip
+        assert guarded.id is not None
+        storage.finish_run(
+            session, run_id=guarded.id, status=storage.RunStatus.GUARDRAIL_STOP,
+            summary={"request_count": 50, "error_rate": 0.3, "success_rate": 0.7, "p95_latency_ms": 12.5},
+            stop_reason="guardrail: error rate 30.0% exceeded 25.0% after 50 requests",
+        )  # fmt: skip
+        runs = storage.list_runs(session, limit=100)
+    engine.dispose()
+
+    exported = cli.invoke(app, ["runs", "export", "--format", "json", "--database-url", url])
+    assert exported.exit_code == 0, exported.stderr
+    records = json.loads(exported.stdout)
+    assert records == json.loads(export_json(runs))["runs"]
+    assert len(records) == 5
+    guard = next(record for record in records if record["id"] == guarded.id)
+    assert guard["plan"]["service"] == "payment" and guard["labels"] == ["a", "b"]
+    assert (guard["error_rate_pct"], guard["success_rate_pct"], guard["p95_latency_ms"]) == (30.0, 70.0, 12.5)
+    assert guard["guardrail"]["max_error_rate_pct"] == 25.0
+    as_csv = cli.invoke(app, ["runs", "export", "--format", "csv", "--database-url", url])
+    assert as_csv.stdout == export_csv(runs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ import pytest
 
 import storage
 from client import ExecutorClientConfig, FaultPlan, FaultType
-from dashboard.compare import comparison_rows, export_json, fraction_rows, parse_run_ids
+from dashboard.compare import compare_all, comparison_rows, export_json, fraction_rows, parse_run_ids
 from dashboard.components import elapsed_and_remaining
 from dashboard.data import RunView, call_latency_buckets, error_count, runs_frame
 from dashboard.factories import EMBEDDED_FLAG_ENV, EXECUTOR_URL_ENV, ConsoleHolder, DashboardConfig
@@ -267,7 +268,18 @@ def test_comparison_rows_name_the_candidate_and_metric() -> None:
     assert rows[2]["candidate"] == "#2" and rows[2]["verdict"].endswith("× higher, significant")
     fractions = fraction_rows([base])
     assert fractions[0]["achieved_pct"] == pytest.approx(50.0) and fractions[0]["consistent"] is True
-    assert '"comparison"' in export_json(runs_frame([base.run]), rows)
+    exported = json.loads(export_json([base.run, cand.run], compare_all(base, [cand])))
+    assert [record["id"] for record in exported["runs"]] == [1, 2]
+    p95 = next(row for row in exported["comparison"] if row["metric"] == "p95_latency_ms")
+    assert p95["baseline_run_id"] == 1 and p95["candidate_run_id"] == 2
+    assert isinstance(p95["difference"], float) and p95["difference_ci_low"] < p95["difference_ci_high"]
+    assert {row["metric"] for row in exported["comparison"]} == {
+        "avg_latency_ms",
+        "p50_latency_ms",
+        "p95_latency_ms",
+        "p99_latency_ms",
+        "error_rate_pct",
+    }
 
 
 def test_error_count_counts_no_response_and_http_errors() -> None:
@@ -326,3 +338,10 @@ def test_halting_a_fault_refreshes_the_faults_list() -> None:
     )
     assert halt_fault(console, "fault-9") == "halted fault-9"  # type: ignore[arg-type]
     assert halted == ["fault-9"] and refreshes == [True]
+
+
+def test_the_runs_table_shows_rates_in_percent_and_labels_as_text() -> None:
+    run = storage.Run(id=3, created_at=T0, error_rate=0.125, labels=["nightly", "canary"])
+    frame = runs_frame([run])
+    assert "error_rate" not in frame.columns
+    assert frame.loc[0, "error_rate_pct"] == 12.5 and frame.loc[0, "labels"] == "nightly, canary"

@@ -44,6 +44,10 @@ EXPECTED = {
     "health_series",
     "last_breaker_state",
     "runs_to_rows",
+    "runs_to_records",
+    "run_record",
+    "runs_to_csv",
+    "RECORD_FIELDS",
     "distinct_values",
     "prune_telemetry",
 }

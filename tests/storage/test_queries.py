@@ -1,8 +1,7 @@
-"""Run queries: filters, counts, details, comparison, active and orphaned runs, export rows."""
+"""Run queries: filters, counts, details, comparison, active and orphaned runs."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -172,20 +171,6 @@ def test_orphaned_runs_use_heartbeat_and_lease(session: Session) -> None:
     assert storage.orphaned_runs(session, lease_sec=120, now=now) == []
     storage.finish_run(session, run_id=stale, status=RunStatus.COMPLETED, now=now)
     assert _ids(storage.orphaned_runs(session, lease_sec=30, now=now, exclude_owner="me:3:z")) == []
-
-
-def test_runs_to_rows_are_flat_and_json_ready(ro_session: Session, runs: dict[str, int]) -> None:
-    rows = storage.runs_to_rows(storage.list_runs(ro_session, search="canary"))
-    assert len(rows) == 1
-    row = rows[0]
-    assert row["id"] == runs["orders_error"]
-    assert row["status"] == "queued"
-    assert row["created_at"] == (T0 + timedelta(hours=3)).isoformat()
-    assert row["started_at"] is None
-    assert row["labels"] == "Canary-7"
-    assert json.loads(row["plan"])["service"] == "orders"
-    assert all(not isinstance(value, (dict, list)) for value in row.values())
-    json.dumps(rows)
 
 
 def test_distinct_values_list_what_is_present(ro_session: Session, runs: dict[str, int]) -> None:

@@ -1,0 +1,119 @@
+"""Export runs in one machine-readable shape: records for JSON, flat rows for tables and CSV.
+
+A record keeps the plan and the guardrail as objects and the labels as a list; numbers stay numbers, with
+their unit in the field name (`error_rate_pct`, `p95_latency_ms`, `duration_seconds`); timestamps are ISO
+8601 strings in UTC. A row is the same record with the plan, guardrail and labels encoded as JSON, so every
+cell is a scalar. The dashboard's downloads and `boifi runs export` both come from here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from storage.models import Run, RunStatus
+from storage.types import as_utc, optional_float
+
+# Fractions stored on the run, exported in percent under these names.
+PERCENT_FIELDS = {"error_rate": "error_rate_pct", "success_rate": "success_rate_pct"}
+RECORD_FIELDS = (
+    "id",
+    "status",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "service",
+    "api",
+    "fault_type",
+    "percentage",
+    "duration_seconds",
+    "plan",
+    "executor_url",
+    "api_mode",
+    "apply_key",
+    "fault_id",
+    "request_count",
+    "affected_count",
+    "error_rate_pct",
+    "success_rate_pct",
+    "avg_latency_ms",
+    "p50_latency_ms",
+    "p95_latency_ms",
+    "p99_latency_ms",
+    "max_latency_ms",
+    "error",
+    "error_class",
+    "stop_reason",
+    "guardrail",
+    "labels",
+    "notes",
+    "owner",
+    "heartbeat_at",
+)
+_ENCODED_FIELDS = ("plan", "guardrail", "labels")
+
+
+def percent(fraction: Any) -> float | None:
+    """Return a stored fraction (0-1) in percent, or None; rounded to 1e-6 % to drop float noise."""
+    value = optional_float(fraction)
+    return None if value is None else round(value * 100.0, 6)
+
+
+def _guardrail_record(guardrail: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not guardrail:
+        return None
+    return {
+        "max_error_rate_pct": percent(guardrail.get("max_error_rate")),
+        "max_p99_latency_ms": optional_float(guardrail.get("max_p99_latency_ms")),
+        "min_requests": guardrail.get("min_requests"),
+    }
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat()
+    if isinstance(value, RunStatus):
+        return value.value
+    if isinstance(value, float):
+        return optional_float(value)  # NaN and infinities are not JSON: no value
+    return value
+
+
+def run_record(run: Run) -> dict[str, Any]:
+    """Return one run as a JSON-ready record (see the module docstring)."""
+    values: dict[str, Any] = {name: _scalar(getattr(run, name)) for name in Run.model_fields}
+    for fraction, pct in PERCENT_FIELDS.items():
+        values[pct] = percent(values.pop(fraction))
+    values["plan"] = dict(run.plan or {})
+    values["guardrail"] = _guardrail_record(run.guardrail)
+    values["labels"] = [str(label) for label in run.labels or []]
+    return {name: values.get(name) for name in RECORD_FIELDS}
+
+
+def runs_to_records(runs: Iterable[Run]) -> list[dict[str, Any]]:
+    """Return runs as JSON-ready records: the plan and guardrail objects, labels a list, rates in percent."""
+    return [run_record(run) for run in runs]
+
+
+def runs_to_rows(runs: Iterable[Run]) -> list[dict[str, Any]]:
+    """Return runs as flat rows of scalars (tables, CSV): records with plan, guardrail and labels as JSON."""
+    rows = []
+    for record in runs_to_records(runs):
+        for name in _ENCODED_FIELDS:
+            if record[name] is not None:
+                record[name] = json.dumps(record[name], sort_keys=True, ensure_ascii=False)
+        rows.append(record)
+    return rows
+
+
+def runs_to_csv(runs: Iterable[Run]) -> str:
+    """Return runs as CSV text with a header line (always, also without runs); None is an empty cell."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(RECORD_FIELDS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(runs_to_rows(runs))
+    return buffer.getvalue()
