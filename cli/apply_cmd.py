@@ -134,7 +134,11 @@ def apply(
         float | None, typer.Option("--timeout", help="Deadline for the whole apply, in seconds.")
     ] = None,
     max_error_rate: Annotated[
-        float | None, typer.Option(help="Guardrail: halt when the measured error rate exceeds this (0-1).")
+        float | None,
+        typer.Option(
+            help="Guardrail: halt when the measured error rate exceeds this percentage, 0-100 "
+            "(50 means 50 %, 0.5 means 0.5 %)."
+        ),
     ] = None,
     max_p99_ms: Annotated[
         float | None, typer.Option(help="Guardrail: halt when the measured p99 latency exceeds this (ms).")
@@ -149,8 +153,8 @@ def apply(
     """Apply one fault plan, show progress, store the run and print its observation."""
     try:
         plan = load_plan(plan_file)
-        guardrail = Guardrail(
-            max_error_rate=max_error_rate, max_p99_latency_ms=max_p99_ms, min_requests=min_requests
+        guardrail = Guardrail.from_percent(
+            max_error_rate_pct=max_error_rate, max_p99_latency_ms=max_p99_ms, min_requests=min_requests
         )
     except (PlanFileError, ValueError) as exc:
         err(str(exc))
@@ -171,7 +175,8 @@ def apply(
                 guardrail=guardrail if guardrail.enabled else None,
                 timeout_sec=timeout_sec,
             )
-            err(f"run {run_id} submitted to {console.executor_url} ({console.runner.api_mode} mode)")
+            guarded = f"; guardrail: {guardrail.describe()}" if guardrail.enabled else ""
+            err(f"run {run_id} submitted to {console.executor_url} ({console.runner.api_mode} mode){guarded}")
             signum = _watch(console, run_id, stop, plan.duration_seconds)
         # Read after the console closed: closing records a run that did not stop in time as interrupted.
         row, timeline = _load_row(console, run_id)

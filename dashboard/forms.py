@@ -97,8 +97,8 @@ def build_guardrail(
     if max_error_rate_pct is None and max_p99_latency_ms is None:
         return FormResult(errors={"guardrail": "give a maximum error rate or a maximum p99 latency"})
     try:
-        guardrail = Guardrail(
-            max_error_rate=None if max_error_rate_pct is None else max_error_rate_pct / 100.0,
+        guardrail = Guardrail.from_percent(
+            max_error_rate_pct=max_error_rate_pct,
             max_p99_latency_ms=max_p99_latency_ms,
             min_requests=int(min_requests),
         )

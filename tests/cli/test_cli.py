@@ -110,14 +110,24 @@ def test_apply_stopped_by_guardrail_exits_4(
     result = cli.invoke(
         app,
         ["apply", str(write_plan(tmp_path, plan)), "--executor-url", executor.base_url,
-         "--max-error-rate", "0.5", "--min-requests", "5"],
+         "--max-error-rate", "50", "--min-requests", "5"],
     )  # fmt: skip
     assert result.exit_code == 4, result.stderr
+    assert "guardrail: halt when the error rate exceeds 50 %, judged after 5 requests" in result.stderr
     assert "guardrail_stop" in result.stdout and "guardrail: error rate" in result.stdout
     listed = cli.invoke(app, ["runs", "list", "--status", "guardrail_stop", "--json"])
     assert listed.exit_code == 0, listed.stderr
     assert [row["status"] for row in json.loads(listed.stdout)] == ["guardrail_stop"]
     assert json.loads(cli.invoke(app, ["runs", "list", "--status", "cancelled", "--json"]).stdout) == []
+
+
+def test_max_error_rate_is_a_percentage_and_out_of_range_is_refused(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    result = cli.invoke(app, ["apply", str(write_plan(tmp_path, GOOD_PLAN)), "--max-error-rate", "150"])
+    assert result.exit_code == 2
+    assert "percentage: give a value from 0 to 100" in result.stderr
+    assert "0-100" in cli.invoke(app, ["apply", "--help"]).stdout
 
 
 def test_runs_list_show_export_and_recover(

@@ -55,7 +55,7 @@ def test_guardrail_without_bounds_is_refused(unreachable_executor: str) -> None:
     at = _launch_page()
     at.checkbox(key="launch_guard_on").check()
     at.number_input(key="launch_guard_err").set_value(150.0).run()
-    assert any("guardrail max_error_rate" in text for text in _errors(at)), _errors(at)
+    assert any("is a percentage: give a value from 0 to 100" in text for text in _errors(at)), _errors(at)
 
 
 def test_valid_form_shows_the_request_preview(unreachable_executor: str) -> None:

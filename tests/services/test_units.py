@@ -51,6 +51,19 @@ def test_a_direct_mode_timeline_is_derived_from_its_samples_by_the_one_rule() ->
     assert timeline_of(RawObservation(status_code=200, latency_ms=0.0, error_rate=0.0)) == []
 
 
+def test_guardrail_takes_and_tells_the_error_rate_in_percent() -> None:
+    guard = Guardrail.from_percent(max_error_rate_pct=0.5, max_p99_latency_ms=2000, min_requests=30)
+    assert guard.max_error_rate == pytest.approx(0.005) and guard.max_error_rate_pct == pytest.approx(0.5)
+    assert guard.describe() == (
+        "halt when the error rate exceeds 0.5 % or the p99 latency exceeds 2000 ms, judged after 30 requests"
+    )
+    assert Guardrail.from_percent(max_error_rate_pct=100).max_error_rate == 1.0
+    with pytest.raises(ValueError, match="from 0 to 100"):
+        Guardrail.from_percent(max_error_rate_pct=150)
+    with pytest.raises(ValueError, match="from 0 to 100"):
+        Guardrail.from_percent(max_error_rate_pct=-1)
+
+
 def test_plan_text_errors_name_the_field() -> None:
     with pytest.raises(PlanFileError, match="delay_seconds"):
         parse_plan_text('{"service": "a", "api": "/x", "fault_type": "delay", "percentage": 10}')
