@@ -121,9 +121,7 @@ def test_apply_stopped_by_guardrail_exits_4(
     assert json.loads(cli.invoke(app, ["runs", "list", "--status", "cancelled", "--json"]).stdout) == []
 
 
-def test_max_error_rate_is_a_percentage_and_out_of_range_is_refused(
-    cli: CliRunner, tmp_path: Path
-) -> None:
+def test_max_error_rate_is_a_percentage_and_out_of_range_is_refused(cli: CliRunner, tmp_path: Path) -> None:
     result = cli.invoke(app, ["apply", str(write_plan(tmp_path, GOOD_PLAN)), "--max-error-rate", "150"])
     assert result.exit_code == 2
     assert "percentage: give a value from 0 to 100" in result.stderr
