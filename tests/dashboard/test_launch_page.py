@@ -128,3 +128,21 @@ def test_launch_in_policy_mode_switches_the_shared_client(live_executor: str) ->
         e.value for e in (*at.error, *at.warning)
     ]
     assert get_holder().console().runner.api_mode == "policy"
+
+
+def test_a_guardrail_in_percent_stops_the_run_with_its_own_status(live_executor: str) -> None:
+    at = _launch_page()
+    at.selectbox(key="launch_service").set_value("payment").run()
+    at.selectbox(key="launch_fault_type").set_value("abort").run()
+    at.number_input(key="launch_percentage").set_value(100).run()
+    at.number_input(key="launch_duration").set_value(30).run()
+    at.checkbox(key="launch_guard_on").check().run()
+    at.number_input(key="launch_guard_err").set_value(50.0).run()
+    at.number_input(key="launch_guard_min").set_value(5).run()
+    assert _errors(at) == []
+    at.button(key="launch_submit").click().run()
+    run_id = at.session_state["launch_run_id"]
+    stopped = f"Run #{run_id} 🛡️ guardrail_stop"
+    assert _wait_for(at, lambda a: any(stopped in w.value for w in a.warning)), [w.value for w in at.warning]
+    reason = next(w.value for w in at.warning if stopped in w.value)
+    assert "guardrail: error rate 100.0% exceeded 50.0%" in reason
