@@ -6,6 +6,7 @@ import logging
 import threading
 from typing import Any
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import Engine
 
@@ -28,7 +29,7 @@ class ConsoleSettings(BaseSettings):
     lease_sec: float = 30.0
     max_concurrent_runs: int = 4
     health_interval_sec: float = 5.0
-    active_faults_interval_sec: float = 2.0
+    active_faults_interval_sec: float = Field(default=2.0, gt=0)
 
 
 class Console:

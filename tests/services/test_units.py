@@ -119,3 +119,25 @@ def test_console_that_fails_to_start_closes_what_it_built(tmp_path, monkeypatch)
         )
     assert closed == ["client"]
     engine.dispose()
+
+
+def test_the_console_polls_active_faults_with_its_monitor_and_stops_on_close(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import storage
+    from client import ExecutorClientConfig
+    from services.console import Console, ConsoleSettings
+
+    with pytest.raises(ValueError, match="active_faults_interval_sec"):
+        ConsoleSettings(active_faults_interval_sec=0)
+    engine = storage.make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    settings = ConsoleSettings(health_interval_sec=60, active_faults_interval_sec=60)
+    config = ExecutorClientConfig(base_url="http://127.0.0.1:9", max_retries=1)
+    quiet = Console(client_config=config, engine=engine, settings=settings, start_monitor=False)
+    assert quiet.faults._thread is None  # the CLI's console lists nothing in the background
+    quiet.close()
+    console = Console(client_config=config, engine=engine, settings=settings, recover_on_start=False)
+    try:
+        assert console.faults._thread is not None and console.faults._thread.is_alive()
+    finally:
+        console.close()
+    assert console.faults._thread is None
+    engine.dispose()
