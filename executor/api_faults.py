@@ -8,8 +8,10 @@ from aiohttp import web
 
 from executor.api_common import json_reply, read_body
 from executor.faultspec import FaultSpec, FaultSpecError, parse_fault_spec
-from executor.runs import FaultRunner, IdempotencyConflictError, UnknownServiceError, rfc3339
-from executor.store import FaultRecord, FaultStatus, FaultStore
+from executor.faultstore import FaultRecord, FaultStatus, FaultStore
+from executor.runs import FaultRunner, IdempotencyConflictError, UnknownServiceError
+from executor.specfields import check_api, read_method
+from executor.timefmt import rfc3339
 
 __all__ = ["FaultApi"]
 
@@ -57,7 +59,7 @@ class FaultApi:
             return _invalid(f"Idempotency-Key must be 1-{_MAX_KEY_LENGTH} characters", "Idempotency-Key")
         raw = await read_body(request, max_bytes=self._max_body_bytes)
         try:
-            spec: FaultSpec = parse_fault_spec(raw)
+            spec: FaultSpec = parse_fault_spec(raw, now_s=self._runner.now())
         except FaultSpecError as exc:
             return _invalid(exc.message, exc.field)
         try:
@@ -108,7 +110,7 @@ class FaultApi:
         }
         if record.error_message:
             body["error_message"] = record.error_message
-        if _wants_samples(request):
+        if _wants_samples(request) and record.recorder.keeps_samples:
             body["samples"] = record.recorder.sample_rows()
         return json_reply(body)
 
@@ -148,8 +150,12 @@ class FaultApi:
         api = request.query.get("api", "")
         if not service:
             return _invalid("service is required", "service")
-        if not api.startswith("/"):
-            return _invalid("api must be a path starting with '/'", "api")
+        method = request.query.get("method") or None
+        try:
+            check_api(api)
+            method = read_method(method, "method")
+        except FaultSpecError as exc:
+            return _invalid(exc.message, exc.field)
         try:
             duration_s = float(request.query.get("duration_sec", "5"))
             rate = float(request.query["rate_rps"]) if "rate_rps" in request.query else None
@@ -159,13 +165,12 @@ class FaultApi:
             return _invalid(f"duration_sec must be in (0, {_MAX_COLLECT_S}]", "duration_sec")
         if rate is not None and not 0 < rate <= 5000:
             return _invalid("rate_rps must be in (0, 5000]", "rate_rps")
-        method = request.query.get("method") or None
         try:
             recorder = await self._runner.collect(
                 service=service,
                 api=api,
                 duration_s=duration_s,
-                method=method and method.upper(),
+                method=method,
                 rate_rps=rate,
             )
         except UnknownServiceError:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 __all__ = [
     "FAULT_HEADER",
+    "FINAL_STATUSES",
     "AbortFault",
     "DelayFault",
     "ErrorFault",
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 FAULT_HEADER = "x-fault-injected"
+FINAL_STATUSES = range(200, 600)  # what an answer's status line may carry: no 1xx, no four digits
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -93,14 +95,28 @@ class DelayFault:
 
 @dataclass(frozen=True)
 class AbortFault:
+    """Answer a request at once with ``http_status``, marked ``x-fault-injected: abort``.
+
+    The policy API accepts any ``httpStatus`` above 0, as the real control plane does, but a response can
+    only carry a final status, 200-599: anything else (a 1xx, which a client reads as interim and then waits
+    for more, or 999, or 1000, which no status line can hold) is answered as 500, still marked as an
+    injected abort, with a body naming the configured status. The fault API refuses such statuses up front.
+    """
+
     http_status: int
     kind: FaultKind = FaultKind.ABORT
 
     async def inject(self, injection: Injection, sleep: Sleep) -> None:
-        """Answer with ``http_status`` without contacting the upstream."""
+        """Answer with ``http_status`` (500 for one no response may carry) without contacting the upstream."""
         injection.kinds.append(self.kind)
-        body = b"fault filter abort"
-        injection.reply = Reply(self.http_status, {FAULT_HEADER: "abort", "content-type": "text/plain"}, body)
+        headers = {FAULT_HEADER: "abort", "content-type": "text/plain"}
+        if FINAL_STATUSES.start <= self.http_status < FINAL_STATUSES.stop:
+            injection.reply = Reply(self.http_status, headers, b"fault filter abort")
+            return
+        body = (
+            f"fault filter abort: configured status {self.http_status} is not a final HTTP status (200-599)"
+        )
+        injection.reply = Reply(500, headers, body.encode())
 
 
 @dataclass(frozen=True)

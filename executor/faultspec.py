@@ -1,38 +1,80 @@
-"""Family B/C apply bodies: parsing, validation and the fault they describe."""
+"""Family B/C apply bodies: parsing, validation, and the fault and rule they describe.
+
+Validation is strict so that a fault hits only what was planned: an unknown field anywhere is refused
+(never silently dropped), a value that would reach an HTTP head or a matcher may hold no control character,
+header matchers are honoured, and a start time must fall within the next 24 hours.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from executor.faults import AbortFault, DelayFault, ErrorFault, Fault, FaultKind
+from executor.faults import FINAL_STATUSES, AbortFault, DelayFault, ErrorFault, Fault, FaultAction, FaultKind
+from executor.jsonbody import JsonBodyError, parse_object
+from executor.rules import MatchKind, RequestMatch, Rule, Selector, StringMatch
+from executor.specfields import (
+    FaultSpecError,
+    HeaderSpec,
+    check_api,
+    no_control,
+    read_headers,
+    read_int,
+    read_load_headers,
+    read_method,
+    read_str,
+    refuse_unknown,
+)
+from executor.timefmt import parse_rfc3339
 
-__all__ = ["FaultSpec", "FaultSpecError", "LoadOverride", "build_fault", "parse_fault_spec"]
+__all__ = [
+    "MAX_START_AHEAD_S",
+    "FaultSpec",
+    "FaultSpecError",
+    "HeaderSpec",
+    "LoadOverride",
+    "build_fault",
+    "build_rule",
+    "parse_fault_spec",
+]
 
-_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+MAX_START_AHEAD_S = 24 * 3600
 _MAX_DURATION_S = 24 * 3600
 _MAX_DELAY_MS = 600_000
 _MAX_RATE_RPS = 5000.0
 _MAX_CONCURRENCY = 1024
-
-
-class FaultSpecError(Exception):
-    """An invalid apply body; ``field`` names the offending field."""
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+_FIELDS = (
+    "service",
+    "api",
+    "method",
+    "fault_type",
+    "percentage",
+    "duration_seconds",
+    "start_delay_ms",
+    "start_time",
+    "fault_config",
+    "load",
+    "headers",
+)
+_CONFIG_FIELDS = {
+    FaultKind.DELAY: ("delay_milliseconds",),
+    FaultKind.ABORT: ("http_status_code",),
+    FaultKind.ERROR: ("error_percentage", "error_message"),
+}
+_LOAD_FIELDS = ("rate_rps", "concurrency", "method", "body", "headers")
 
 
 @dataclass(frozen=True)
 class LoadOverride:
+    """How the load driver deviates from its defaults for one fault."""
+
     rate_rps: float | None = None
     concurrency: int | None = None
     method: str | None = None
     body: Any = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -47,61 +89,34 @@ class FaultSpec:
     fault_config: dict[str, Any]
     method: str | None = None
     start_delay_ms: int = 0
-    start_time: datetime | None = None
+    start_epoch_s: float | None = None
     load: LoadOverride | None = None
+    headers: tuple[HeaderSpec, ...] = ()
 
 
-def _int(body: dict[str, Any], key: str, *, field: str, low: int, high: int, required: bool) -> int | None:
-    if key not in body or body[key] is None:
-        if required:
-            raise FaultSpecError(f"{field} is required", field=field)
-        return None
-    value = body[key]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise FaultSpecError(f"{field} must be an integer, got {json.dumps(value)}", field=field)
-    if not low <= value <= high:
-        raise FaultSpecError(f"{field} must be between {low} and {high}, got {value}", field=field)
-    return value
-
-
-def _str(body: dict[str, Any], key: str, *, field: str, required: bool) -> str | None:
-    value = body.get(key)
-    if value is None:
-        if required:
-            raise FaultSpecError(f"{field} is required", field=field)
-        return None
-    if not isinstance(value, str) or (required and not value):
-        raise FaultSpecError(f"{field} must be a non-empty string", field=field)
-    return value
-
-
-def _method(value: str | None, field: str) -> str | None:
-    if value is None:
-        return None
-    if value.upper() not in _METHODS:
-        raise FaultSpecError(f"{field} must be one of {sorted(_METHODS)}, got {value!r}", field=field)
-    return value.upper()
-
-
-def _start_time(value: Any) -> datetime | None:
+def _start_time(value: Any, now_s: float) -> float | None:
     if value is None:
         return None
     if not isinstance(value, str):
         raise FaultSpecError("start_time must be an RFC 3339 string", field="start_time")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        start_s = parse_rfc3339(value)
     except ValueError as exc:
-        raise FaultSpecError(f"start_time is not RFC 3339: {value!r}", field="start_time") from exc
-    if parsed.tzinfo is None:
-        raise FaultSpecError("start_time needs a time zone (e.g. Z)", field="start_time")
-    return parsed.astimezone(UTC)
+        raise FaultSpecError(f"start_time {value[:40]!r}: {exc}", field="start_time") from exc
+    if start_s - now_s > MAX_START_AHEAD_S:
+        raise FaultSpecError(
+            f"start_time may be at most {MAX_START_AHEAD_S // 3600} h ahead; a time in the past starts now",
+            field="start_time",
+        )
+    return start_s
 
 
 def _fault_config(fault_type: FaultKind, config: Any) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise FaultSpecError("fault_config must be an object", field="fault_config")
+    refuse_unknown(config, _CONFIG_FIELDS[fault_type], prefix="fault_config.")
     if fault_type is FaultKind.DELAY:
-        delay = _int(
+        delay = read_int(
             config,
             "delay_milliseconds",
             field="fault_config.delay_milliseconds",
@@ -111,19 +126,19 @@ def _fault_config(fault_type: FaultKind, config: Any) -> dict[str, Any]:
         )
         return {"delay_milliseconds": delay}
     if fault_type is FaultKind.ABORT:
-        status = _int(
+        status = read_int(
             config,
             "http_status_code",
             field="fault_config.http_status_code",
-            low=100,
-            high=599,
+            low=FINAL_STATUSES.start,  # a 1xx is no final answer: a client would wait for another
+            high=FINAL_STATUSES.stop - 1,
             required=True,
         )
         return {"http_status_code": status}
-    share = _int(
+    share = read_int(
         config, "error_percentage", field="fault_config.error_percentage", low=0, high=100, required=False
     )
-    message = _str(config, "error_message", field="fault_config.error_message", required=False)
+    message = read_str(config, "error_message", field="fault_config.error_message", required=False)
     return {"error_percentage": 100 if share is None else share, "error_message": message or "injected error"}
 
 
@@ -132,6 +147,7 @@ def _load(value: Any) -> LoadOverride | None:
         return None
     if not isinstance(value, dict):
         raise FaultSpecError("load must be an object", field="load")
+    refuse_unknown(value, _LOAD_FIELDS, prefix="load.")
     rate = value.get("rate_rps")
     if rate is not None and (
         isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= _MAX_RATE_RPS
@@ -139,60 +155,66 @@ def _load(value: Any) -> LoadOverride | None:
         raise FaultSpecError(
             f"load.rate_rps must be a number in (0, {_MAX_RATE_RPS:g}]", field="load.rate_rps"
         )
-    concurrency = _int(
+    concurrency = read_int(
         value, "concurrency", field="load.concurrency", low=1, high=_MAX_CONCURRENCY, required=False
     )
-    method = _method(_str(value, "method", field="load.method", required=False), "load.method")
+    method = read_method(read_str(value, "method", field="load.method", required=False), "load.method")
     return LoadOverride(
         rate_rps=None if rate is None else float(rate),
         concurrency=concurrency,
         method=method,
         body=value.get("body"),
+        headers=read_load_headers(value.get("headers")),
     )
 
 
-def parse_fault_spec(raw: bytes) -> FaultSpec:
-    """Parse and validate an apply body; raise FaultSpecError naming the field."""
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise FaultSpecError(f"malformed JSON: {exc}", field="body") from exc
-    if not isinstance(body, dict):
-        raise FaultSpecError("body must be a JSON object", field="body")
-    service = _str(body, "service", field="service", required=True)
-    api = _str(body, "api", field="api", required=True)
-    assert service is not None and api is not None
-    if not api.startswith("/"):
-        raise FaultSpecError("api must be a path starting with '/'", field="api")
-    raw_type = body.get("fault_type")
+def _fault_type(raw_type: Any) -> FaultKind:
     try:
         fault_type = FaultKind(raw_type)
-    except ValueError as exc:
-        raise FaultSpecError(
-            f"fault_type must be one of delay, abort, error_injection, got {json.dumps(raw_type)}",
-            field="fault_type",
-        ) from exc
+    except ValueError:
+        fault_type = FaultKind.NONE
     if fault_type is FaultKind.NONE:
-        raise FaultSpecError("fault_type must be one of delay, abort, error_injection", field="fault_type")
-    percentage = _int(body, "percentage", field="percentage", low=0, high=100, required=True)
-    duration = _int(
+        raise FaultSpecError(
+            f"fault_type must be one of delay, abort, error_injection, got {json.dumps(raw_type)[:40]}",
+            field="fault_type",
+        )
+    return fault_type
+
+
+def parse_fault_spec(raw: bytes, *, now_s: float) -> FaultSpec:
+    """Parse and validate an apply body received at ``now_s``; raise FaultSpecError naming the field."""
+    try:
+        body = parse_object(raw)
+    except JsonBodyError as exc:
+        raise FaultSpecError(str(exc), field="body") from exc
+    refuse_unknown(body, _FIELDS)
+    service = read_str(body, "service", field="service", required=True)
+    assert service is not None
+    no_control(service, field="service")
+    api = read_str(body, "api", field="api", required=True)
+    assert api is not None
+    check_api(api)
+    fault_type = _fault_type(body.get("fault_type"))
+    percentage = read_int(body, "percentage", field="percentage", low=0, high=100, required=True)
+    duration = read_int(
         body, "duration_seconds", field="duration_seconds", low=1, high=_MAX_DURATION_S, required=True
     )
-    start_delay = _int(
+    start_delay = read_int(
         body, "start_delay_ms", field="start_delay_ms", low=0, high=_MAX_DELAY_MS, required=False
     )
     assert percentage is not None and duration is not None
     return FaultSpec(
         service=service,
         api=api,
-        method=_method(_str(body, "method", field="method", required=False), "method"),
+        method=read_method(read_str(body, "method", field="method", required=False), "method"),
         fault_type=fault_type,
         percentage=percentage,
         duration_seconds=duration,
         start_delay_ms=start_delay or 0,
-        start_time=_start_time(body.get("start_time")),
+        start_epoch_s=_start_time(body.get("start_time"), now_s),
         fault_config=_fault_config(fault_type, body.get("fault_config")),
         load=_load(body.get("load")),
+        headers=read_headers(body.get("headers")),
     )
 
 
@@ -204,3 +226,20 @@ def build_fault(spec: FaultSpec) -> Fault:
     if spec.fault_type is FaultKind.ABORT:
         return AbortFault(http_status=config["http_status_code"])
     return ErrorFault(error_message=config["error_message"])
+
+
+def build_rule(spec: FaultSpec, *, source: str, halted: asyncio.Event) -> Rule:
+    """Return the data-plane rule of a valid spec: its service, method, path and headers, nothing wider."""
+    return Rule(
+        source=source,
+        selector=Selector(service=spec.service),
+        match=RequestMatch(
+            method=StringMatch.of(MatchKind.EXACT, spec.method) if spec.method else None,
+            path=StringMatch.of(MatchKind.EXACT, spec.api),
+            headers=tuple(header.to_match() for header in spec.headers),
+        ),
+        action=FaultAction(
+            percentage=spec.percentage, fault=build_fault(spec), start_delay_ms=spec.start_delay_ms
+        ),
+        halted=halted,
+    )

@@ -2,18 +2,27 @@
 
 The real control plane is written in Go: it drops unknown fields, matches keys case-insensitively,
 rejects ``50.0`` where it expects an ``int`` and reports type errors in ``encoding/json``'s words.
-This module reproduces exactly that much so that family A stays wire-compatible.
+This module reproduces exactly that much so that family A stays wire-compatible, and, like Go, answers
+every odd body with a decode error, never an exception: ``NaN``, numbers no ``int64`` holds, invalid UTF-8
+and lone surrogates (read as U+FFFD, as Go reads them), text after the value.
+
+One deliberate difference: Go refuses nesting deeper than 10,000 levels; Python's parser recurses, so this
+one refuses more than :data:`MAX_DEPTH` (with Go's words), before parsing.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from executor.jsonbody import depth_exceeded
+
 __all__ = [
+    "MAX_DEPTH",
     "GoDecodeError",
     "GoField",
     "GoKind",
@@ -23,6 +32,11 @@ __all__ = [
     "normalise",
     "parse_json",
 ]
+
+
+MAX_DEPTH = 500
+_INT64 = range(-(2**63), 2**63)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class GoDecodeError(Exception):
@@ -55,8 +69,13 @@ class GoStruct:
     fields: tuple[GoField, ...] = field(default_factory=tuple)
 
 
+def _quote_char(char: str) -> str:
+    """Quote one character as Go's ``encoding/json`` does in its syntax errors."""
+    return "'\\''" if char == "'" else "'" + repr(char)[1:-1] + "'"
+
+
 def _reject_constant(literal: str) -> Any:
-    raise ValueError(f"invalid character '{literal[0]}' looking for beginning of value")
+    raise GoDecodeError(f"invalid character {_quote_char(literal[0])} looking for beginning of value")
 
 
 def parse_json(raw: bytes) -> Any:
@@ -64,15 +83,26 @@ def parse_json(raw: bytes) -> Any:
     text = raw.decode("utf-8", errors="replace")
     if not text.strip():
         raise GoDecodeError("EOF")
+    bracket = depth_exceeded(raw, MAX_DEPTH)
+    if bracket is not None:
+        raise GoDecodeError(f"invalid character {_quote_char(bracket)} exceeded max depth")
     try:
         return json.loads(text, parse_int=_Number, parse_float=_Number, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text.rstrip()):
             raise GoDecodeError("unexpected EOF") from exc
-        char = text[exc.pos]
-        raise GoDecodeError(f"invalid character {char!r} looking for beginning of value") from exc
-    except ValueError as exc:
-        raise GoDecodeError(str(exc)) from exc
+        char = _quote_char(text[exc.pos])
+        if exc.msg == "Extra data":
+            raise GoDecodeError(f"invalid character {char} after top-level value") from exc
+        if exc.msg.startswith("Invalid control character"):
+            raise GoDecodeError(f"invalid character {char} in string literal") from exc
+        if exc.msg.startswith("Expecting property name"):
+            raise GoDecodeError(
+                f"invalid character {char} looking for beginning of object key string"
+            ) from exc
+        raise GoDecodeError(f"invalid character {char} looking for beginning of value") from exc
+    except RecursionError as exc:  # not expected below MAX_DEPTH; a decode error either way
+        raise GoDecodeError("invalid character '[' exceeded max depth") from exc
 
 
 def _json_kind(value: Any) -> str:
@@ -139,16 +169,17 @@ def _decode_value(item: Any, struct: GoStruct, full: str, gofield: GoField) -> A
     if gofield.kind is GoKind.STRING:
         if isinstance(item, _Number) or not isinstance(item, str):
             raise _type_error(item, struct, full, gofield)
-        return str(item)
+        return _SURROGATE.sub("\ufffd", str(item))  # Go reads a lone surrogate escape as U+FFFD
     if gofield.kind is GoKind.INT:
         if not isinstance(item, _Number):
             raise _type_error(item, struct, full, gofield)
-        try:
-            return int(str(item))
-        except ValueError as exc:
-            raise GoDecodeError(
-                f"json: cannot unmarshal number {item} into Go struct field {struct.name}.{full} of type int"
-            ) from exc
+        literal = str(item)
+        # Go's int is 64 bits; int() also refuses literals of more than 4,300 digits, so check the length
+        if len(literal.lstrip("-")) <= 19 and literal.lstrip("-").isdigit() and int(literal) in _INT64:
+            return int(literal)
+        raise GoDecodeError(
+            f"json: cannot unmarshal number {literal} into Go struct field {struct.name}.{full} of type int"
+        )
     assert gofield.struct is not None
     if gofield.kind is GoKind.STRUCT:
         if not isinstance(item, Mapping):

@@ -30,6 +30,7 @@ class LoadSpec:
     concurrency: int = 64
     duration_s: float = 10.0
     trace_samples: int = 5
+    headers: tuple[tuple[str, str], ...] = ()  # sent with every request, e.g. to match a header matcher
 
 
 class LoadDriver:
@@ -97,8 +98,8 @@ class LoadDriver:
         self, spec: LoadSpec, recorder: Recorder, index: int, start_s: float, traced: bool
     ) -> None:
         assert self._pool is not None
-        headers: list[tuple[str, str]] = []
-        if spec.content_type:
+        headers = list(spec.headers)
+        if spec.content_type and not any(name.lower() == "content-type" for name, _ in headers):
             headers.append(("content-type", spec.content_type))
         trace_id = self._traces.new_id() if traced else None
         if trace_id:

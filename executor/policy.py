@@ -1,4 +1,4 @@
-"""Family A policies: schema, validation and compilation into data-plane rules."""
+"""Family A policies: decoding, validation and compilation into data-plane rules."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import re
 from typing import Any
 
 from executor.faults import AbortFault, DelayFault, Fault, FaultAction, PassThrough
-from executor.gojson import GoField, GoKind, GoStruct, decode_struct, normalise, parse_json
+from executor.gojson import decode_struct, normalise, parse_json
+from executor.patterns import PatternError, compile_pattern
+from executor.policyschema import POLICY
 from executor.rules import HeaderMatch, MatchKind, RequestMatch, Rule, Selector, StringMatch
+from executor.wire import control_char, describe_char, is_token
 
 __all__ = [
     "POLICY",
@@ -19,86 +22,6 @@ __all__ = [
     "validate_policy",
     "version_is_newer",
 ]
-
-_STRING_MATCHER = GoStruct(
-    "StringMatcher",
-    (
-        GoField("exact", GoKind.STRING),
-        GoField("prefix", GoKind.STRING),
-        GoField("regex", GoKind.STRING),
-    ),
-)
-_HEADER_MATCHER = GoStruct(
-    "HeaderMatcher",
-    (
-        GoField("name", GoKind.STRING, omitempty=False),
-        GoField("exact", GoKind.STRING),
-        GoField("prefix", GoKind.STRING),
-        GoField("regex", GoKind.STRING),
-    ),
-)
-_MATCH = GoStruct(
-    "MatchCondition",
-    (
-        GoField("method", GoKind.STRUCT, _STRING_MATCHER, pointer=True),
-        GoField("path", GoKind.STRUCT, _STRING_MATCHER, pointer=True),
-        GoField("headers", GoKind.STRUCT_LIST, _HEADER_MATCHER),
-    ),
-)
-_FAULT = GoStruct(
-    "FaultAction",
-    (
-        GoField("percentage", GoKind.INT, omitempty=False),
-        GoField("start_delay_ms", GoKind.INT),
-        GoField("duration_seconds", GoKind.INT),
-        GoField(
-            "delay",
-            GoKind.STRUCT,
-            GoStruct("DelayAction", (GoField("fixed_delay_ms", GoKind.INT),)),
-            pointer=True,
-        ),
-        GoField(
-            "abort",
-            GoKind.STRUCT,
-            GoStruct("AbortAction", (GoField("httpStatus", GoKind.INT),)),
-            pointer=True,
-        ),
-    ),
-)
-_RULE = GoStruct(
-    "Rule",
-    (GoField("match", GoKind.STRUCT, _MATCH, omitempty=False), GoField("fault", GoKind.STRUCT, _FAULT)),
-)
-_SELECTOR = GoStruct(
-    "ServiceSelector", (GoField("service", GoKind.STRING), GoField("namespace", GoKind.STRING))
-)
-POLICY = GoStruct(
-    "FaultInjectionPolicy",
-    (
-        GoField(
-            "metadata",
-            GoKind.STRUCT,
-            GoStruct(
-                "Metadata",
-                (
-                    GoField("name", GoKind.STRING, omitempty=False),
-                    GoField("version", GoKind.STRING, omitempty=False),
-                ),
-            ),
-        ),
-        GoField(
-            "spec",
-            GoKind.STRUCT,
-            GoStruct(
-                "PolicySpec",
-                (
-                    GoField("selector", GoKind.STRUCT, _SELECTOR, pointer=True),
-                    GoField("rules", GoKind.STRUCT_LIST, _RULE, omitempty=False),
-                ),
-            ),
-        ),
-    ),
-)
 
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_-]")
 _NAME_MIN_LENGTH = 3
@@ -126,33 +49,58 @@ def _matcher_set(matcher: dict[str, Any] | None) -> bool:
     return any(matcher.get(key) for key in ("exact", "prefix", "regex"))
 
 
-def _check_regexes(matcher: dict[str, Any] | None, field: str) -> None:
-    if matcher and matcher.get("regex"):
-        try:
-            re.compile(matcher["regex"])
-        except re.error as exc:
-            raise PolicyInvalidError(f"invalid regex: {exc}", field=field) from exc
+def _check_matcher(matcher: dict[str, Any] | None, field: str, *, allow_tab: bool = False) -> None:
+    """Refuse control characters in a matcher's values, and a regex RE2 cannot run."""
+    for kind in MatchKind:
+        value = (matcher or {}).get(kind.value)
+        if not value:
+            continue
+        char = control_char(value, allow_tab=allow_tab)
+        if char is not None:
+            raise PolicyInvalidError(
+                f"control character {describe_char(char)}", field=f"{field}.{kind.value}"
+            )
+        if kind is MatchKind.REGEX:
+            try:
+                compile_pattern(value)
+            except PatternError as exc:
+                raise PolicyInvalidError(f"invalid regex: {exc}", field=f"{field}.regex") from exc
+
+
+def _check_selector(selector: dict[str, Any] | None) -> None:
+    for key in ("service", "namespace"):
+        char = control_char((selector or {}).get(key, ""))
+        if char is not None:
+            raise PolicyInvalidError(f"control character {describe_char(char)}", field=f"spec.selector.{key}")
 
 
 def validate_policy(policy: dict[str, Any]) -> None:
-    """Raise PolicyInvalidError unless ``policy`` passes the control plane's validation."""
+    """Raise PolicyInvalidError unless ``policy`` passes the control plane's validation.
+
+    Beyond the real control plane's checks, and as its data plane would need: no control character (CR, LF,
+    ...) in a selector or matcher, header names that are HTTP tokens, and regexes RE2 can run in linear time.
+    """
     if not policy["metadata"]["name"]:
         raise PolicyInvalidError("policy name is required", field="metadata.name")
     rules = policy["spec"].get("rules") or []
     if not rules:
         raise PolicyInvalidError("policy must have at least one rule", field="spec.rules")
+    _check_selector(policy["spec"].get("selector"))
     for index, rule in enumerate(rules):
         where = f"spec.rules[{index}]"
         match = rule["match"]
         headers = match.get("headers") or []
         if not (_matcher_set(match.get("method")) or _matcher_set(match.get("path")) or headers):
             raise PolicyInvalidError("rule needs at least one matcher", field=f"{where}.match")
-        _check_regexes(match.get("method"), f"{where}.match.method.regex")
-        _check_regexes(match.get("path"), f"{where}.match.path.regex")
-        for header in headers:
+        _check_matcher(match.get("method"), f"{where}.match.method")
+        _check_matcher(match.get("path"), f"{where}.match.path")
+        for position, header in enumerate(headers):
+            field = f"{where}.match.headers[{position}]"
             if not header["name"]:
-                raise PolicyInvalidError("header matcher needs a name", field=f"{where}.match.headers")
-            _check_regexes(header, f"{where}.match.headers.regex")
+                raise PolicyInvalidError("header matcher needs a name", field=f"{field}.name")
+            if not is_token(header["name"]):
+                raise PolicyInvalidError("header name must be an HTTP token", field=f"{field}.name")
+            _check_matcher(header, field, allow_tab=True)
         fault = rule["fault"]
         if not 0 <= fault["percentage"] <= 100:
             raise PolicyInvalidError("percentage must be 0-100", field=f"{where}.fault.percentage")

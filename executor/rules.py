@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
 from executor.faults import FaultAction
+from executor.patterns import CompiledPattern, compile_pattern
 
 __all__ = ["HeaderMatch", "MatchKind", "RequestMatch", "Rule", "Selector", "StringMatch", "first_match"]
 
@@ -23,14 +23,16 @@ class MatchKind(Enum):
 
 @dataclass(frozen=True)
 class StringMatch:
+    """Match a string exactly, by prefix, or by an unanchored RE2 search (see executor.patterns)."""
+
     kind: MatchKind
     value: str
-    pattern: re.Pattern[str] | None = None
+    pattern: CompiledPattern | None = None
 
     @classmethod
     def of(cls, kind: MatchKind, value: str) -> StringMatch:
-        """Build a matcher, compiling the (unanchored) regex once."""
-        return cls(kind, value, re.compile(value) if kind is MatchKind.REGEX else None)
+        """Build a matcher, compiling the regex once; raise PatternError for one RE2 cannot run."""
+        return cls(kind, value, compile_pattern(value) if kind is MatchKind.REGEX else None)
 
     def matches(self, text: str) -> bool:
         """Tell whether ``text`` matches."""
@@ -44,6 +46,8 @@ class StringMatch:
 
 @dataclass(frozen=True)
 class HeaderMatch:
+    """Match a present header (``name`` lower-case, as the data plane keys them) whose value matches."""
+
     name: str
     match: StringMatch | None
 

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from executor.faults import FaultAction, FaultKind, Sleep
-from executor.faultspec import FaultSpec, build_fault
+from executor.faults import FaultKind, Sleep
+from executor.faultspec import FaultSpec, build_rule
+from executor.faultstore import FaultRecord, FaultStatus, FaultStore
 from executor.loadgen import LoadDriver, LoadSpec
 from executor.proxy import ServiceTarget
-from executor.rules import MatchKind, RequestMatch, Rule, Selector, StringMatch
 from executor.stats import Recorder
-from executor.store import FaultRecord, FaultStatus, FaultStore
+from executor.timefmt import rfc3339
 
-__all__ = ["FaultRunner", "IdempotencyConflictError", "LoadDefaults", "UnknownServiceError", "rfc3339"]
+__all__ = ["FaultRunner", "IdempotencyConflictError", "LoadDefaults", "UnknownServiceError"]
 
 _SHUTDOWN_GRACE_S = 2.0
 
@@ -38,12 +38,6 @@ class IdempotencyConflictError(Exception):
 class LoadDefaults:
     rate_rps: float = 50.0
     concurrency: int = 64
-
-
-def rfc3339(epoch_s: float) -> str:
-    """Format epoch seconds as an RFC 3339 UTC string with milliseconds."""
-    moment = datetime.fromtimestamp(epoch_s, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class FaultRunner:
@@ -71,53 +65,46 @@ class FaultRunner:
         self._clock = clock
         self._sleep = sleep
         self._id_rng = id_rng or random.Random()
-        self._keys: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def now(self) -> float:
+        """Return the runner's clock (epoch seconds)."""
+        return self._clock()
 
     def _new_id(self) -> str:
         day = datetime.fromtimestamp(self._clock(), tz=UTC).strftime("%Y%m%d")
-        return f"fault-{day}-{self._id_rng.getrandbits(32):08x}"
+        while True:
+            apply_id = f"fault-{day}-{self._id_rng.getrandbits(32):08x}"
+            if self._store.get(apply_id) is None:  # remembered for a day: two must never share an id
+                return apply_id
 
     def apply(self, spec: FaultSpec, raw_body: bytes, *, family: str, key: str | None) -> FaultRecord:
-        """Start a fault (or return the one this idempotency key already started)."""
+        """Start a fault, or return the one this idempotency key started (the store remembers it a window)."""
         digest = hashlib.sha256(raw_body).hexdigest()
-        if key is not None and (family, key) in self._keys:
-            known_digest, apply_id = self._keys[(family, key)]
-            if known_digest != digest:
-                raise IdempotencyConflictError(key)
-            known = self._store.get(apply_id)
+        if key is not None:
+            known = self._store.find_key(family, key)
             if known is not None:
-                return known
+                known_digest, record = known
+                if known_digest != digest:
+                    raise IdempotencyConflictError(key)
+                return record
         if spec.service not in self._services:
             raise UnknownServiceError(spec.service)
         now = self._clock()
-        start = max(now, spec.start_time.timestamp()) if spec.start_time else now
+        start = now if spec.start_epoch_s is None else max(now, spec.start_epoch_s)  # a past start is now
         apply_id = self._new_id()
         halted = asyncio.Event()
-        rule = Rule(
-            source=f"fault:{apply_id}",
-            selector=Selector(service=spec.service),
-            match=RequestMatch(
-                method=StringMatch.of(MatchKind.EXACT, spec.method) if spec.method else None,
-                path=StringMatch.of(MatchKind.EXACT, spec.api),
-            ),
-            action=FaultAction(
-                percentage=spec.percentage, fault=build_fault(spec), start_delay_ms=spec.start_delay_ms
-            ),
-            halted=halted,
-        )
         record = FaultRecord(
             apply_id=apply_id,
             spec=spec,
-            rule=rule,
+            rule=build_rule(spec, source=f"fault:{apply_id}", halted=halted),
             start_epoch_s=start,
             end_epoch_s=start + spec.duration_seconds,
             recorder=Recorder(),
             halted=halted,
             idempotency_key=key,
+            family=family,
         )
-        self._store.add(record)
-        if key is not None:
-            self._keys[(family, key)] = (digest, record.apply_id)
+        self._store.add(record, digest=digest)
         record.task = asyncio.ensure_future(self._run(record))
         return record
 
@@ -139,6 +126,7 @@ class FaultRunner:
             rate_rps=(override.rate_rps if override else None) or self._defaults.rate_rps,
             concurrency=(override.concurrency if override else None) or self._defaults.concurrency,
             duration_s=duration_s,
+            headers=override.headers if override else (),
         )
 
     def _api_method(self, spec: FaultSpec) -> str:
@@ -248,6 +236,7 @@ class FaultRunner:
             "method": spec.method,
             "fault_type": spec.fault_type.value,
             "percentage": spec.percentage,
+            "headers": [header.to_wire() for header in spec.headers],
             "active": record.active(self._clock()),
             "idempotency_key": record.idempotency_key,
         }
@@ -277,7 +266,7 @@ class FaultRunner:
     async def shutdown(self) -> None:
         """Cancel every running fault and wait for its task."""
         tasks = []
-        for record in self._store.records():
+        for record in self._store.unfinished():
             if record.final_status is None:
                 record.finish(FaultStatus.CANCELLED)
             if record.task is not None and not record.task.done():

@@ -17,6 +17,7 @@ from executor.api_policies import PolicyApi
 from executor.demo import DEMO_APIS, DemoShop
 from executor.errors import ExecutorStartError
 from executor.faults import Sleep
+from executor.faultstore import FaultStore
 from executor.http1 import Http1Server
 from executor.loadgen import LoadDriver
 from executor.metrics import ProxyCounters
@@ -24,7 +25,7 @@ from executor.proxy import PROXY_PREFIX, FaultProxy, ServiceTarget
 from executor.rules import Rule
 from executor.runs import FaultRunner, LoadDefaults
 from executor.settings import ExecutorSettings
-from executor.store import FaultStore, PolicyStore, Scheduler
+from executor.store import PolicyStore, Scheduler
 from executor.traces import TraceCollector
 
 __all__ = ["ExecutorRuntime"]
@@ -70,7 +71,9 @@ class ExecutorRuntime:
         self._stopped = False
         self.counters = ProxyCounters()
         self.traces = TraceCollector(rng=self._aux_rng)
-        self.fault_store = FaultStore(clock=clock)
+        self.fault_store = FaultStore(
+            clock=clock, keep_recent=settings.keep_recent_faults, window_s=settings.idempotency_window_s
+        )
         self.policy_store: PolicyStore | None = None
         self._proxy_base = ""
         self.base_url = ""

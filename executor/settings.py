@@ -32,3 +32,8 @@ class ExecutorSettings:
     # After a family B/C fault's end, the requests it already holds keep their delay (an injected delay is
     # measured whole) for up to this long; then the rest are released and the fault completes.
     end_grace_s: float = 10.0
+    # A family B/C fault and its idempotency key are remembered this long after the fault's end, so that a
+    # retried apply never injects twice; the most recent finished faults are kept in full (listed, with their
+    # samples), older ones as summaries.
+    idempotency_window_s: float = 24 * 3600.0
+    keep_recent_faults: int = 200

@@ -6,9 +6,9 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-__all__ = ["Recorder", "RequestSample", "percentile"]
+__all__ = ["Recorder", "RecorderSummary", "RequestSample", "percentile"]
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
@@ -58,6 +58,16 @@ class Recorder:
     logs: list[str] = field(default_factory=list)
     traces: list[dict[str, Any]] = field(default_factory=list)
     max_logs: int = 200
+    keeps_samples: ClassVar[bool] = True
+
+    def summary(self) -> RecorderSummary:
+        """Return what is kept once the samples are dropped: final numbers, traces and logs."""
+        return RecorderSummary(
+            logs=list(self.logs),
+            traces=list(self.traces),
+            stored_metrics=self.metrics(),
+            stored_status=self.dominant_status(),
+        )
 
     def add(self, sample: RequestSample) -> None:
         """Record one measured request."""
@@ -154,6 +164,36 @@ class Recorder:
             "trace_data": self.trace_data(),
             "logs": list(self.logs),
         }
-        if include_samples:
+        if include_samples and self.keeps_samples:
             body["samples"] = self.sample_rows()
+        if not self.keeps_samples:
+            body["summary_only"] = True  # an old run: its timeline and samples are no longer kept
         return body
+
+
+@dataclass
+class RecorderSummary(Recorder):
+    """A finished run's measurements without their samples: same numbers, traces and logs; no timeline."""
+
+    stored_metrics: dict[str, Any] = field(default_factory=dict)
+    stored_status: int = 0
+    keeps_samples: ClassVar[bool] = False
+
+    def add(self, sample: RequestSample) -> None:
+        """Drop ``sample``: a summary is of a run that has ended."""
+
+    def metrics(self) -> dict[str, Any]:
+        """Return the run's final family B ``metrics`` object."""
+        return dict(self.stored_metrics)
+
+    def dominant_status(self) -> int:
+        """Return the run's most frequent status code."""
+        return self.stored_status
+
+    def timeline(self) -> list[dict[str, Any]]:
+        """Return nothing: the per-second points are not kept."""
+        return []
+
+    def sample_rows(self) -> list[list[float | int]]:
+        """Return nothing: the samples are not kept."""
+        return []

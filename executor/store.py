@@ -1,24 +1,18 @@
-"""Policy and fault stores: what is active now, with an injected clock and scheduler."""
+"""The policy store: family A policies active now, with an injected scheduler (faults: faultstore)."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from executor.faultspec import FaultSpec
 from executor.policy import compile_policy
 from executor.rules import Rule
-from executor.stats import Recorder
 
-__all__ = ["FaultRecord", "FaultStatus", "FaultStore", "PolicyStore", "Scheduler"]
-
-Clock = Callable[[], float]
+__all__ = ["PolicyStore", "Scheduler"]
 
 
 class Cancellable(Protocol):
@@ -27,18 +21,6 @@ class Cancellable(Protocol):
 
 class Scheduler(Protocol):
     def call_later(self, delay: float, callback: Callable[[], None]) -> Cancellable: ...
-
-
-class FaultStatus(Enum):
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (FaultStatus.COMPLETED, FaultStatus.FAILED, FaultStatus.CANCELLED)
 
 
 @dataclass
@@ -127,73 +109,3 @@ class PolicyStore:
         snapshot = self.documents()
         for queue in self._listeners:
             queue.put_nowait(snapshot)
-
-
-@dataclass
-class FaultRecord:
-    """One fault applied through family B or C."""
-
-    apply_id: str
-    spec: FaultSpec
-    rule: Rule
-    start_epoch_s: float
-    end_epoch_s: float
-    halted: asyncio.Event = field(default_factory=asyncio.Event)
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    final_status: FaultStatus | None = None
-    error_message: str | None = None
-    recorder: Recorder = field(default_factory=Recorder)
-    task: asyncio.Task[None] | None = None
-    idempotency_key: str | None = None
-
-    def status(self, now_s: float) -> FaultStatus:
-        """Return the status at ``now_s``."""
-        if self.final_status is not None:
-            return self.final_status
-        return FaultStatus.PENDING if now_s < self.start_epoch_s else FaultStatus.RUNNING
-
-    def active(self, now_s: float) -> bool:
-        """Tell whether the fault injects at ``now_s``."""
-        return not self.halted.is_set() and self.start_epoch_s <= now_s < self.end_epoch_s
-
-    def finish(self, status: FaultStatus, error_message: str | None = None) -> None:
-        """Record a terminal status once and release requests held by this fault."""
-        if self.final_status is None:
-            self.final_status = status
-            self.error_message = error_message
-        self.halted.set()
-        self.done.set()
-
-
-class FaultStore:
-    """Faults applied through families B and C, active and recent."""
-
-    def __init__(self, *, clock: Clock = time.time, keep_recent: int = 200) -> None:
-        self._clock = clock
-        self._keep_recent = keep_recent
-        self._faults: OrderedDict[str, FaultRecord] = OrderedDict()
-
-    def add(self, record: FaultRecord) -> None:
-        """Store a new fault, forgetting the oldest finished ones beyond the limit."""
-        self._faults[record.apply_id] = record
-        finished = [key for key, item in self._faults.items() if item.final_status is not None]
-        for key in finished[: max(0, len(self._faults) - self._keep_recent)]:
-            del self._faults[key]
-
-    def get(self, apply_id: str) -> FaultRecord | None:
-        """Return a fault by id, or None."""
-        return self._faults.get(apply_id)
-
-    def records(self) -> list[FaultRecord]:
-        """Return every remembered fault, oldest first."""
-        return list(self._faults.values())
-
-    def active_rules(self) -> list[Rule]:
-        """Return the rules of faults injecting now."""
-        now = self._clock()
-        return [record.rule for record in self._faults.values() if record.active(now)]
-
-    def active_count(self) -> int:
-        """Count faults injecting now."""
-        now = self._clock()
-        return sum(1 for record in self._faults.values() if record.active(now))

@@ -8,6 +8,8 @@ import httpx
 import pytest
 
 from executor import EmbeddedExecutor, ExecutorSettings
+from tests.executor.helpers import RATE_RPS
+from tests.executor.upstream import CountingUpstream, counting_upstream
 
 
 @pytest.fixture
@@ -28,3 +30,32 @@ def demo_executor() -> Iterator[EmbeddedExecutor]:
 def http() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+def counting() -> Iterator[CountingUpstream]:
+    """A loopback upstream that records every request it gets."""
+    with counting_upstream() as server:
+        yield server
+
+
+@pytest.fixture
+def api_executor(counting: CountingUpstream) -> Iterator[EmbeddedExecutor]:
+    """An executor fronting the ``counting`` upstream as service ``api``, without demo services."""
+    settings = ExecutorSettings(demo=False, seed=3, services={"api": counting.url}, default_rate_rps=RATE_RPS)
+    with EmbeddedExecutor(settings) as ex:
+        yield ex
+
+
+@pytest.fixture(scope="module")
+def refusing_executor() -> Iterator[EmbeddedExecutor]:
+    """One executor for a module's tests that only send what it must refuse (so nothing is ever stored).
+
+    It fronts service ``api`` (an upstream that is never reached), so that a body is refused for what it
+    is, not for naming an unknown service.
+    """
+    with (
+        counting_upstream() as upstream,
+        EmbeddedExecutor(ExecutorSettings(demo=False, seed=3, services={"api": upstream.url})) as ex,
+    ):
+        yield ex

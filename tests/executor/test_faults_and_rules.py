@@ -10,9 +10,9 @@ import pytest
 
 from executor.faults import AbortFault, DelayFault, ErrorFault, FaultAction, FaultKind, PassThrough
 from executor.faultspec import FaultSpec
+from executor.faultstore import FaultRecord, FaultStatus
 from executor.rules import HeaderMatch, MatchKind, RequestMatch, Rule, Selector, StringMatch, first_match
 from executor.stats import Recorder, RequestSample, percentile
-from executor.store import FaultRecord, FaultStatus
 
 
 class RecordingSleep:

@@ -63,7 +63,7 @@ def test_go_marshal_escapes_html_characters() -> None:
     [
         (b"   ", "EOF"),
         (b'{"metadata":', "unexpected EOF"),
-        (b"{x}", "invalid character 'x' looking for beginning of value"),
+        (b"{x}", "invalid character 'x' looking for beginning of object key string"),  # Go's words
         (
             b'{"spec":{"rules":{}}}',
             "json: cannot unmarshal object into Go struct field PolicySpec.spec.rules of type []models.Rule",

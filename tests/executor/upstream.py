@@ -13,6 +13,7 @@ class CountingUpstream:
     def __init__(self, server: ThreadingHTTPServer) -> None:
         self.server = server
         self.hits: list[tuple[str, str]] = []
+        self.headers: list[dict[str, str]] = []  # each request's headers, names lower-cased
 
     @property
     def url(self) -> str:
@@ -39,6 +40,7 @@ def counting_upstream(protocol: str = "HTTP/1.0") -> Iterator[CountingUpstream]:
             length = int(self.headers.get("content-length") or 0)
             self.rfile.read(length)
             holder[0].hits.append((self.command, self.path))
+            holder[0].headers.append({name.lower(): value for name, value in self.headers.items()})
             body = json.dumps({"method": self.command, "path": self.path}).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
