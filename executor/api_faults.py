@@ -57,6 +57,9 @@ class FaultApi:
         key = request.headers.get("Idempotency-Key")
         if key is not None and not 0 < len(key) <= _MAX_KEY_LENGTH:
             return _invalid(f"Idempotency-Key must be 1-{_MAX_KEY_LENGTH} characters", "Idempotency-Key")
+        if key is not None and not all(" " <= char <= "~" for char in key):
+            # it is listed and echoed back: only text every client and every JSON reply can carry
+            return _invalid("Idempotency-Key must be printable ASCII", "Idempotency-Key")
         raw = await read_body(request, max_bytes=self._max_body_bytes)
         try:
             spec: FaultSpec = parse_fault_spec(raw, now_s=self._runner.now())

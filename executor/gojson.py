@@ -231,4 +231,8 @@ def go_marshal(value: Any) -> bytes:
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         text = text.replace(char, escaped)
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode("utf-8")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate got in somewhere: write U+FFFD, as Go does, not a 500
+        return _SURROGATE.sub("\ufffd", text).encode("utf-8")

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from executor import EmbeddedExecutor, ExecutorSettings
+from executor.gojson import go_marshal
 from tests.executor.helpers import fault_body, policy
 from tests.executor.upstream import CountingUpstream
 
@@ -298,3 +299,19 @@ def test_property_policy_writes_never_answer_500(
     assert http.get(base + "/v1/policies").status_code == 200
     assert http.get(base + "/v1/policies/status").status_code == 200
     http.delete(base + "/v1/policies/prop")
+
+
+@pytest.mark.parametrize("key", [b"k\xff\xfe", "kä".encode(), b"k\x80", b"k y\tz"])
+def test_an_idempotency_key_that_is_not_visible_ascii_is_refused_and_listings_stay_up(
+    http: httpx.Client, api_executor: EmbeddedExecutor, key: bytes
+) -> None:
+    body = fault_body(percentage=0)
+    for path in FAULT_PATHS:
+        response = http.post(api_executor.base_url + path, json=body, headers={"Idempotency-Key": key})
+        assert response.status_code == 400
+        assert response.json()["details"] == {"field": "Idempotency-Key"}
+    assert http.get(api_executor.base_url + "/v1/faults").status_code == 200
+
+
+def test_go_marshal_never_fails_on_a_lone_surrogate() -> None:
+    assert go_marshal({"key": "k\udcff"}) == '{"key":"k\ufffd"}'.encode()
