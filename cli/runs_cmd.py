@@ -162,6 +162,6 @@ def recover(
         print_json([result.__dict__ for result in results])
         return
     if not results:
-        typer.echo("no orphaned runs")
+        typer.echo("no orphaned runs and no faults left behind")
     for result in results:
-        typer.echo(f"run {result.run_id}: interrupted; {result.detail}")
+        typer.echo(f"run {result.run_id}: {result.run_status}; {result.detail}")

@@ -38,7 +38,7 @@ class RecoveredRun:
 ClientFor = Callable[[str, str], HttpExecutorClient | None]
 
 # Ended runs that may have left a fault active (a completed run's fault ran its course).
-LEFTOVER_STATUSES = (RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.INTERRUPTED)
+LEFTOVER_STATUSES = (RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.GUARDRAIL_STOP, RunStatus.INTERRUPTED)
 _MAX_FAULT_DURATION_SEC = 3600  # FaultPlan.duration_seconds' upper bound
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -167,11 +168,12 @@ def _active_keys(base_url: str) -> set[str]:
     return {f["idempotency_key"] for f in faults if f["status"] in ("pending", "running")}
 
 
+@pytest.mark.parametrize("status", [RunStatus.FAILED, RunStatus.GUARDRAIL_STOP])
 def test_recovery_halts_the_fault_a_failed_direct_run_left_active(
-    executor: EmbeddedExecutor, engine: Engine
+    executor: EmbeddedExecutor, engine: Engine, status: RunStatus
 ) -> None:
-    """A direct apply that timed out (and whose own halt did not get through) leaves its fault injecting."""
-    key = "run-direct-timed-out"
+    """A direct apply that timed out or was stopped (its own halt not through) leaves its fault injecting."""
+    key = f"run-direct-{status.value}"
     body = {
         "service": "inventory",
         "api": "/api/v1/inventory/check",
@@ -191,7 +193,7 @@ def test_recovery_halts_the_fault_a_failed_direct_run_left_active(
         )
         run_id = int(run.id)  # type: ignore[arg-type]
         storage.mark_running(session, run_id=run_id)
-        storage.finish_run(session, run_id=run_id, status=RunStatus.FAILED, error="apply: timed out")
+        storage.finish_run(session, run_id=run_id, status=status, error="apply: timed out")
     try:
         with HttpExecutorClient(fast_config(executor.base_url, api_mode="direct")) as client:
             (result,) = recover_orphaned_runs(engine=engine, client_for=lambda url, mode: client)
@@ -200,12 +202,12 @@ def test_recovery_halts_the_fault_a_failed_direct_run_left_active(
         for fault in httpx.get(f"{executor.base_url}/v1/faults", timeout=5).json()["faults"]:
             if fault["idempotency_key"] == key:
                 httpx.delete(f"{executor.base_url}/v1/faults/{fault['apply_id']}", timeout=5)
-    assert result.run_id == run_id and result.fault_removed is True and result.run_status == "failed"
+    assert result.run_id == run_id and result.fault_removed is True and result.run_status == status.value
     assert key not in _active_keys(executor.base_url)
     assert again == []
     with Session(engine) as session:
         after = storage.get_run(session, run_id=run_id)
-    assert after is not None and after.run.status == RunStatus.FAILED  # recovery does not rewrite history
+    assert after is not None and after.run.status == status  # recovery does not rewrite history
 
 
 def test_recovery_asks_no_executor_about_runs_whose_faults_have_expired(engine: Engine) -> None:
