@@ -119,22 +119,34 @@ class HttpExecutorClient(IExecutorClient):
         self._engine = CallEngine(
             cfg, self._http, self.circuit_breaker, self._bus, clock=clock, sleep=sleep, rng=rng
         )
-        self._protocol = self._make_protocol(probe_transport)
+        self._probe_transport = probe_transport
+        self._protocols: dict[ApiMode, Protocol] = {}
+        self._protocols_lock = threading.Lock()
+        self._protocol = self._protocol_for(None)
         self._health_lock = threading.Lock()
         self._healthy_until: float | None = None
 
-    def _make_protocol(self, probe_transport: httpx.BaseTransport | None) -> Protocol:
-        if self.config.api_mode is ApiMode.POLICY:
+    def _protocol_for(self, api_mode: ApiMode | str | None) -> Protocol:
+        """Return the protocol of ``api_mode`` (None: the config's), built once over the one engine."""
+        mode = self.config.api_mode if api_mode is None else ApiMode(api_mode)
+        with self._protocols_lock:
+            protocol = self._protocols.get(mode)
+            if protocol is None:
+                protocol = self._protocols[mode] = self._make_protocol(mode)
+            return protocol
+
+    def _make_protocol(self, mode: ApiMode) -> Protocol:
+        if mode is ApiMode.POLICY:
             return PolicyProtocol(
-                self._engine, self.config, probe_transport=probe_transport, wall_clock=self._wall_clock
+                self._engine, self.config, probe_transport=self._probe_transport, wall_clock=self._wall_clock
             )
-        if self.config.api_mode is ApiMode.DIRECT:
+        if mode is ApiMode.DIRECT:
             return DirectProtocol(self._engine, self.config)
         return ExtendedProtocol(self._engine, self.config)
 
     @property
     def api_mode(self) -> ApiMode:
-        """Return the API family this client speaks."""
+        """Return the API family this client speaks when a call names none."""
         return self.config.api_mode
 
     def subscribe(self, listener: Callable[[ClientEvent], None]) -> Callable[[], None]:
@@ -151,31 +163,41 @@ class HttpExecutorClient(IExecutorClient):
         plan: FaultPlan,
         timeout_sec: float | None = None,
         *,
+        api_mode: ApiMode | str | None = None,
         start_time: datetime | None = None,
         apply_key: str | None = None,
         on_progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> RawObservation:
-        """Apply ``plan``, watch it run, and return the observation; ``timeout_sec`` bounds all of it."""
+        """Apply ``plan``, watch it run, and return the observation; ``timeout_sec`` bounds all of it.
+
+        ``api_mode`` speaks another API family for this call only (None: the config's), through the same
+        breaker, event bus and connection pool: one Executor URL is one client whatever the family.
+        """
         if not isinstance(plan, FaultPlan):
             plan = FaultPlan.model_validate(plan)  # raises before anything is sent
+        protocol = self._protocol_for(api_mode)
         key = apply_key or new_apply_key()
-        timeout = timeout_sec if timeout_sec is not None else self._default_timeout_sec(plan, start_time)
+        timeout = (
+            timeout_sec
+            if timeout_sec is not None
+            else self._default_timeout_sec(plan, start_time, protocol.mode)
+        )
         deadline = Deadline.after(timeout, self._clock)
         try:
             self.circuit_breaker.check()
-            self._ensure_healthy(deadline)
+            self._ensure_healthy(deadline, protocol)
         except ExecutorClientError as exc:
             self._bus.emit(
                 EventKind.FAILURE, "apply", error_class=type(exc).__name__, apply_key=key, message=str(exc)
             )
             raise
         ctx = ApplyContext(plan, key, deadline, start_time, on_progress, cancel)
-        return self._protocol.apply(ctx)
+        return protocol.apply(ctx)
 
-    def _default_timeout_sec(self, plan: FaultPlan, start_time: datetime | None) -> float:
+    def _default_timeout_sec(self, plan: FaultPlan, start_time: datetime | None, mode: ApiMode) -> float:
         timeout = plan.duration_seconds + self.config.default_timeout_sec
-        if self.config.api_mode is ApiMode.POLICY:
+        if mode is ApiMode.POLICY:
             timeout += self.config.policy_propagation_sec
         if start_time is not None:
             aware = start_time if start_time.tzinfo else start_time.replace(tzinfo=self._wall_clock().tzinfo)
@@ -188,18 +210,16 @@ class HttpExecutorClient(IExecutorClient):
         The check ends within ``min(connection_timeout_sec, default_timeout_sec)``, however slowly the
         Executor answers.
         """
-        return self._check_health(None)
+        return self._check_health(None, self._protocol)
 
-    def _check_health(self, deadline: Deadline | None) -> bool:
+    def _check_health(self, deadline: Deadline | None, protocol: Protocol) -> bool:
         with self._health_lock:
             if self._healthy_until is not None and self._clock() < self._healthy_until:
                 return True
         timeout = min(self.config.connection_timeout_sec, self.config.default_timeout_sec)
         if deadline is not None:
             timeout = max(0.001, min(timeout, deadline.remaining_sec()))
-        healthy, latency_ms, error = self._engine.check_health(
-            self._protocol.health_path, timeout_sec=timeout
-        )
+        healthy, latency_ms, error = self._engine.check_health(protocol.health_path, timeout_sec=timeout)
         with self._health_lock:
             interval = self.config.health_check_interval_sec
             self._healthy_until = self._clock() + interval if healthy and interval > 0 else None
@@ -210,18 +230,18 @@ class HttpExecutorClient(IExecutorClient):
             logger.warning("Executor health check failed: %s", error)
         return healthy
 
-    def _ensure_healthy(self, deadline: Deadline) -> None:
-        if not self._check_health(deadline):
+    def _ensure_healthy(self, deadline: Deadline, protocol: Protocol) -> None:
+        if not self._check_health(deadline, protocol):
             deadline.check("apply (health check)")
             raise ExecutorConnectionError(f"Executor at {self.config.base_url} is unhealthy or unreachable")
 
-    def halt(self, fault_id: str) -> bool:
+    def halt(self, fault_id: str, *, api_mode: ApiMode | str | None = None) -> bool:
         """Stop a running fault (policy mode: delete the policy); True if removed, False if unknown."""
-        return self._protocol.halt(fault_id, self._deadline())
+        return self._protocol_for(api_mode).halt(fault_id, self._deadline())
 
-    def list_active_faults(self) -> list[ActiveFault]:
+    def list_active_faults(self, *, api_mode: ApiMode | str | None = None) -> list[ActiveFault]:
         """Return the Executor's active faults (policy mode: every policy)."""
-        return self._protocol.list_active(self._deadline())
+        return self._protocol_for(api_mode).list_active(self._deadline())
 
     def list_services(self) -> list[ServiceInfo]:
         """Return the services ``GET /v1/services`` lists, or [] where the Executor has no such endpoint."""
@@ -235,9 +255,11 @@ class HttpExecutorClient(IExecutorClient):
             raise ExecutorResponseError("services: 'services' must be a list")
         return [info for info in map(_service_from_wire, items) if info is not None]
 
-    def preview_request(self, plan: FaultPlan, *, apply_key: str = "<key>") -> PreparedRequest:
-        """Return exactly what an apply would send first, with the bearer token masked."""
-        prepared = self._protocol.prepare(plan, apply_key, None)
+    def preview_request(
+        self, plan: FaultPlan, *, apply_key: str = "<key>", api_mode: ApiMode | str | None = None
+    ) -> PreparedRequest:
+        """Return exactly what an apply in ``api_mode`` would send first, with the bearer token masked."""
+        prepared = self._protocol_for(api_mode).prepare(plan, apply_key, None)
         headers = dict(prepared.headers)
         if self.config.auth_token is not None:
             headers["Authorization"] = "Bearer ***"
