@@ -80,7 +80,11 @@ class HeaderMatch(BaseModel):
         """Return the family-A form ``{"name": ..., "exact": ...}``."""
         out = {"name": self.name}
         out.update(
-            {k: v for k, v in (("exact", self.exact), ("prefix", self.prefix), ("regex", self.regex)) if v}
+            {
+                k: v
+                for k, v in (("exact", self.exact), ("prefix", self.prefix), ("regex", self.regex))
+                if v is not None
+            }
         )
         return out
 
