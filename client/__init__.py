@@ -21,6 +21,7 @@ from client.errors import (
     UnprocessableEntityError,
 )
 from client.events import ClientEvent, EventKind, ExecutorClientMetrics
+from client.health import HealthResult
 from client.http_client import HttpExecutorClient, IExecutorClient, new_apply_key
 from client.models import (
     ActiveFault,
@@ -63,6 +64,7 @@ __all__ = [
     "FaultType",
     "ForbiddenError",
     "HeaderMatch",
+    "HealthResult",
     "HttpExecutorClient",
     "IExecutorClient",
     "NotFoundError",

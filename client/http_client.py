@@ -32,6 +32,7 @@ from client.config import ExecutorClientConfig
 from client.engine import CallEngine
 from client.errors import ExecutorClientError, ExecutorConnectionError, ExecutorResponseError
 from client.events import ClientEvent, EventBus, EventKind, ExecutorClientMetrics, utc_now
+from client.health import HealthGate, HealthResult
 from client.models import (
     ActiveFault,
     ApiMode,
@@ -123,8 +124,7 @@ class HttpExecutorClient(IExecutorClient):
         self._protocols: dict[ApiMode, Protocol] = {}
         self._protocols_lock = threading.Lock()
         self._protocol = self._protocol_for(None)
-        self._health_lock = threading.Lock()
-        self._healthy_until: float | None = None
+        self._health = HealthGate(self._engine, cfg, self._bus, clock=clock)
 
     def _protocol_for(self, api_mode: ApiMode | str | None) -> Protocol:
         """Return the protocol of ``api_mode`` (None: the config's), built once over the one engine."""
@@ -207,31 +207,21 @@ class HttpExecutorClient(IExecutorClient):
     def check_health(self) -> bool:
         """Return True if the Executor answers its health endpoint; a healthy answer is cached.
 
-        The check ends within ``min(connection_timeout_sec, default_timeout_sec)``, however slowly the
-        Executor answers.
+        This is the apply gate. The check ends within ``min(connection_timeout_sec, default_timeout_sec)``,
+        however slowly the Executor answers.
         """
-        return self._check_health(None, self._protocol)
+        return self._health.check(self._protocol.health_path)
 
-    def _check_health(self, deadline: Deadline | None, protocol: Protocol) -> bool:
-        with self._health_lock:
-            if self._healthy_until is not None and self._clock() < self._healthy_until:
-                return True
-        timeout = min(self.config.connection_timeout_sec, self.config.default_timeout_sec)
-        if deadline is not None:
-            timeout = max(0.001, min(timeout, deadline.remaining_sec()))
-        healthy, latency_ms, error = self._engine.check_health(protocol.health_path, timeout_sec=timeout)
-        with self._health_lock:
-            interval = self.config.health_check_interval_sec
-            self._healthy_until = self._clock() + interval if healthy and interval > 0 else None
-        self._bus.emit(
-            EventKind.HEALTH_CHECK, "health", healthy=healthy, latency_ms=latency_ms, message=error
-        )
-        if not healthy:
-            logger.warning("Executor health check failed: %s", error)
-        return healthy
+    def probe_health(self) -> HealthResult:
+        """Send one real health request now, never answered from the cache, and return what it saw.
+
+        Bounded as ``check_health``. For monitors: every sample is a request. Its answer refreshes the apply
+        gate's cache (healthy) or clears it (unhealthy); see client/health.py.
+        """
+        return self._health.probe(self._protocol.health_path)
 
     def _ensure_healthy(self, deadline: Deadline, protocol: Protocol) -> None:
-        if not self._check_health(deadline, protocol):
+        if not self._health.check(protocol.health_path, deadline):
             deadline.check("apply (health check)")
             raise ExecutorConnectionError(f"Executor at {self.config.base_url} is unhealthy or unreachable")
 

@@ -19,7 +19,11 @@ logger = logging.getLogger(__name__)
 
 
 class HealthMonitor:
-    """Call `check_health()` every `interval_sec` on a background thread and store each sample.
+    """Probe the Executor's health every `interval_sec` on a background thread and store each sample.
+
+    Each sample is one real request (`client.probe_health()`), recorded with its own latency and error:
+    `check_health()` is the apply gate and answers from its cache for `health_check_interval_sec`, so
+    sampling it would record made-up samples between real ones.
 
     Samples keep a fixed rate (the next one is due `interval_sec` after the previous one was due, not after
     it ended), and a check ends within the client's health timeout however slowly the Executor answers, so a
@@ -70,12 +74,12 @@ class HealthMonitor:
     def sample(self) -> bool:
         """Take one health sample now, record it, and return whether the Executor was healthy."""
         started = self._clock()
-        error: str | None = None
         try:
-            healthy = self.client.check_health()
-        except Exception as exc:  # check_health reports, never raises; this guards the thread
+            result = self.client.probe_health()
+            healthy, latency_ms, error = result.healthy, result.latency_ms, result.error
+        except Exception as exc:  # probe_health reports, never raises; this guards the thread
             healthy, error = False, f"{type(exc).__name__}: {exc}"
-        latency_ms = (self._clock() - started) * 1000.0
+            latency_ms = (self._clock() - started) * 1000.0
         state = self.client.circuit_breaker.state
         try:
             with Session(self.engine) as session:

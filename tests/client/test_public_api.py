@@ -47,6 +47,7 @@ ADDED_NAMES = {
     "ApiMode",
     "BreakerState",
     "policy_name_for",
+    "HealthResult",
 }
 
 

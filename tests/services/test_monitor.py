@@ -13,7 +13,7 @@ import storage
 from client import HttpExecutorClient
 from executor import EmbeddedExecutor
 from services.monitor import HealthMonitor
-from tests.client.raw_servers import DripHead, raw_serve
+from tests.client.raw_servers import Answer, DripHead, raw_serve
 from tests.services.conftest import fast_config
 
 
@@ -70,3 +70,24 @@ def test_monitor_samples_on_time_while_the_executor_drips(engine: Engine) -> Non
     # Due at 0, 1, 2 and 3 s; each check ends within the 0.5 s health timeout.
     assert taken >= 4 and healthy is False
     assert elapsed < 3 * interval_sec + 1.0  # one check at a time after the other: 4.5 s
+
+
+def test_every_sample_is_a_real_request_with_the_default_health_cache(engine: Engine) -> None:
+    """With the default 60 s health cache, 11 of 12 samples at a 5 s interval were the cached answer."""
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    with (
+        raw_serve(lambda method, path: Answer(200, {"status": "healthy"})) as server,
+        HttpExecutorClient(fast_config(server.url, max_retries=1)) as client,
+    ):
+        assert client.config.health_check_interval_sec == 60.0
+        monitor = HealthMonitor(engine=engine, client=client, interval_sec=5)
+        assert [monitor.sample() for _ in range(4)] == [True] * 4
+        assert len(server.requests("GET", "/v1/health")) == 4
+        server.stop()  # the Executor goes down between two samples
+        assert monitor.sample() is False
+        assert client.check_health() is False  # the failed probe dropped the gate's cached "healthy"
+    with Session(engine) as session:
+        samples = storage.health_series(session, since=since)
+    assert [sample.healthy for sample in samples] == [True] * 4 + [False]
+    assert all(sample.latency_ms is not None and sample.latency_ms > 0 for sample in samples)
+    assert samples[-1].error and samples[0].error is None
