@@ -5,12 +5,9 @@ Every protocol goes through ``CallEngine.request``, so retry, breaker and event 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -19,32 +16,22 @@ import tenacity
 from client.breaker import CircuitBreaker
 from client.config import ExecutorClientConfig
 from client.errors import (
+    CircuitOpenError,
     ExecutorCancelledError,
     ExecutorClientError,
-    ExecutorResponseError,
     ExecutorTimeoutError,
     counts_against_executor,
-    decode_error_body,
-    error_for_status,
     is_retryable,
-    translate_transport_errors,
 )
 from client.events import EventBus, EventKind
 from client.retry import Deadline, attempts_for, build_wait, stop_at_deadline
-from client.transport import request_deadline
+from client.wire import ApiResponse, check_health, send
+
+__all__ = ["ApiResponse", "CallEngine"]
 
 logger = logging.getLogger(__name__)
 
 _CANCEL_POLL_SEC = 0.05
-
-
-@dataclass(frozen=True)
-class ApiResponse:
-    """A decoded answer: status, parsed JSON body (None when empty) and headers."""
-
-    status_code: int
-    data: Any
-    headers: httpx.Headers
 
 
 class CallEngine:
@@ -118,13 +105,16 @@ class CallEngine:
         started = self.clock()
         stop_deadline = stop_at_deadline(deadline)
         attempts = attempts_for(self.config.retry_strategy, self.config.max_retries) if retry else 1
-        state = {"attempt": 0}
+        state = {"attempt": 0, "sent": 0}
 
         def attempt() -> ApiResponse:
             state["attempt"] += 1
             if cancel is not None and cancel.is_set():
                 raise ExecutorCancelledError(f"{operation}: cancelled")
             deadline.check(operation)
+            if gate:  # an open breaker refuses here: nothing is sent, so it is no attempt
+                self._admit(operation, apply_key, attempt=state["attempt"], acquire=True)
+            state["sent"] += 1
             self.bus.emit(EventKind.ATTEMPT, operation, attempt=state["attempt"], apply_key=apply_key)
             return self._attempt(
                 operation,
@@ -182,6 +172,8 @@ class CallEngine:
                     ) from exc
                 raise
         except ExecutorClientError as exc:
+            if state["sent"] == 0 and isinstance(exc, CircuitOpenError):
+                raise  # refused before anything was sent: the REJECTED event says so, not a failed call
             self.bus.emit(
                 EventKind.FAILURE,
                 operation,
@@ -203,6 +195,28 @@ class CallEngine:
         )
         return response
 
+    def reject_if_open(self, operation: str, *, apply_key: str | None = None) -> None:
+        """Raise CircuitOpenError, after a REJECTED event, if the breaker would refuse a call now."""
+        self._admit(operation, apply_key, attempt=None, acquire=False)
+
+    def _admit(self, operation: str, apply_key: str | None, *, attempt: int | None, acquire: bool) -> None:
+        try:
+            self.breaker.acquire() if acquire else self.breaker.check()
+        except CircuitOpenError as exc:
+            self.bus.emit(
+                EventKind.REJECTED,
+                operation,
+                attempt=attempt,
+                error_class=type(exc).__name__,
+                apply_key=apply_key,
+                message=f"rejected by the open breaker; nothing sent ({exc})",
+            )
+            raise
+
+    def check_health(self, path: str, *, timeout_sec: float) -> tuple[bool, float, str | None]:
+        """Send one unguarded health request; return (healthy, latency_ms, error)."""
+        return check_health(self.http, path, timeout_sec=timeout_sec)
+
     def _attempt(
         self,
         operation: str,
@@ -216,15 +230,25 @@ class CallEngine:
         read_timeout_sec: float | None,
         gate: bool,
     ) -> ApiResponse:
+        def exchange() -> ApiResponse:
+            return send(
+                self.http,
+                self.config,
+                operation,
+                method,
+                url,
+                deadline=deadline,
+                json_body=json_body,
+                params=params,
+                headers=headers,
+                ok_statuses=ok_statuses,
+                read_timeout_sec=read_timeout_sec,
+            )
+
         if not gate:  # cleanup the breaker did not admit: its outcome neither trips nor resets the breaker
-            return self._send(
-                operation, method, url, deadline, json_body, params, headers, ok_statuses, read_timeout_sec
-            )
-        self.breaker.acquire()
-        try:
-            response = self._send(
-                operation, method, url, deadline, json_body, params, headers, ok_statuses, read_timeout_sec
-            )
+            return exchange()
+        try:  # the permit was taken by _admit
+            response = exchange()
         except ExecutorClientError as exc:
             if counts_against_executor(exc):
                 self.breaker.record_failure()
@@ -236,74 +260,3 @@ class CallEngine:
             raise
         self.breaker.record_success()
         return response
-
-    def _send(
-        self,
-        operation: str,
-        method: str,
-        url: str,
-        deadline: Deadline,
-        json_body: dict[str, Any] | None,
-        params: dict[str, Any] | None,
-        headers: dict[str, str] | None,
-        ok_statuses: Collection[int],
-        read_timeout_sec: float | None,
-    ) -> ApiResponse:
-        remaining = max(deadline.remaining_sec(), 0.001)  # httpx rejects a zero or negative timeout
-        read = min(read_timeout_sec or self.config.default_timeout_sec, remaining)
-        timeout = httpx.Timeout(read, connect=min(self.config.connection_timeout_sec, remaining))
-        limit = self.config.max_response_bytes
-        with (
-            translate_transport_errors(operation),
-            request_deadline(remaining),  # httpx's timeouts are per read: this bounds the whole request
-            self.http.stream(
-                method, url, json=json_body, params=params, headers=headers, timeout=timeout
-            ) as r,
-        ):
-            declared = r.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > limit:
-                raise ExecutorResponseError(f"{operation}: response of {declared} bytes exceeds {limit}")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in r.iter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise ExecutorResponseError(f"{operation}: response exceeds the {limit}-byte limit")
-                chunks.append(chunk)
-                if deadline.expired():
-                    raise ExecutorTimeoutError(f"{operation}: deadline passed while reading the response")
-            content = b"".join(chunks)
-        if r.status_code not in ok_statuses:
-            raise error_for_status(
-                r.status_code,
-                decode_error_body(content),
-                operation=operation,
-                retry_after=r.headers.get("retry-after"),
-            )
-        if r.status_code >= 400:  # an accepted error status (a 404 on delete): its body is informative only
-            return ApiResponse(r.status_code, decode_error_body(content), r.headers)
-        return ApiResponse(r.status_code, _decode_json(content, operation), r.headers)
-
-    def check_health(self, path: str, *, timeout_sec: float) -> tuple[bool, float, str | None]:
-        """Send one unguarded health request; return (healthy, latency_ms, error)."""
-        started = time.perf_counter()
-        try:
-            with translate_transport_errors("health"), request_deadline(timeout_sec):
-                response = self.http.get(path, timeout=timeout_sec)
-            healthy = response.status_code == 200
-            error = None if healthy else f"health answered {response.status_code}"
-        except ExecutorClientError as exc:
-            healthy, error = False, str(exc)
-        return healthy, (time.perf_counter() - started) * 1000.0, error
-
-
-def _decode_json(content: bytes, operation: str) -> Any:
-    if not content.strip():
-        return None
-    try:
-        return json.loads(content)
-    except ValueError as exc:
-        preview = content[:80].decode("utf-8", errors="replace")
-        raise ExecutorResponseError(
-            f"{operation}: Executor answered with non-JSON body: {preview!r}"
-        ) from exc

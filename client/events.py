@@ -24,7 +24,8 @@ def utc_now() -> datetime:
 class EventKind(StrEnum):
     """What happened."""
 
-    ATTEMPT = "attempt"
+    ATTEMPT = "attempt"  # a request actually sent
+    REJECTED = "rejected"  # refused by the open breaker; nothing sent
     RETRY = "retry"
     SUCCESS = "success"
     FAILURE = "failure"
@@ -103,7 +104,9 @@ class ExecutorClientMetrics:
     def __init__(self, *, latency_window: int = 10_000) -> None:
         self._lock = threading.RLock()
         self._latencies_ms: deque[float] = deque(maxlen=latency_window)
-        self.total_requests = 0
+        self.total_requests = 0  # logical calls that sent at least one request
+        self.total_attempts = 0  # requests sent, retries included
+        self.rejected_calls = 0  # refused by the open breaker before anything was sent
         self.successful_requests = 0
         self.failed_requests = 0
         self.timeout_errors = 0
@@ -132,6 +135,10 @@ class ExecutorClientMetrics:
                 self._count_error(event.error_class or "")
                 if event.latency_ms is not None:
                     self._latencies_ms.append(event.latency_ms)
+            elif event.kind is EventKind.ATTEMPT:
+                self.total_attempts += 1
+            elif event.kind is EventKind.REJECTED:
+                self.rejected_calls += 1
             elif event.kind is EventKind.RETRY:
                 self.total_retries += 1
             elif event.kind is EventKind.BREAKER_TRANSITION:

@@ -184,8 +184,8 @@ class HttpExecutorClient(IExecutorClient):
             else self._default_timeout_sec(plan, start_time, protocol.mode)
         )
         deadline = Deadline.after(timeout, self._clock)
+        self._engine.reject_if_open("apply", apply_key=key)  # emits REJECTED: nothing was sent
         try:
-            self.circuit_breaker.check()
             self._ensure_healthy(deadline, protocol)
         except ExecutorClientError as exc:
             self._bus.emit(

@@ -108,7 +108,9 @@ class PolicyProtocol(Protocol):
         partial: list[RawObservation] = []
         if not self.config.collector_url and not self.config.probe_url:  # refuse before creating anything
             raise ExecutorResponseError("policy mode needs probe_url or collector_url to observe the fault")
-        self.engine.breaker.check()  # an open breaker rejects before anything, even the cleanup, is sent
+        self.engine.reject_if_open(
+            "apply", apply_key=ctx.apply_key
+        )  # an open breaker rejects before anything, even the cleanup, is sent
         if ctx.start_time is not None:  # family A has no scheduled start: wait for it here
             wait_sec = (ctx.start_time - self.wall_clock()).total_seconds()
             self.engine.sleep(

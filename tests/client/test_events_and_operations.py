@@ -51,13 +51,14 @@ def test_every_step_reaches_listeners_as_a_typed_timestamped_event(script: Scrip
         (EventKind.ATTEMPT, "apply"),
         (EventKind.BREAKER_TRANSITION, "breaker"),
         (EventKind.RETRY, "apply"),
-        (EventKind.ATTEMPT, "apply"),
+        (EventKind.REJECTED, "apply"),  # the second try met the open breaker: nothing was sent
         (EventKind.FAILURE, "apply"),
     ]
     retry = events[3]
     assert retry.delay_sec == 0.25 and retry.error_class == "ExecutorServerError" and retry.status_code == 503
     assert retry.apply_key == "k" and retry.attempt == 1
     assert events[2].old_state == "CLOSED" and events[2].new_state == "OPEN"
+    assert events[4].attempt == 2 and events[4].error_class == "CircuitOpenError"
     assert events[5].error_class == "CircuitOpenError"  # the breaker opened after the first 503
     assert all(e.timestamp == datetime(2026, 11, 27, 21, 0, tzinfo=UTC) for e in events)
     assert events[0].healthy is True and events[0].latency_ms is not None
