@@ -23,14 +23,14 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import httpx
 
 from client.breaker import BreakerState, CircuitBreaker
 from client.config import ExecutorClientConfig
+from client.discovery import fetch_services
 from client.engine import CallEngine
-from client.errors import ExecutorClientError, ExecutorConnectionError, ExecutorResponseError
+from client.errors import ExecutorClientError, ExecutorConnectionError
 from client.events import ClientEvent, EventBus, EventKind, ExecutorClientMetrics, utc_now
 from client.health import HealthGate, HealthResult
 from client.models import (
@@ -39,10 +39,8 @@ from client.models import (
     FaultPlan,
     PreparedRequest,
     RawObservation,
-    ServiceApi,
     ServiceInfo,
 )
-from client.parsing import require_object
 from client.protocols.base import ApplyContext, ProgressCallback, Protocol
 from client.protocols.direct import DirectProtocol
 from client.protocols.extended import ExtendedProtocol
@@ -235,15 +233,7 @@ class HttpExecutorClient(IExecutorClient):
 
     def list_services(self) -> list[ServiceInfo]:
         """Return the services ``GET /v1/services`` lists, or [] where the Executor has no such endpoint."""
-        response = self._engine.request(
-            "services", "GET", "/v1/services", deadline=self._deadline(), ok_statuses=(200, 404)
-        )
-        if response.status_code == 404:
-            return []
-        items = require_object(response.data, "services").get("services") or []
-        if not isinstance(items, list):
-            raise ExecutorResponseError("services: 'services' must be a list")
-        return [info for info in map(_service_from_wire, items) if info is not None]
+        return fetch_services(self._engine, self._deadline())
 
     def preview_request(
         self, plan: FaultPlan, *, apply_key: str = "<key>", api_mode: ApiMode | str | None = None
@@ -275,16 +265,3 @@ class HttpExecutorClient(IExecutorClient):
 
     def _on_transition(self, old: BreakerState, new: BreakerState) -> None:
         self._bus.emit(EventKind.BREAKER_TRANSITION, "breaker", old_state=old.value, new_state=new.value)
-
-
-def _service_from_wire(item: Any) -> ServiceInfo | None:
-    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-        return None
-    apis = tuple(
-        ServiceApi(method=str(api.get("method", "GET")), path=str(api.get("path", "")))
-        for api in item.get("apis") or []
-        if isinstance(api, dict)
-    )
-    return ServiceInfo(
-        name=item["name"], upstream=item.get("upstream"), proxy_url=item.get("proxy_url"), apis=apis
-    )

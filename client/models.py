@@ -205,6 +205,7 @@ class RawObservation(BaseModel):
     metrics: ExecutorMetrics | None = None
     timeline: list[TimelinePoint] = Field(default_factory=list)
     samples: list[RequestSample] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)  # what makes the numbers doubtful (also in logs)
 
 
 @dataclass(frozen=True)

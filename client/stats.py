@@ -14,6 +14,25 @@ def is_error(sample: RequestSample) -> bool:
     return is_error_status(sample.status_code)
 
 
+def baseline_warning(samples: Sequence[RequestSample]) -> str | None:
+    """Return a warning when requests no fault touched failed: the error rate is then not the fault's."""
+    untouched = [s for s in samples if not s.affected]
+    failed = [s for s in untouched if is_error(s)]
+    if not failed:
+        return None
+    by_status: dict[int, int] = defaultdict(int)
+    for sample in failed:
+        by_status[sample.status_code] += 1
+    statuses = ", ".join(
+        f"{'no answer' if code == 0 else f'status {code}'}: {count}"
+        for code, count in sorted(by_status.items(), key=lambda item: -item[1])
+    )
+    return (
+        f"the target answered errors for requests no fault touched: {len(failed)} of {len(untouched)} "
+        f"({statuses}); check the plan's service, API and method"
+    )
+
+
 def summarise(samples: Sequence[RequestSample]) -> ExecutorMetrics:
     """Return aggregate metrics of samples."""
     if not samples:

@@ -23,15 +23,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from client.discovery import fetch_services, method_for
 from client.engine import ApiResponse
-from client.errors import ExecutorCancelledError, ExecutorResponseError
+from client.errors import ExecutorCancelledError, ExecutorClientError, ExecutorResponseError
 from client.events import utc_now
 from client.models import ActiveFault, ApiMode, FaultPlan, FaultType, PreparedRequest, RawObservation
 from client.parsing import observation_from_body, require_object
 from client.probe import Probe, ProbeSettings
 from client.protocols.base import ApplyContext, Protocol, notify_progress
 from client.retry import Deadline
-from client.stats import summarise, timeline
+from client.stats import baseline_warning, summarise, timeline
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class PolicyProtocol(Protocol):
                 operation="start_time",
             )
             ctx.deadline.check("start_time")
+        probe_method = self._probe_method(ctx) if not self.config.collector_url else "GET"
         try:
             self.engine.request(
                 "apply",
@@ -135,7 +137,7 @@ class PolicyProtocol(Protocol):
             ctx.deadline.check("propagation")
             if self.config.collector_url:
                 return self._collect(ctx, name)
-            return self._probe(ctx, name, partial)
+            return self._probe(ctx, name, partial, probe_method)
         except ExecutorCancelledError as exc:
             if exc.partial is not None:
                 raise
@@ -167,16 +169,42 @@ class PolicyProtocol(Protocol):
 
         response = collect() if ctx.cancel is None else _interruptible(collect, ctx.cancel)
         observation = observation_from_body(response.data, operation="collect", api_mode=self.mode)
-        return observation.model_copy(update={"apply_id": name})  # the policy name is what halt() takes
+        warning = baseline_warning(observation.samples)
+        warnings = [*observation.warnings, warning] if warning else observation.warnings
+        logs = [*observation.logs, warning] if warning else observation.logs
+        # The policy name is what halt() takes.
+        return observation.model_copy(update={"apply_id": name, "warnings": warnings, "logs": logs})
 
-    def _probe(self, ctx: ApplyContext, name: str, partial: list[RawObservation]) -> RawObservation:
+    def _probe_method(self, ctx: ApplyContext) -> str:
+        """Return the method to probe with: the plan's; else the one ``GET /v1/services`` lists; else GET.
+
+        Probing a POST-only API with GET made every request a 405 the fault never touched, and the run
+        reported those as the fault's errors. Discovery is asked once per apply, before the policy exists,
+        within one connect timeout (at most a tenth of the deadline left) and without retries; an Executor
+        without the endpoint means GET.
+        """
+        if ctx.plan.method:
+            return ctx.plan.method
+        # At most a tenth of what is left: a stuck discovery must not eat the observation's time.
+        budget_sec = min(self.config.connection_timeout_sec, max(0.001, ctx.deadline.remaining_sec() / 10))
+        budget = Deadline.after(budget_sec, self.engine.clock)
+        try:
+            discovered = method_for(fetch_services(self.engine, budget, retry=False), ctx.plan)
+        except ExecutorClientError as exc:
+            logger.warning("could not discover the method of %s: %s; probing with GET", ctx.plan.api, exc)
+            return "GET"
+        return discovered or "GET"
+
+    def _probe(
+        self, ctx: ApplyContext, name: str, partial: list[RawObservation], method: str
+    ) -> RawObservation:
         assert self.config.probe_url, "checked before the policy was created"
         plan = ctx.plan
         headers = tuple((h.name, h.exact) for h in plan.headers if h.exact is not None)
         probe = Probe(
             ProbeSettings(
                 url=f"{self.config.probe_url}{plan.api}",
-                method=plan.method or "GET",
+                method=method,
                 headers=headers,
                 rate_rps=self.config.probe_rate_rps,
                 concurrency=self.config.probe_concurrency,
@@ -203,11 +231,14 @@ class PolicyProtocol(Protocol):
 
     def _observation(self, name: str, samples: list[Any], *, final: bool) -> RawObservation:
         metrics = summarise(samples)
+        warning = baseline_warning(samples)
+        warnings = [warning] if warning else []
         return RawObservation(
             status_code=200,
             latency_ms=metrics.avg_latency_ms,
             error_rate=metrics.error_rate,
-            logs=[f"probe: {metrics.request_count} requests, {metrics.affected_count} affected"],
+            logs=[f"probe: {metrics.request_count} requests, {metrics.affected_count} affected", *warnings],
+            warnings=warnings,
             apply_id=name,
             api_mode=self.mode,
             status="completed" if final else "running",
