@@ -25,7 +25,7 @@ from tests.cli.processes import (
     runs_in,
     wait_for,
 )
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, click_until
 
 STARTUP_TIMEOUT_S = 90
 
@@ -88,7 +88,7 @@ def _launch_long_run(page: Any, dashboard_url: str, executor_url: str, database_
     duration.fill("300")
     duration.press("Enter")
     page.get_by_text("Preview of the exact request").first.wait_for()
-    page.get_by_role("button", name="Launch", exact=True).click()
+    click_until(page.get_by_role("button", name="Launch", exact=True), lambda: bool(runs_in(database_url)))
     apply_key: str = wait_for(lambda: [run.apply_key for run in runs_in(database_url)], what="the run")[0]
     wait_for(lambda: active_faults(executor_url, [apply_key]), what="the fault to be injecting")
     return apply_key

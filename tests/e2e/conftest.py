@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -158,6 +159,23 @@ def screenshot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+def click_until(button: Any, done: Callable[[], bool], *, attempts: int = 3, wait_s: float = 15.0) -> None:
+    """Click `button` until `done()`; click again only when nothing came of the last click.
+
+    A click that lands while Streamlit is still re-running the page for the field edited just before can be
+    lost (the button is replaced under it). Waiting for a text does not help: the page shows the same text
+    before and after that rerun. Clicking again is safe because `done()` says the first click did nothing.
+    """
+    for _ in range(attempts):
+        button.click()
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if done():
+                return
+            time.sleep(0.2)
+    raise AssertionError(f"{attempts} clicks on {button} did not take effect")
 
 
 def base_env(database_url: str, executor_url: str) -> dict[str, str]:

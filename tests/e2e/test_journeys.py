@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 import storage
 from storage.fixtures import populate_demo_runs
-from tests.e2e.conftest import Dashboard, base_env, screenshot
+from tests.e2e.conftest import Dashboard, base_env, click_until, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -53,7 +53,10 @@ def test_launch_a_delay_experiment_and_see_its_result_and_chart(
     delay.fill("0.05")
     delay.press("Enter")
     page.get_by_text("Preview of the exact request").first.wait_for()
-    page.get_by_role("button", name="Launch", exact=True).click()
+    click_until(
+        page.get_by_role("button", name="Launch", exact=True),
+        lambda: page.get_by_text(re.compile(r"Run #1 ")).count() > 0,
+    )
     page.get_by_text(re.compile(r"Run #1 .*completed")).first.wait_for(timeout=90_000)
     chart = page.locator(".js-plotly-plot").first
     chart.wait_for()

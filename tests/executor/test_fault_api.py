@@ -5,47 +5,26 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from executor import EmbeddedExecutor, ExecutorSettings
-from tests.executor.upstream import CountingUpstream, counting_upstream
+from tests.executor.helpers import REQUESTS, fault_body
+from tests.executor.upstream import CountingUpstream
 
-# One request every 100 ms for a 1-second fault: the driver sends none after the fault's end, so a stall of
-# the loop longer than one interval just before the end would drop the last request; 100 ms leaves room.
-RATE_RPS = 10
-REQUESTS = 10
+_body = fault_body
 
 
 @pytest.fixture
-def upstream() -> Iterator[CountingUpstream]:
-    with counting_upstream() as server:
-        yield server
+def upstream(counting: CountingUpstream) -> CountingUpstream:
+    return counting
 
 
 @pytest.fixture
-def ex(upstream: CountingUpstream) -> Iterator[EmbeddedExecutor]:
-    settings = ExecutorSettings(demo=False, seed=3, services={"api": upstream.url}, default_rate_rps=RATE_RPS)
-    with EmbeddedExecutor(settings) as executor:
-        yield executor
-
-
-def _body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "service": "api",
-        "api": "/work",
-        "method": "GET",
-        "fault_type": "abort",
-        "percentage": 100,
-        "duration_seconds": 1,
-        "fault_config": {"http_status_code": 503},
-        "load": {"rate_rps": RATE_RPS},
-    }
-    body.update(overrides)
-    return body
+def ex(api_executor: EmbeddedExecutor) -> EmbeddedExecutor:
+    return api_executor
 
 
 def _wait_final(http: httpx.Client, ex: EmbeddedExecutor, apply_id: str) -> dict[str, Any]:
