@@ -55,7 +55,7 @@ def _fault_id_for(run: storage.Run, client: HttpExecutorClient) -> str | None:
     if run.api_mode == "policy":
         return client.policy_name_for(run.apply_key)
     try:
-        active = client.list_active_faults()
+        active = client.list_active_faults(api_mode=run.api_mode)
     except ExecutorClientError as exc:
         logger.warning("recovery of run %s: cannot list the Executor's faults: %s", run.id, exc)
         return None
@@ -100,7 +100,7 @@ def recover_orphaned_runs(
             detail = f"no client for Executor {run.executor_url}; its fault expires by its duration"
         elif fault_id is not None:
             try:
-                removed = client.halt(fault_id)
+                removed = client.halt(fault_id, api_mode=run.api_mode)
                 detail = f"fault {fault_id} removed" if removed else f"fault {fault_id} was already gone"
             except ExecutorClientError as exc:
                 detail = f"could not remove fault {fault_id}: {exc}"
@@ -155,7 +155,7 @@ def halt_leftover_faults(
         if client is None:
             continue
         try:
-            active = client.list_active_faults()
+            active = client.list_active_faults(api_mode=api_mode)
         except ExecutorClientError as exc:
             logger.warning("recovery: cannot list the faults of %s: %s", executor_url, exc)
             continue
@@ -168,7 +168,7 @@ def halt_leftover_faults(
 def _halt_leftover(run: storage.Run, fault_id: str, client: HttpExecutorClient) -> RecoveredRun:
     status = str(getattr(run.status, "value", run.status))
     try:
-        removed = client.halt(fault_id)
+        removed = client.halt(fault_id, api_mode=run.api_mode)
         detail = f"{status} run's fault {fault_id} was still active: " + ("removed" if removed else "gone")
     except ExecutorClientError as exc:
         removed, detail = (

@@ -36,6 +36,7 @@ class ActiveRun:
     plan: FaultPlan
     apply_key: str
     guardrail: Guardrail | None
+    api_mode: str | None = None  # None: the client's configured mode
     cancel: threading.Event = field(default_factory=threading.Event)
     stop_reason: str | None = None
     stop_status: RunStatus = RunStatus.CANCELLED
@@ -93,6 +94,7 @@ class RunRecorder:
                 timeout_sec,
                 start_time=start_time,
                 apply_key=active.apply_key,
+                api_mode=active.api_mode,
                 on_progress=lambda obs: self.on_progress(active, obs),
                 cancel=active.cancel,
             )

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import FaultPlan, HttpExecutorClient
+from client import ApiMode, FaultPlan, HttpExecutorClient
 from services.guardrail import Guardrail
 from services.run_recording import ActiveRun, Heartbeat, RunRecorder
 
@@ -96,26 +96,19 @@ class Runner:
         )
         self._heartbeat.start()
         self.recovered: list[Any] = []
-        self._siblings: list[HttpExecutorClient] = []
         if recover_on_start:
             from services.recovery import recover_orphaned_runs
 
             self.recovered = recover_orphaned_runs(
-                engine=engine, client_for=self._own_client_for, lease_sec=lease_sec, owner=self.owner, now=now
+                engine=engine, client_for=self._client_for, lease_sec=lease_sec, owner=self.owner, now=now
             )
         atexit.register(self._shutdown_at_exit)
 
-    def _own_client_for(self, executor_url: str, api_mode: str) -> HttpExecutorClient | None:
-        """Return a client for a run's Executor: ours, or a sibling in the run's api mode for the same URL."""
+    def _client_for(self, executor_url: str, api_mode: str) -> HttpExecutorClient | None:
+        """Return our one client for a run's Executor (it speaks every api mode per call), else None."""
         if executor_url.rstrip("/") != self.executor_url.rstrip("/"):
             return None
-        if api_mode == self.api_mode:
-            return self.client
-        config = self.client.config
-        # Build through validation (model_copy would leave api_mode a bare string).
-        sibling = HttpExecutorClient(type(config)(**{**config.model_dump(), "api_mode": api_mode}))
-        self._siblings.append(sibling)
-        return sibling
+        return self.client
 
     @property
     def executor_url(self) -> str:
@@ -123,7 +116,8 @@ class Runner:
 
     @property
     def api_mode(self) -> str:
-        return str(self.client.config.api_mode)
+        """The client's configured mode: that of runs submitted without one."""
+        return str(ApiMode(self.client.config.api_mode).value)
 
     def submit(
         self,
@@ -134,17 +128,23 @@ class Runner:
         guardrail: Guardrail | None = None,
         timeout_sec: float | None = None,
         start_time: datetime | None = None,
+        api_mode: str | None = None,
     ) -> int:
-        """Record a queued run for `plan` and start it on a worker thread; return its id at once."""
+        """Record a queued run for `plan` and start it on a worker thread; return its id at once.
+
+        `api_mode` is the API family this run speaks (None: the client's configured mode); the one client
+        speaks it per call, and the run's halts and recovery use the mode stored on the run.
+        """
         if self._closed.is_set():
             raise RuntimeError(_CLOSED)
+        mode = self.api_mode if api_mode is None else str(ApiMode(api_mode).value)
         apply_key = f"run-{uuid.uuid4().hex[:16]}"
         with Session(self.engine) as session:
             run = storage.create_run(
                 session,
                 plan=plan.model_dump(mode="json"),
                 executor_url=self.executor_url,
-                api_mode=self.api_mode,
+                api_mode=mode,
                 apply_key=apply_key,
                 owner=self.owner,
                 labels=list(labels),
@@ -153,8 +153,8 @@ class Runner:
                 now=self._now(),
             )
             run_id = int(run.id)  # type: ignore[arg-type]
-        active = ActiveRun(run_id=run_id, plan=plan, apply_key=apply_key, guardrail=guardrail)
-        if self.api_mode == "policy":
+        active = ActiveRun(run_id=run_id, plan=plan, apply_key=apply_key, guardrail=guardrail, api_mode=mode)
+        if mode == "policy":
             active.fault_id = self.client.policy_name_for(apply_key)
         with self._lock:
             closed = self._closed.is_set()  # checked again under the lock shutdown takes its snapshot with
@@ -231,8 +231,6 @@ class Runner:
                 )
         if first_call:
             self._heartbeat.stop()
-            for sibling in self._siblings:
-                sibling.close()
 
     def _shutdown_at_exit(self) -> None:
         self.shutdown(reason=PROCESS_EXITING)

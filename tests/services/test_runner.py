@@ -77,6 +77,27 @@ def test_run_completes_and_stores_observation_in_every_mode(
     assert run.labels == ["mode-test"]
 
 
+def test_one_runner_runs_plans_in_other_modes_than_its_clients(
+    executor: EmbeddedExecutor, engine: Engine, console_factory
+) -> None:
+    console = console_factory(executor.base_url, api_mode="extended", probe_url=executor.proxy_url("payment"))
+    direct = console.runner.submit(
+        delay_plan(service="inventory", api="/api/v1/inventory/check"), api_mode="direct"
+    )
+    policy = console.runner.submit(delay_plan(), api_mode="policy")
+    default = console.runner.submit(delay_plan(service="orders", api="/api/v1/order/status"))
+    for run_id in (direct, policy, default):
+        assert console.runner.wait(run_id, timeout=30)
+    modes = {}
+    for run_id in (direct, policy, default):
+        run = finished(engine, run_id).run
+        assert run.status == RunStatus.COMPLETED, run.error
+        modes[run_id] = run.api_mode
+    assert modes == {direct: "direct", policy: "policy", default: "extended"}
+    assert str(console.client.config.api_mode.value) == "extended"
+    assert not hasattr(console.runner, "_siblings")
+
+
 def test_cancel_halts_the_fault_on_the_executor(
     executor: EmbeddedExecutor, engine: Engine, console_factory
 ) -> None:
