@@ -73,9 +73,9 @@ def test_plan_text_errors_name_the_field() -> None:
     assert plan.abort_http_status == 503
 
 
-def test_sibling_client_for_another_api_mode_speaks_that_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_recovery_gets_the_one_client_for_every_api_mode_of_its_executor(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import storage
-    from client import ApiMode, ExecutorClientConfig, HttpExecutorClient
+    from client import ExecutorClientConfig, HttpExecutorClient
     from services.runner import Runner
 
     engine = storage.make_engine(f"sqlite:///{tmp_path / 'r.db'}")
@@ -83,11 +83,9 @@ def test_sibling_client_for_another_api_mode_speaks_that_mode(tmp_path) -> None:
     client = HttpExecutorClient(ExecutorClientConfig(base_url="http://127.0.0.1:9", api_mode="extended"))
     runner = Runner(engine=engine, client=client, recover_on_start=False)
     try:
-        sibling = runner._own_client_for("http://127.0.0.1:9", "policy")
-        assert sibling is not None and sibling is not client
-        assert sibling.config.api_mode is ApiMode.POLICY
-        assert runner._own_client_for("http://127.0.0.1:9/", "extended") is client
-        assert runner._own_client_for("http://127.0.0.1:10", "extended") is None
+        assert runner._client_for("http://127.0.0.1:9", "policy") is client
+        assert runner._client_for("http://127.0.0.1:9/", "extended") is client
+        assert runner._client_for("http://127.0.0.1:10", "extended") is None
     finally:
         runner.shutdown()
         client.close()
