@@ -254,16 +254,5 @@ def snapshot_age(snapshot: FaultsSnapshot, *, now: datetime | None = None) -> st
 
 def preview(console: Console, plan: Any, *, api_mode: str) -> dict[str, Any]:
     """Return the first request an apply in `api_mode` would send (token masked), without sending it."""
-    from client import HttpExecutorClient
-    from dashboard.launch import with_api_mode
-
-    client = console.client
-    temporary = None
-    if str(getattr(client.config.api_mode, "value", client.config.api_mode)) != api_mode:
-        temporary = client = HttpExecutorClient(with_api_mode(client.config, api_mode))
-    try:
-        request = client.preview_request(plan, apply_key="<idempotency key>")
-    finally:
-        if temporary is not None:
-            temporary.close()
+    request = console.client.preview_request(plan, apply_key="<idempotency key>", api_mode=api_mode)
     return {"method": request.method, "url": request.url, "headers": request.headers, "json": request.json}

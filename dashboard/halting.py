@@ -20,12 +20,15 @@ def _fault_id_of(console: Console, run_id: int) -> str | None:
     return None if run is None else run.fault_id
 
 
-def halt_fault(console: Console, fault_id: str, *, retiring: Sequence[Console] = ()) -> str:
+def halt_fault(
+    console: Console, fault_id: str, *, retiring: Sequence[Console] = (), api_mode: str | None = None
+) -> str:
     """Halt one fault `console`'s poller listed, and say what happened.
 
     A fault of one of our runs is halted through that run's runner (so the run is recorded as cancelled,
     not failed): the current Console's, or a retired one still finishing runs on the same Executor.
-    Otherwise the current client removes it. The faults list is refreshed afterwards.
+    Otherwise the current client removes it in `api_mode` (None: its configured mode). The faults list is
+    refreshed afterwards.
     """
     owners = [console, *(c for c in retiring if c.executor_url == console.executor_url)]
     try:
@@ -36,7 +39,7 @@ def halt_fault(console: Console, fault_id: str, *, retiring: Sequence[Console] =
                     owner.runner.wait(run_id, timeout=HALT_SETTLE_SEC)
                     return f"halting run #{run_id} ({fault_id})"
         try:
-            removed = console.client.halt(fault_id)
+            removed = console.client.halt(fault_id, api_mode=api_mode)
         except ExecutorClientError as exc:
             return f"could not halt {fault_id}: {exc}"
         return f"halted {fault_id}" if removed else f"{fault_id} was already gone"
@@ -49,5 +52,5 @@ def halt_run(console: Console, run: storage.Run) -> str:
     if run.id is not None and console.runner.cancel(run.id):
         return f"halting run #{run.id}"
     if run.fault_id:
-        return halt_fault(console, run.fault_id)
+        return halt_fault(console, run.fault_id, api_mode=run.api_mode)
     return f"run #{run.id} is not running in this process and has no fault id yet"

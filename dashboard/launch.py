@@ -1,11 +1,11 @@
-"""Launch an experiment: api-mode switching and submission through the shared runner."""
+"""Launch an experiment: submission through the shared runner, in the api mode the form chose for that run."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from client import ExecutorClientConfig, FaultPlan
+from client import FaultPlan
 from dashboard.factories import ConsoleHolder
 from services.guardrail import Guardrail
 
@@ -21,12 +21,8 @@ class Submitted:
     database: str | None = None
 
 
-def with_api_mode(config: ExecutorClientConfig, api_mode: str) -> ExecutorClientConfig:
-    """Return a validated copy of `config` speaking `api_mode` (model_copy would skip validation)."""
-    return type(config)(**{**config.model_dump(), "api_mode": api_mode})
-
-
 def current_api_mode(holder: ConsoleHolder) -> str:
+    """The configured (default) api mode; a launch may choose another for its own run."""
     mode = holder.config.client_config.api_mode
     return str(getattr(mode, "value", mode))
 
@@ -38,8 +34,6 @@ def api_mode_problem(holder: ConsoleHolder, api_mode: str) -> str | None:
     config = holder.config.client_config
     if api_mode == "policy" and not (config.collector_url or config.probe_url):
         return "policy mode needs a collector URL or a probe URL (set one on the Settings page)"
-    if api_mode != current_api_mode(holder) and holder.console().runner.active_run_ids():
-        return "switching the api mode rebuilds the shared client: wait for or halt the active runs first"
     return None
 
 
@@ -52,18 +46,14 @@ def submit(
     labels: Sequence[str] = (),
     notes: str = "",
 ) -> Submitted:
-    """Start a run in the background (switching the process's api mode first if asked); return at once."""
+    """Start a run in the background in `api_mode` (for this run only: the shared console is kept)."""
     problem = api_mode_problem(holder, api_mode)
     if problem is not None:
         return Submitted(None, problem)
-    if api_mode != current_api_mode(holder):
-        config = holder.config
-        try:
-            holder.apply(with_api_mode(config.client_config, api_mode), database_url=config.database_url)
-        except Exception as exc:  # building the new client failed: say why, keep going with the old one
-            return Submitted(None, f"could not switch to {api_mode} mode: {exc}")
     console = holder.console()
-    run_id = console.runner.submit(plan, labels=list(labels), notes=notes, guardrail=guardrail)
+    run_id = console.runner.submit(
+        plan, labels=list(labels), notes=notes, guardrail=guardrail, api_mode=api_mode
+    )
     return Submitted(run_id, database=str(console.engine.url))
 
 

@@ -19,7 +19,7 @@ from dashboard.components import elapsed_and_remaining
 from dashboard.data import RunView, call_latency_buckets, error_count, runs_frame
 from dashboard.factories import EMBEDDED_FLAG_ENV, EXECUTOR_URL_ENV, ConsoleHolder, DashboardConfig
 from dashboard.forms import build_client_config, build_guardrail, build_plan, validate_database_url
-from dashboard.launch import parse_labels, with_api_mode
+from dashboard.launch import parse_labels
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -82,13 +82,6 @@ def test_database_url_validation() -> None:
     assert validate_database_url("postgresql+psycopg://u@h/db") is None
     assert validate_database_url("boifi.db") is not None
     assert validate_database_url("redis://h") == "unsupported database scheme 'redis'"
-
-
-def test_with_api_mode_validates_the_mode() -> None:
-    config = ExecutorClientConfig(base_url="http://127.0.0.1:1")
-    assert with_api_mode(config, "direct").api_mode.value == "direct"
-    with pytest.raises(ValueError):
-        with_api_mode(config, "carrier-pigeon")
 
 
 def test_parse_labels_and_run_ids() -> None:
@@ -328,16 +321,24 @@ def test_every_run_status_has_an_icon_and_a_text() -> None:
 def test_halting_a_fault_refreshes_the_faults_list() -> None:
     from dashboard.halting import halt_fault
 
-    halted: list[str] = []
+    halted: list[tuple[str, str | None]] = []
     refreshes: list[bool] = []
+
+    def halt(fault_id: str, api_mode: str | None = None) -> bool:
+        halted.append((fault_id, api_mode))
+        return True
+
     console = SimpleNamespace(
         executor_url="http://127.0.0.1:1",
         runner=SimpleNamespace(active_run_ids=lambda: []),
-        client=SimpleNamespace(halt=lambda fault_id: halted.append(fault_id) or True),
+        client=SimpleNamespace(
+            halt=lambda fault_id, api_mode=None: halted.append((fault_id, api_mode)) or True
+        ),
         faults=SimpleNamespace(refresh=lambda: refreshes.append(True)),
     )
     assert halt_fault(console, "fault-9") == "halted fault-9"  # type: ignore[arg-type]
-    assert halted == ["fault-9"] and refreshes == [True]
+    assert halt_fault(console, "policy-1", api_mode="policy") == "halted policy-1"  # type: ignore[arg-type]
+    assert halted == [("fault-9", None), ("policy-1", "policy")] and refreshes == [True, True]
 
 
 def test_the_runs_table_shows_rates_in_percent_and_labels_as_text() -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
+import storage
 from dashboard.factories import get_holder
 
 APP = "../../app.py"
@@ -113,8 +115,11 @@ def test_run_survives_leaving_the_page_and_halt_cancels_it(live_executor: str) -
     assert any("halted by user" in w.value for w in at.warning)
 
 
-def test_launch_in_policy_mode_switches_the_shared_client(live_executor: str) -> None:
+def test_launch_in_policy_mode_keeps_the_shared_console_and_stores_the_mode(live_executor: str) -> None:
     at = _launch_page()
+    console_before = get_holder().console()
+    default_mode = console_before.client.config.api_mode
+    assert str(default_mode.value) != "policy"
     at.selectbox(key="launch_service").set_value("payment").run()
     at.radio(key="launch_api_mode").set_value("policy").run()
     assert _errors(at) == []
@@ -127,7 +132,13 @@ def test_launch_in_policy_mode_switches_the_shared_client(live_executor: str) ->
     assert _wait_for(at, lambda a: any(done in s.value and "completed" in s.value for s in a.success)), [
         e.value for e in (*at.error, *at.warning)
     ]
-    assert get_holder().console().runner.api_mode == "policy"
+    holder = get_holder()
+    assert holder.console() is console_before, "choosing a mode does not rebuild the console"
+    assert holder.console().client.config.api_mode == default_mode
+    assert holder.config.client_config.api_mode == default_mode
+    with Session(console_before.engine) as session:
+        run = session.get(storage.Run, run_id)
+    assert run is not None and run.api_mode == "policy"
 
 
 def test_a_guardrail_in_percent_stops_the_run_with_its_own_status(live_executor: str) -> None:
