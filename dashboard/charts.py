@@ -315,15 +315,20 @@ def health_figure(
     return _layout(fig, title="Executor health")
 
 
+# One colour per client event kind; "rejected" (refused by the open breaker, nothing sent) is not a failure.
+CALL_KIND_COLOURS = {
+    "attempt": "#1f77b4",
+    "retry": "#ff7f0e",
+    "failure": "#d62728",
+    "success": "#2ca02c",
+    "rejected": "#7f7f7f",
+}
+
+
 def client_calls_figure(counts: Sequence[Mapping[str, Any]], bands: Sequence[Band] = ()) -> go.Figure:
-    """Client attempts, retries and failures per time bucket, breaker bands behind."""
+    """Client attempts, retries, failures and calls the open breaker rejected, per bucket, bands behind."""
     fig = go.Figure()
-    for kind, colour in (
-        ("attempt", "#1f77b4"),
-        ("retry", "#ff7f0e"),
-        ("failure", "#d62728"),
-        ("success", "#2ca02c"),
-    ):
+    for kind, colour in CALL_KIND_COLOURS.items():
         rows = [c for c in counts if str(c.get("kind", "")).lower() == kind]
         if not rows:
             continue

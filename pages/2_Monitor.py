@@ -34,13 +34,14 @@ def live() -> None:
     )
     state = data.executor_status(current, embedded=holder.config.embedded).breaker_state
     counters = view.counters
-    cols = st.columns(6)
+    cols = st.columns(7)
     cols[0].metric("breaker state", state)
     cols[1].metric("calls (attempts)", counters.get("attempt", 0))
     cols[2].metric("successes", counters.get("success", 0))
     cols[3].metric("retries", counters.get("retry", 0))
     cols[4].metric("failures", counters.get("failure", 0))
-    cols[5].metric("breaker opens", counters.get("breaker_opens", 0))
+    cols[5].metric("rejected by breaker (not sent)", counters.get("rejected", 0))
+    cols[6].metric("breaker opens", counters.get("breaker_opens", 0))
     st.caption(f"Last {window_label}, buckets of {bucket_sec} s; background colour = circuit-breaker state.")
     st.plotly_chart(health_figure(view.health, view.bands, gap_sec=view.gap_sec), key="monitor_health")
     st.plotly_chart(client_calls_figure(view.counts, view.bands), key="monitor_calls")
@@ -72,7 +73,14 @@ def faults() -> None:
     st.caption(f"{len(snapshot.faults)} active, {age}.")
     if st.button(f"Halt all ({len(snapshot.faults)})", type="primary", key="monitor_halt_all"):
         for fault in snapshot.faults:
-            st.info(halting.halt_fault(current, fault.fault_id, retiring=holder.retiring()))
+            st.info(
+                halting.halt_fault(
+                    current,
+                    fault.fault_id,
+                    retiring=holder.retiring(),
+                    api_mode=snapshot.api_mode_of(fault.fault_id),
+                )
+            )
     for fault in snapshot.faults:
         c1, c2 = st.columns([5, 1])
         pct = "" if fault.percentage is None else f" {fault.percentage}%"
@@ -80,7 +88,14 @@ def faults() -> None:
             f"`{fault.fault_id}` · {fault.fault_type}{pct} on {fault.service}{fault.api} · {fault.status}"
         )
         if c2.button("Halt", key=f"monitor_halt_{fault.fault_id}"):
-            st.info(halting.halt_fault(current, fault.fault_id, retiring=holder.retiring()))
+            st.info(
+                halting.halt_fault(
+                    current,
+                    fault.fault_id,
+                    retiring=holder.retiring(),
+                    api_mode=snapshot.api_mode_of(fault.fault_id),
+                )
+            )
 
 
 faults()

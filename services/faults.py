@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from client import ActiveFault, ExecutorClientError, HttpExecutorClient
+from client import ActiveFault, ApiMode, ExecutorClientError, HttpExecutorClient, NotFoundError
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,11 @@ class FaultsSnapshot:
     error: str | None = None
     taken_at: datetime | None = None
     polls: int = field(default=0, compare=False)
+    policy_ids: frozenset[str] = frozenset()  # faults listed in the policy family (halted in that mode)
+
+    def api_mode_of(self, fault_id: str) -> str | None:
+        """Return the api mode that halts `fault_id`: "policy" for a listed policy, else None (client's)."""
+        return "policy" if fault_id in self.policy_ids else None
 
 
 class ActiveFaultsPoller:
@@ -68,8 +73,10 @@ class ActiveFaultsPoller:
         with self._lock:  # one listing at a time, so a slower older answer cannot replace a newer one
             polls = self._snapshot.polls + 1
             try:
-                faults = tuple(self.client.list_active_faults())
-                snapshot = FaultsSnapshot(faults=faults, taken_at=self._now(), polls=polls)
+                faults, policy_ids = self._list()
+                snapshot = FaultsSnapshot(
+                    faults=faults, taken_at=self._now(), polls=polls, policy_ids=policy_ids
+                )
             except ExecutorClientError as exc:
                 snapshot = FaultsSnapshot(error=str(exc), taken_at=self._now(), polls=polls)
             except Exception as exc:  # guard the thread; the page shows the reason
@@ -79,6 +86,19 @@ class ActiveFaultsPoller:
                 )
             self._snapshot = snapshot
             return snapshot
+
+    def _list(self) -> tuple[tuple[ActiveFault, ...], frozenset[str]]:
+        """List in the client's mode and, unless that is policy, the policy family too (404: not served)."""
+        faults = list(self.client.list_active_faults())
+        if ApiMode(self.client.config.api_mode) is ApiMode.POLICY:
+            return tuple(faults), frozenset(fault.fault_id for fault in faults)
+        try:
+            policies = self.client.list_active_faults(api_mode=ApiMode.POLICY.value)
+        except NotFoundError:
+            policies = []
+        known = {fault.fault_id for fault in faults}
+        extra = [fault for fault in policies if fault.fault_id not in known]
+        return tuple(faults + extra), frozenset(fault.fault_id for fault in extra)
 
     def refresh(self) -> None:
         """Ask the thread to poll now instead of at its next interval."""

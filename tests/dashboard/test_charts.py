@@ -147,3 +147,13 @@ def test_lines_break_across_a_gap_instead_of_running_straight() -> None:
         [{"bucket_start": _at(s), "latency_ms": 3.0, "error_rate_pct": 0.0} for s in (0, 5, 60)], gap_sec=7.5
     )
     assert [np.isnan(v) for v in latency.data[1].y] == [False, False, True, False]
+
+
+def test_calls_rejected_by_the_breaker_have_their_own_colour() -> None:
+    counts = [
+        {"bucket_start": _at(0), "kind": kind, "count": 2} for kind in ("attempt", "failure", "rejected")
+    ]
+    calls = client_calls_figure(counts, breaker_bands([], start=_at(0), end=_at(60)))
+    colours = {trace.name: trace.marker.color for trace in calls.data}
+    assert {"attempt", "failure", "rejected"} <= set(colours)
+    assert colours["rejected"] not in {colours["attempt"], colours["failure"]}

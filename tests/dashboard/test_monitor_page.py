@@ -54,7 +54,8 @@ def test_rendering_the_monitor_lists_no_faults_itself(
     for _ in range(renders):
         at.run()
         assert not at.exception, at.exception
-    assert len(listings) <= 1, f"{len(listings)} listings for {renders} renders"  # at most the poller's first
+    # at most the poller's first poll: one listing of faults, one of policies
+    assert len(listings) <= 2, f"{len(listings)} listings for {renders} renders"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and console.faults.snapshot.taken_at is None:
         time.sleep(0.05)
@@ -62,3 +63,31 @@ def test_rendering_the_monitor_lists_no_faults_itself(
     assert any("No active faults. Listed" in c.value and "s ago" in c.value for c in at.caption), [
         c.value for c in at.caption
     ]
+
+
+def test_the_monitor_counts_calls_the_breaker_rejected(unreachable_executor: str) -> None:
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    import storage
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/2_Monitor.py").run()
+    console = get_holder().console()
+    now = datetime.now(UTC)
+    events = [
+        {
+            "timestamp": now,
+            "kind": EventKind.REJECTED.value,
+            "operation": "apply",
+            "executor_url": console.executor_url,
+        }
+        for _ in range(3)
+    ]
+    with Session(console.engine) as session:
+        storage.record_client_events(session, events=events)
+    at.run()
+    assert not at.exception, at.exception
+    rejected = [m for m in at.metric if m.label == "rejected by breaker (not sent)"]
+    assert rejected and rejected[0].value == "3", [(m.label, m.value) for m in at.metric]

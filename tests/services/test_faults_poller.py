@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import httpx
 
-from client import ClientEvent, HttpExecutorClient
+from client import ActiveFault, ClientEvent, HttpExecutorClient
 from executor import EmbeddedExecutor
 from services.faults import ActiveFaultsPoller
 from tests.services.conftest import fast_config
@@ -43,7 +44,7 @@ def test_snapshot_lists_active_faults_and_reading_it_sends_nothing(executor: Emb
             sent = len(calls)
             for _ in range(100):  # a hundred page refreshes, in any number of tabs
                 assert poller.snapshot is snapshot
-            assert len(calls) == sent == 1
+            assert len(calls) == sent == 2  # one listing per family: faults, then policies
     finally:
         httpx.delete(f"{executor.base_url}/v1/faults/{apply_id}", timeout=5)
 
@@ -71,3 +72,42 @@ def test_an_unreachable_executor_gives_the_reason_not_an_empty_list() -> None:
     with HttpExecutorClient(config) as client:
         snapshot = ActiveFaultsPoller(client=client, interval_sec=1).poll()
     assert snapshot.faults == () and snapshot.error and snapshot.taken_at is not None
+
+
+class _TwoFamilies:
+    """A client whose Executor lists faults in the extended family and policies in the policy family."""
+
+    def __init__(self, mode: str, *, policies: Exception | None = None) -> None:
+        from client import ApiMode
+
+        self.config = SimpleNamespace(api_mode=ApiMode(mode))
+        self.asked: list[str | None] = []
+        self._policies_error = policies
+
+    def list_active_faults(self, *, api_mode: str | None = None) -> list[ActiveFault]:
+        self.asked.append(api_mode)
+        if api_mode == "policy":
+            if self._policies_error is not None:
+                raise self._policies_error
+            return [ActiveFault("boifi-run-1", "payment", "/x", "delay", "active", 50)]
+        return [ActiveFault("f-1", "payment", "/x", "abort", "active", 10)]
+
+
+def test_poller_lists_the_policy_family_too_and_merges() -> None:
+    client = _TwoFamilies("extended")
+    snapshot = ActiveFaultsPoller(client=client, interval_sec=60).poll()  # type: ignore[arg-type]
+    assert snapshot.error is None
+    assert [fault.fault_id for fault in snapshot.faults] == ["f-1", "boifi-run-1"]
+    assert snapshot.api_mode_of("boifi-run-1") == "policy" and snapshot.api_mode_of("f-1") is None
+    assert client.asked == [None, "policy"]
+
+
+def test_poller_ignores_an_executor_without_policies_and_lists_once_in_policy_mode() -> None:
+    from client import NotFoundError
+
+    missing = _TwoFamilies("direct", policies=NotFoundError("no /v1/policies", status_code=404))
+    snapshot = ActiveFaultsPoller(client=missing, interval_sec=60).poll()  # type: ignore[arg-type]
+    assert snapshot.error is None and [fault.fault_id for fault in snapshot.faults] == ["f-1"]
+    policy = _TwoFamilies("policy")
+    ActiveFaultsPoller(client=policy, interval_sec=60).poll()  # type: ignore[arg-type]
+    assert policy.asked == [None]
