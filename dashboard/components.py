@@ -12,6 +12,7 @@ import storage
 from dashboard import data
 from dashboard.factories import ConsoleHolder, get_holder
 from services.console import Console
+from services.run_recording import run_warning
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,9 @@ def result_card(run: storage.Run) -> None:
     )
     if status == "completed":
         st.success(headline)
+        warning = run_warning(run)
+        if warning:  # the run completed; its numbers may not mean what they seem
+            st.warning(f"Warning: {warning}", icon="⚠️")
     elif status in ("failed", "interrupted"):
         st.error(f"{headline}: {run.error or 'no error message'}")
     else:  # cancelled (someone halted it) or guardrail_stop (its guardrail did): say why

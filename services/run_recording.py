@@ -27,6 +27,17 @@ logger = logging.getLogger(__name__)
 # The statuses of a run that was stopped before its end; they keep the reason it was stopped.
 STOPPED_STATUSES = frozenset({RunStatus.CANCELLED, RunStatus.GUARDRAIL_STOP})
 
+# A completed run keeps its observation's warnings in `error` after this prefix (no column of their own).
+WARNING_PREFIX = "warning: "
+
+
+def run_warning(run: storage.Run) -> str | None:
+    """Return the warnings recorded on a completed run (what makes its numbers doubtful), or None."""
+    status = str(getattr(run.status, "value", run.status))
+    if status != RunStatus.COMPLETED.value or not run.error or not run.error.startswith(WARNING_PREFIX):
+        return None
+    return run.error.removeprefix(WARNING_PREFIX)
+
 
 @dataclass
 class ActiveRun:
@@ -103,7 +114,8 @@ class RunRecorder:
         except ExecutorClientError as exc:
             self.finish(active, RunStatus.FAILED, None, error=str(exc), error_class=type(exc).__name__)
         else:
-            self.finish(active, RunStatus.COMPLETED, observation)
+            warning = WARNING_PREFIX + "; ".join(observation.warnings) if observation.warnings else None
+            self.finish(active, RunStatus.COMPLETED, observation, error=warning)
 
     def on_progress(self, active: ActiveRun, observation: RawObservation) -> None:
         """Record the fault id, check the guardrail, and write progress at most every interval."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 import storage
 from client import ExecutorClientConfig, FaultPlan, FaultType
@@ -346,3 +347,32 @@ def test_the_runs_table_shows_rates_in_percent_and_labels_as_text() -> None:
     frame = runs_frame([run])
     assert "error_rate" not in frame.columns
     assert frame.loc[0, "error_rate_pct"] == 12.5 and frame.loc[0, "labels"] == "nightly, canary"
+
+
+def _result_card_of(error: str | None, status: str) -> AppTest:
+    def page(error: str | None, status: str) -> None:
+        from datetime import UTC, datetime
+
+        import storage
+        from dashboard.components import result_card
+
+        run = storage.Run(
+            id=5, created_at=datetime(2026, 12, 1, tzinfo=UTC), status=storage.RunStatus(status), error=error,
+            service="payment", api="/pay", fault_type="delay", percentage=50,
+            request_count=40, affected_count=20,
+        )  # fmt: skip
+        result_card(run)
+
+    return AppTest.from_function(page, kwargs={"error": error, "status": status}).run()
+
+
+def test_a_completed_runs_warning_reads_as_a_warning_not_a_failure() -> None:
+    at = _result_card_of("warning: the target answered errors for requests no fault touched", "completed")
+    assert not at.exception, at.exception
+    assert at.success and "completed" in at.success[0].value
+    assert not at.error
+    assert [w.value for w in at.warning] == [
+        "Warning: the target answered errors for requests no fault touched"
+    ]
+    plain = _result_card_of(None, "completed")
+    assert not plain.warning and not plain.error and plain.success

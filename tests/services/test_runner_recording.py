@@ -13,7 +13,7 @@ from sqlmodel import Session
 import storage
 from client import ExecutorCancelledError, ExecutorMetrics, FaultPlan, FaultType, RawObservation
 from services.guardrail import Guardrail
-from services.run_recording import ActiveRun, Heartbeat, RunRecorder
+from services.run_recording import ActiveRun, Heartbeat, RunRecorder, run_warning
 from storage import RunStatus
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -114,3 +114,29 @@ def test_heartbeat_renews_only_the_runs_it_is_given(engine: Engine) -> None:
     heartbeat.beat()
     assert _stored(engine, first.run_id).heartbeat_at == beat_at
     assert _stored(engine, second.run_id).heartbeat_at == T0
+
+
+def test_a_completed_run_keeps_the_observations_warnings_as_a_warning(engine: Engine) -> None:
+    untouched = "the target answered errors for requests no fault touched (12 of 40)"
+    observation = _observation(requests=40, error_rate=0.3).model_copy(
+        update={"warnings": [untouched, "no samples"]}
+    )
+    active = _active(engine, None)
+    RunRecorder(engine=engine, client=_ScriptedClient(observation), now=lambda: T0).execute(
+        active, None, None
+    )  # type: ignore[arg-type]
+    with Session(engine) as session:
+        run = session.get(storage.Run, active.run_id)
+    assert run is not None and run.status == RunStatus.COMPLETED
+    assert run.error == f"warning: {untouched}; no samples"
+    assert run_warning(run) == f"{untouched}; no samples"
+    assert run.error_class is None
+
+
+def test_a_completed_run_without_warnings_has_no_error(engine: Engine) -> None:
+    active = _active(engine, None)
+    client = _ScriptedClient(_observation(requests=40, error_rate=0.0))
+    RunRecorder(engine=engine, client=client, now=lambda: T0).execute(active, None, None)  # type: ignore[arg-type]
+    with Session(engine) as session:
+        run = session.get(storage.Run, active.run_id)
+    assert run is not None and run.error is None and run_warning(run) is None
