@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -44,7 +45,11 @@ def clean_env(**boifi: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def boifi(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    """Start `python -m cli ARGS` (standard error merged into standard output); kill it if still running."""
+    """Start `python -m cli ARGS` (standard error merged into standard output); afterwards kill what is left.
+
+    The command runs in its own process group, and the whole group is killed at the end: when a test fails
+    half-way, `boifi up`'s dashboard child must not outlive it (one did, holding its port for good).
+    """
     process = subprocess.Popen(
         [sys.executable, "-m", "cli", *args],
         cwd=ROOT,
@@ -52,12 +57,13 @@ def boifi(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         if process.stdout is not None:
             process.stdout.close()
