@@ -125,21 +125,24 @@ def test_recovery_leaves_runs_of_a_live_owner_alone(executor: EmbeddedExecutor, 
     assert stale[0].detail == "no fault id was recorded"
 
 
+# A long, light fault whose run recovery must clean up (5 % aborts at 1 request a second for 2 minutes).
+LONG_FAULT = {
+    "service": "inventory",
+    "api": "/api/v1/inventory/check",
+    "fault_type": "abort",
+    "percentage": 5,
+    "duration_seconds": 120,
+    "fault_config": {"http_status_code": 503},
+    "load": {"rate_rps": 1},
+}
+
+
 def test_recovery_finds_an_unrecorded_fault_by_its_apply_key(
     executor: EmbeddedExecutor, engine: Engine
 ) -> None:
-    body = {
-        "service": "inventory",
-        "api": "/api/v1/inventory/check",
-        "fault_type": "abort",
-        "percentage": 5,
-        "duration_seconds": 120,
-        "fault_config": {"http_status_code": 503},
-        "load": {"rate_rps": 1},
-    }
     applied = httpx.post(
         f"{executor.base_url}/v1/faults/apply",
-        json=body,
+        json=LONG_FAULT,
         headers={"Idempotency-Key": "run-crashed"},
         timeout=5,
     )
@@ -174,18 +177,9 @@ def test_recovery_halts_the_fault_a_failed_direct_run_left_active(
 ) -> None:
     """A direct apply that timed out or was stopped (its own halt not through) leaves its fault injecting."""
     key = f"run-direct-{status.value}"
-    body = {
-        "service": "inventory",
-        "api": "/api/v1/inventory/check",
-        "fault_type": "abort",
-        "percentage": 5,
-        "duration_seconds": 120,
-        "fault_config": {"http_status_code": 503},
-        "load": {"rate_rps": 1},
-    }
     url = f"{executor.base_url}/api/v1/faults/apply"
     with contextlib.suppress(httpx.ReadTimeout):  # a direct POST answers when its fault has run its course
-        httpx.post(url, json=body, headers={"Idempotency-Key": key}, timeout=0.5)
+        httpx.post(url, json=LONG_FAULT, headers={"Idempotency-Key": key}, timeout=0.5)
     assert key in _active_keys(executor.base_url)
     with Session(engine) as session:
         run = storage.create_run(
