@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from client.engine import CallEngine
+from client.calls import CallEngine
 from client.errors import ExecutorResponseError
 from client.models import FaultPlan, ServiceApi, ServiceInfo
 from client.parsing import require_object

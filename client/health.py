@@ -17,8 +17,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from client.calls import CallEngine
 from client.config import ExecutorClientConfig
-from client.engine import CallEngine
 from client.events import EventBus, EventKind
 from client.retry import Deadline
 

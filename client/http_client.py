@@ -27,9 +27,9 @@ from datetime import datetime
 import httpx
 
 from client.breaker import BreakerState, CircuitBreaker
+from client.calls import CallEngine
 from client.config import ExecutorClientConfig
 from client.discovery import fetch_services
-from client.engine import CallEngine
 from client.errors import ExecutorClientError, ExecutorConnectionError
 from client.events import ClientEvent, EventBus, EventKind, ExecutorClientMetrics, utc_now
 from client.health import HealthGate, HealthResult

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from client import RawObservation
-from client.stats import timeline
+from client.summaries import timeline
 from storage.runs import SUMMARY_COUNT_KEYS, SUMMARY_FLOAT_KEYS
 
 # The summary columns storage keeps for a run, in one place.
@@ -27,7 +27,7 @@ def summary_of(observation: RawObservation) -> dict[str, Any]:
 def timeline_of(observation: RawObservation) -> list[dict[str, Any]]:
     """Return per-second timeline points as dicts; derive them from the samples when none were sent.
 
-    Direct mode's response carries no timeline; its points come from the same `client.stats.timeline` the
+    Direct mode's response carries no timeline; its points come from the same `client.summaries.timeline` the
     policy-mode probe uses, so both count errors and take percentiles by the one rule of `client.measures`.
     """
     if observation.timeline:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from client.calls import CallEngine
 from client.config import ExecutorClientConfig
-from client.engine import CallEngine
 from client.errors import ExecutorHTTPError
 from client.models import ActiveFault, ApiMode, FaultPlan, FaultType, PreparedRequest, RawObservation
 from client.retry import Deadline

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from client.engine import ApiResponse
+from client.calls import ApiResponse
 from client.errors import ExecutorCancelledError, FaultExecutionError
 from client.models import ApiMode, FaultPlan, PreparedRequest, RawObservation
 from client.parsing import observation_from_body

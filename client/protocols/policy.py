@@ -23,8 +23,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from client.calls import ApiResponse
 from client.discovery import fetch_services, method_for
-from client.engine import ApiResponse
 from client.errors import ExecutorCancelledError, ExecutorClientError, ExecutorResponseError
 from client.events import utc_now
 from client.models import ActiveFault, ApiMode, FaultPlan, FaultType, PreparedRequest, RawObservation
@@ -32,7 +32,7 @@ from client.parsing import observation_from_body, require_object
 from client.probe import Probe, ProbeSettings
 from client.protocols.base import ApplyContext, Protocol, notify_progress
 from client.retry import Deadline
-from client.stats import baseline_warning, summarise, timeline
+from client.summaries import baseline_warning, summarise, timeline
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from client import ExecutorClientConfig, FaultPlan, HttpExecutorClient, RequestSample
-from client.stats import baseline_warning
+from client.summaries import baseline_warning
 from executor import EmbeddedExecutor, ExecutorSettings
 from tests.client.conftest import FakeClock, Script, make_client
 

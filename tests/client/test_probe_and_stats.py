@@ -10,7 +10,7 @@ import pytest
 from client import ExecutorCancelledError, RequestSample
 from client.probe import Probe, ProbeSettings
 from client.retry import Deadline
-from client.stats import is_error, summarise, timeline
+from client.summaries import is_error, summarise, timeline
 from tests.client.conftest import FakeClock, Script, make_client, metrics_body
 
 

@@ -1,6 +1,6 @@
 """One HTTP exchange with the Executor: wire deadline, response size limit, status and JSON decoding.
 
-No retries, breaker or events here (engine.py owns those); this is what one attempt does on the wire.
+No retries, breaker or events here (calls.py owns those); this is what one attempt does on the wire.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from client.errors import (
     is_retryable,
 )
 from client.events import EventBus, EventKind
+from client.exchange import ApiResponse, check_health, send
 from client.retry import Deadline, attempts_for, build_wait, stop_at_deadline
-from client.wire import ApiResponse, check_health, send
 
 __all__ = ["ApiResponse", "CallEngine"]
 
