@@ -4,8 +4,8 @@ Run: ``uv run python benchmarks/proxy_overhead.py``. Prints; does not assert.
 
 Two measurements, each interleaved direct / proxy / direct / proxy so that drift on this shared machine hits
 both paths alike, with the client in its own process (its own interpreter lock) on the executor's
-keep-alive client (``executor.upstream``) under uvloop: aiohttp's client topped out at about 4,400 req/s
-here, which capped the direct path and would have flattered the ratio.
+keep-alive client (``executor.dataplane.upstream_pool``) under uvloop: aiohttp's client topped out at about
+4,400 req/s here, which capped the direct path and would have flattered the ratio.
 
 - Throughput: 32 closed-loop workers, each sending its next request as soon as the last one is answered. The
   direct path is then bound by 32 / the service's time (a few ms), the proxied one by the executor's thread,
@@ -40,8 +40,8 @@ from typing import Any, TypeVar
 import httpx
 
 from executor import EmbeddedExecutor, ExecutorSettings
+from executor.dataplane.upstream_pool import UpstreamPool
 from executor.server import new_event_loop
-from executor.upstream import UpstreamPool
 
 T = TypeVar("T")
 CONCURRENCY = 32

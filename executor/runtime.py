@@ -10,23 +10,23 @@ from typing import Any
 
 from aiohttp import web
 
-from executor.api_common import make_middlewares
-from executor.api_faults import FaultApi
-from executor.api_ops import OpsApi
-from executor.api_policies import PolicyApi
-from executor.demo import DEMO_APIS, DemoShop
-from executor.errors import ExecutorStartError
-from executor.faults import Sleep
-from executor.faultstore import FaultStore
-from executor.http1 import Http1Server
-from executor.loadgen import LoadDriver
-from executor.metrics import ProxyCounters
-from executor.proxy import PROXY_PREFIX, FaultProxy, ServiceTarget
-from executor.rules import Rule
-from executor.runs import FaultRunner, LoadDefaults
+from executor.control.api_common import make_middlewares
+from executor.control.api_faults import FaultApi
+from executor.control.api_ops import OpsApi
+from executor.control.api_policies import PolicyApi
+from executor.dataplane.demo_shop import DEMO_APIS, DemoShop
+from executor.dataplane.http1 import Http1Server
+from executor.dataplane.metrics import ProxyCounters
+from executor.dataplane.proxy import PROXY_PREFIX, FaultProxy, ServiceTarget
+from executor.dataplane.traces import TraceCollector
+from executor.lifecycle.fault_runner import FaultRunner, LoadDefaults
+from executor.lifecycle.faultstore import FaultStore
+from executor.lifecycle.loadgen import LoadDriver
+from executor.lifecycle.policy_store import PolicyStore, Scheduler
+from executor.model.fault_kinds import Sleep
+from executor.model.rules import Rule
 from executor.settings import ExecutorSettings
-from executor.store import PolicyStore, Scheduler
-from executor.traces import TraceCollector
+from executor.startup_errors import ExecutorStartError
 
 __all__ = ["ExecutorRuntime"]
 

@@ -9,9 +9,9 @@ from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, TypeVar
 
-from executor.errors import ExecutorStartError
 from executor.runtime import ExecutorRuntime
 from executor.settings import ExecutorSettings
+from executor.startup_errors import ExecutorStartError
 
 __all__ = ["EmbeddedExecutor"]
 

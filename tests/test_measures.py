@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from client.measures import error_mask, is_error_status, percentile
 from client.models import RequestSample
 from client.summaries import summarise, timeline
-from executor.stats import RequestSample as ExecutorSample
-from executor.stats import percentile as executor_percentile
+from executor.lifecycle.fault_stats import RequestSample as ExecutorSample
+from executor.lifecycle.fault_stats import percentile as executor_percentile
 from storage.fixtures import _timeline
 
 STATUSES = range(600)

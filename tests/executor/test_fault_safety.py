@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from executor import EmbeddedExecutor
-from executor.faults import FAULT_HEADER, AbortFault, Injection
-from executor.timefmt import rfc3339
+from executor.model.fault_kinds import FAULT_HEADER, AbortFault, Injection
+from executor.spec.timefmt import rfc3339
 from tests.executor.helpers import fault_body, policy
 
 

@@ -8,11 +8,19 @@ import random
 
 import pytest
 
-from executor.faults import AbortFault, DelayFault, ErrorFault, FaultAction, FaultKind, PassThrough
-from executor.faultspec import FaultSpec
-from executor.faultstore import FaultRecord, FaultStatus
-from executor.rules import HeaderMatch, MatchKind, RequestMatch, Rule, Selector, StringMatch, first_match
-from executor.stats import Recorder, RequestSample, percentile
+from executor.lifecycle.fault_stats import Recorder, RequestSample, percentile
+from executor.lifecycle.faultstore import FaultRecord, FaultStatus
+from executor.model.fault_kinds import AbortFault, DelayFault, ErrorFault, FaultAction, FaultKind, PassThrough
+from executor.model.rules import (
+    HeaderMatch,
+    MatchKind,
+    RequestMatch,
+    Rule,
+    Selector,
+    StringMatch,
+    first_match,
+)
+from executor.spec.faultspec import FaultSpec
 
 
 class RecordingSleep:

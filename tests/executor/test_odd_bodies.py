@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from executor import EmbeddedExecutor
-from executor.gojson import go_marshal
+from executor.spec.gojson import go_marshal
 from tests.executor.helpers import fault_body, policy
 
 DEEP = b"[" * 100_000

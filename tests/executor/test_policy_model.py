@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 import pytest
 
-from executor.faults import DelayFault
-from executor.gojson import GoDecodeError, go_marshal
-from executor.policy import (
+from executor.lifecycle.policy_store import PolicyStore
+from executor.model.fault_kinds import DelayFault
+from executor.spec.gojson import GoDecodeError, go_marshal
+from executor.spec.policy_spec import (
     PolicyInvalidError,
     compile_policy,
     decode_policy,
@@ -18,7 +19,6 @@ from executor.policy import (
     validate_policy,
     version_is_newer,
 )
-from executor.store import PolicyStore
 
 
 def _policy(**fault: object) -> dict[str, object]:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from executor import EmbeddedExecutor, ExecutorSettings
-from executor.proxy import FaultProxy
+from executor.dataplane.proxy import FaultProxy
 from tests.executor.upstream import HOP_BY_HOP, CountingUpstream, counting_upstream
 
 SEED = 1234

@@ -11,8 +11,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 import executor
 from executor import EmbeddedExecutor, ExecutorSettings
-from executor.api_ops import OpsApi
-from executor.metrics import ProxyCounters
+from executor.control.api_ops import OpsApi
+from executor.dataplane.metrics import ProxyCounters
 
 
 def test_public_names_are_exactly_all() -> None:

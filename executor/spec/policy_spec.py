@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from executor.faults import AbortFault, DelayFault, Fault, FaultAction, PassThrough
-from executor.gojson import decode_struct, normalise, parse_json
-from executor.patterns import PatternError, compile_pattern
-from executor.policyschema import POLICY
-from executor.rules import HeaderMatch, MatchKind, RequestMatch, Rule, Selector, StringMatch
-from executor.wire import control_char, describe_char, is_token
+from executor.model.fault_kinds import AbortFault, DelayFault, Fault, FaultAction, PassThrough
+from executor.model.patterns import PatternError, compile_pattern
+from executor.model.rules import HeaderMatch, MatchKind, RequestMatch, Rule, Selector, StringMatch
+from executor.model.wire_syntax import control_char, describe_char, is_token
+from executor.spec.gojson import decode_struct, normalise, parse_json
+from executor.spec.policyschema import POLICY
 
 __all__ = [
     "POLICY",

@@ -7,10 +7,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from executor.faults import FAULT_HEADER, Sleep
-from executor.stats import Recorder, RequestSample
-from executor.traces import TRACE_HEADER, TraceCollector
-from executor.upstream import UpstreamError, UpstreamPool
+from executor.dataplane.traces import TraceCollector
+from executor.dataplane.upstream_pool import UpstreamError, UpstreamPool
+from executor.lifecycle.fault_stats import Recorder, RequestSample
+from executor.model.fault_kinds import FAULT_HEADER, Sleep
+from executor.model.header_names import TRACE_HEADER
 
 __all__ = ["LoadDriver", "LoadSpec"]
 

@@ -18,9 +18,10 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from executor.http1 import CallbackHandler, Reply, Request, Response
-from executor.traces import PARENT_HEADER, TRACE_HEADER, TraceCollector
-from executor.upstream import UpstreamError, UpstreamPool
+from executor.dataplane.http1 import CallbackHandler, Reply, Request, Response
+from executor.dataplane.traces import TraceCollector
+from executor.dataplane.upstream_pool import UpstreamError, UpstreamPool
+from executor.model.header_names import PARENT_HEADER, TRACE_HEADER
 
 __all__ = ["DEMO_APIS", "DemoShop", "LatencyModel"]
 
@@ -115,7 +116,7 @@ class DemoShop:
             self._pool = None
 
     def handlers(self) -> dict[str, CallbackHandler]:
-        """Return one request handler per demo service, for :class:`executor.http1.Http1Server`."""
+        """Return one request handler per demo service, for :class:`executor.dataplane.http1.Http1Server`."""
         routes: dict[str, dict[tuple[str, str], Route]] = {
             "gateway": {
                 ("POST", "/api/v1/checkout"): self._async(self._checkout),

@@ -11,12 +11,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from executor.faults import FAULT_HEADER, DelayFault, FaultKind, Injection, Sleep
-from executor.http1 import Reply, Request, Response
-from executor.metrics import ProxyCounters
-from executor.rules import Rule, first_match
-from executor.traces import PARENT_HEADER, TRACE_HEADER, TraceCollector
-from executor.upstream import UpstreamError, UpstreamPool, UpstreamResponse
+from executor.dataplane.http1 import Reply, Request, Response
+from executor.dataplane.metrics import ProxyCounters
+from executor.dataplane.traces import TraceCollector
+from executor.dataplane.upstream_pool import UpstreamError, UpstreamPool, UpstreamResponse
+from executor.model.fault_kinds import FAULT_HEADER, DelayFault, FaultKind, Injection, Sleep
+from executor.model.header_names import PARENT_HEADER, TRACE_HEADER
+from executor.model.rules import Rule, first_match
 
 __all__ = ["PROXY_PREFIX", "FaultHalted", "FaultProxy", "ServiceTarget"]
 

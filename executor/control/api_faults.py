@@ -6,12 +6,12 @@ from typing import Any
 
 from aiohttp import web
 
-from executor.api_common import json_reply, read_body
-from executor.faultspec import FaultSpec, FaultSpecError, parse_fault_spec
-from executor.faultstore import FaultRecord, FaultStatus, FaultStore
-from executor.runs import FaultRunner, IdempotencyConflictError, UnknownServiceError
-from executor.specfields import check_api, read_method
-from executor.timefmt import rfc3339
+from executor.control.api_common import json_reply, read_body
+from executor.lifecycle.fault_runner import FaultRunner, IdempotencyConflictError, UnknownServiceError
+from executor.lifecycle.faultstore import FaultRecord, FaultStatus, FaultStore
+from executor.spec.faultspec import FaultSpec, FaultSpecError, parse_fault_spec
+from executor.spec.specfields import check_api, read_method
+from executor.spec.timefmt import rfc3339
 
 __all__ = ["FaultApi"]
 

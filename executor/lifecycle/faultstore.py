@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from executor.faultspec import FaultSpec
-from executor.rules import Rule
-from executor.stats import Recorder
+from executor.lifecycle.fault_stats import Recorder
+from executor.model.rules import Rule
+from executor.spec.faultspec import FaultSpec
 
 __all__ = ["FaultRecord", "FaultStatus", "FaultStore"]
 

@@ -12,10 +12,18 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from executor.faults import FINAL_STATUSES, AbortFault, DelayFault, ErrorFault, Fault, FaultAction, FaultKind
-from executor.jsonbody import JsonBodyError, parse_object
-from executor.rules import MatchKind, RequestMatch, Rule, Selector, StringMatch
-from executor.specfields import (
+from executor.model.fault_kinds import (
+    FINAL_STATUSES,
+    AbortFault,
+    DelayFault,
+    ErrorFault,
+    Fault,
+    FaultAction,
+    FaultKind,
+)
+from executor.model.rules import MatchKind, RequestMatch, Rule, Selector, StringMatch
+from executor.spec.jsonbody import JsonBodyError, parse_object
+from executor.spec.specfields import (
     FaultSpecError,
     HeaderSpec,
     check_api,
@@ -27,7 +35,7 @@ from executor.specfields import (
     read_str,
     refuse_unknown,
 )
-from executor.timefmt import parse_rfc3339
+from executor.spec.timefmt import parse_rfc3339
 
 __all__ = [
     "MAX_START_AHEAD_S",

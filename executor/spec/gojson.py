@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from executor.jsonbody import depth_exceeded
+from executor.spec.jsonbody import depth_exceeded
 
 __all__ = [
     "MAX_DEPTH",

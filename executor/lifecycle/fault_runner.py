@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from executor.faults import FaultKind, Sleep
-from executor.faultspec import FaultSpec, build_rule
-from executor.faultstore import FaultRecord, FaultStatus, FaultStore
-from executor.loadgen import LoadDriver, LoadSpec
-from executor.proxy import ServiceTarget
-from executor.stats import Recorder
-from executor.timefmt import rfc3339
+from executor.dataplane.proxy import ServiceTarget
+from executor.lifecycle.fault_stats import Recorder
+from executor.lifecycle.faultstore import FaultRecord, FaultStatus, FaultStore
+from executor.lifecycle.loadgen import LoadDriver, LoadSpec
+from executor.model.fault_kinds import FaultKind, Sleep
+from executor.spec.faultspec import FaultSpec, build_rule
+from executor.spec.timefmt import rfc3339
 
 __all__ = ["FaultRunner", "IdempotencyConflictError", "LoadDefaults", "UnknownServiceError"]
 

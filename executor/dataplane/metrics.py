@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from executor.faults import FaultKind
+from executor.model.fault_kinds import FaultKind
 
 __all__ = ["ProxyCounters"]
 

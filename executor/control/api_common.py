@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from executor.gojson import go_marshal
+from executor.spec.gojson import go_marshal
 
 __all__ = [
     "REQUEST_ID",

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from executor.faults import FaultAction
-from executor.patterns import CompiledPattern, compile_pattern
+from executor.model.fault_kinds import FaultAction
+from executor.model.patterns import CompiledPattern, compile_pattern
 
 __all__ = ["HeaderMatch", "MatchKind", "RequestMatch", "Rule", "Selector", "StringMatch", "first_match"]
 
@@ -23,7 +23,7 @@ class MatchKind(Enum):
 
 @dataclass(frozen=True)
 class StringMatch:
-    """Match a string exactly, by prefix, or by an unanchored RE2 search (see executor.patterns)."""
+    """Match a string exactly, by prefix, or by an unanchored RE2 search (see executor.model.patterns)."""
 
     kind: MatchKind
     value: str

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from executor.patterns import PatternError, compile_pattern
-from executor.rules import HeaderMatch, MatchKind, StringMatch
-from executor.traces import PARENT_HEADER, TRACE_HEADER
-from executor.wire import control_char, describe_char, is_token
+from executor.model.header_names import PARENT_HEADER, TRACE_HEADER
+from executor.model.patterns import PatternError, compile_pattern
+from executor.model.rules import HeaderMatch, MatchKind, StringMatch
+from executor.model.wire_syntax import control_char, describe_char, is_token
 
 __all__ = [
     "METHODS",

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from executor.api_common import json_reply
-from executor.metrics import ProxyCounters
-from executor.proxy import ServiceTarget
+from executor.control.api_common import json_reply
+from executor.dataplane.metrics import ProxyCounters
+from executor.dataplane.proxy import ServiceTarget
 
 __all__ = ["OpsApi"]
 

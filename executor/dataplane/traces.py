@@ -6,10 +6,7 @@ import random
 from collections import OrderedDict
 from typing import Any
 
-__all__ = ["PARENT_HEADER", "TRACE_HEADER", "TraceCollector"]
-
-TRACE_HEADER = "x-boifi-trace-id"
-PARENT_HEADER = "x-boifi-parent-span-id"
+__all__ = ["TraceCollector"]
 
 
 class TraceCollector:

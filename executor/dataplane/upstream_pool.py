@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
 
-from executor.http1 import header_lines
+from executor.dataplane.http1 import header_lines
 
 __all__ = ["UpstreamError", "UpstreamPool", "UpstreamResponse"]
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
-from executor.api_common import REQUEST_ID, json_reply, read_body
-from executor.gojson import GoDecodeError, go_marshal
-from executor.policy import (
+from executor.control.api_common import REQUEST_ID, json_reply, read_body
+from executor.lifecycle.policy_store import PolicyStore
+from executor.spec.gojson import GoDecodeError, go_marshal
+from executor.spec.policy_spec import (
     PolicyInvalidError,
     decode_policy,
     policy_status,
@@ -17,7 +18,6 @@ from executor.policy import (
     validate_policy,
     version_is_newer,
 )
-from executor.store import PolicyStore
 
 __all__ = ["PolicyApi"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from executor.gojson import GoField, GoKind, GoStruct
+from executor.spec.gojson import GoField, GoKind, GoStruct
 
 __all__ = ["POLICY"]
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from executor.policy import compile_policy
-from executor.rules import Rule
+from executor.model.rules import Rule
+from executor.spec.policy_spec import compile_policy
 
 __all__ = ["PolicyStore", "Scheduler"]
 
