@@ -18,7 +18,8 @@ import httpx
 from scipy.stats import binom
 
 from executor import EmbeddedExecutor, ExecutorSettings
-from executor.dataplane.http1 import Http1Server, Request, Response
+from executor.dataplane.http1 import Http1Server
+from executor.dataplane.http_messages import Request, Response
 from executor.server import new_event_loop
 
 DELAYS_MS = (5, 200)

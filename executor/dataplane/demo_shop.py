@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from executor.dataplane.http1 import CallbackHandler, Reply, Request, Response
+from executor.dataplane.http_messages import CallbackHandler, Reply, Request, Response
 from executor.dataplane.traces import TraceCollector
 from executor.dataplane.upstream_pool import UpstreamError, UpstreamPool
 from executor.model.header_names import PARENT_HEADER, TRACE_HEADER

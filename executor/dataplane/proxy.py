@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from executor.dataplane.http1 import Reply, Request, Response
+from executor.dataplane.http_messages import Reply, Request, Response
 from executor.dataplane.metrics import ProxyCounters
 from executor.dataplane.traces import TraceCollector
 from executor.dataplane.upstream_pool import UpstreamError, UpstreamPool, UpstreamResponse

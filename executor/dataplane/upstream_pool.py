@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
 
-from executor.dataplane.http1 import header_lines
+from executor.dataplane.http_head import MAX_HEAD_BYTES, header_lines
 
 __all__ = ["UpstreamError", "UpstreamPool", "UpstreamResponse"]
 
-_MAX_HEAD_BYTES = 64 * 1024
 # Methods whose requests carry no content by convention: without a body, they announce no length (RFC 9110).
 _NO_CONTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 
@@ -256,8 +255,8 @@ class _Connection(asyncio.Protocol):
         while self._head is None:
             end = buffer.find(b"\r\n\r\n")
             if end < 0:
-                if len(buffer) > _MAX_HEAD_BYTES:
-                    raise ValueError(f"response head longer than {_MAX_HEAD_BYTES} bytes")
+                if len(buffer) > MAX_HEAD_BYTES:
+                    raise ValueError(f"response head longer than {MAX_HEAD_BYTES} bytes")
                 return
             raw = bytes(buffer[:end])
             del buffer[: end + 4]

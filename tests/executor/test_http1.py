@@ -13,8 +13,9 @@ from typing import Any, cast
 
 import pytest
 
-from executor.dataplane.http1 import Http1Server, Request, Response
-from executor.dataplane.http1 import Reply as HttpReply
+from executor.dataplane.http1 import Http1Server
+from executor.dataplane.http_messages import Reply as HttpReply
+from executor.dataplane.http_messages import Request, Response
 
 LIMIT_BYTES = 64
 GUARD_S = 5.0  # a hung scenario fails instead of waiting for pytest-timeout
