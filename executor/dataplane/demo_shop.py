@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from executor.dataplane.http_messages import CallbackHandler, Reply, Request, Response
 from executor.dataplane.traces import TraceCollector
-from executor.dataplane.upstream_pool import UpstreamError, UpstreamPool
+from executor.dataplane.upstream_pool import UpstreamPool
+from executor.dataplane.upstream_response import UpstreamError
 from executor.model.header_names import PARENT_HEADER, TRACE_HEADER
 
 __all__ = ["DEMO_APIS", "DemoShop", "LatencyModel"]

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from executor.dataplane.http_messages import Reply, Request, Response
 from executor.dataplane.metrics import ProxyCounters
 from executor.dataplane.traces import TraceCollector
-from executor.dataplane.upstream_pool import UpstreamError, UpstreamPool, UpstreamResponse
+from executor.dataplane.upstream_pool import UpstreamPool
+from executor.dataplane.upstream_response import UpstreamError, UpstreamResponse
 from executor.model.fault_kinds import FAULT_HEADER, DelayFault, FaultKind, Injection, Sleep
 from executor.model.header_names import PARENT_HEADER, TRACE_HEADER
 from executor.model.rules import Rule, first_match

@@ -10,70 +10,24 @@ wake-up, one timer per request.
 from __future__ import annotations
 
 import asyncio
-import re
 import ssl
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
 from urllib.parse import urlsplit
 
-from executor.dataplane.http_head import MAX_HEAD_BYTES, header_lines
+from executor.dataplane.upstream_connection import StaleConnection, UpstreamConnection
+from executor.dataplane.upstream_response import UpstreamError, UpstreamResponse
 
-__all__ = ["UpstreamError", "UpstreamPool", "UpstreamResponse"]
+__all__ = ["Done", "UpstreamPool"]
 
 # Methods whose requests carry no content by convention: without a body, they announce no length (RFC 9110).
 _NO_CONTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+# Every byte a request head may hold besides its CRLFs: all but the control characters (a tab may stand in a
+# value).
+_HEAD_SAFE_BYTES = bytes([0x09, *range(0x20, 0x7F), *range(0x80, 0x100)])
 
-
-class UpstreamError(Exception):
-    """The upstream could not be reached, timed out, or answered with malformed HTTP."""
-
-
-class _StaleConnection(Exception):
-    """A pooled connection was closed by the upstream before it answered; a fresh one may be tried."""
-
-
-class UpstreamResponse:
-    """Status, headers (in order, repeats kept) and the whole body of an upstream's answer.
-
-    ``raw_head`` is set for the usual answer, framed only by one ``Content-Length`` on HTTP/1.1 with no
-    connection headers: its status line and headers as received (without the blank line that ends them),
-    which a proxy may pass on as they are. The headers are then parsed from it only when they are read.
-    """
-
-    __slots__ = ("_headers", "body", "raw_head", "status")
-
-    def __init__(
-        self,
-        status: int,
-        headers: list[tuple[str, str]] | None,
-        body: bytes,
-        raw_head: bytes = b"",
-    ) -> None:
-        self.status = status
-        self.body = body
-        self.raw_head = raw_head
-        self._headers = headers
-
-    @property
-    def headers(self) -> list[tuple[str, str]]:
-        if self._headers is None:
-            self._headers = header_lines(self.raw_head)
-        return self._headers
-
-    def __repr__(self) -> str:
-        return f"UpstreamResponse(status={self.status}, headers={self.headers!r}, body={self.body[:64]!r})"
-
-
-@dataclass(slots=True)
-class _Head:
-    status: int
-    headers: list[tuple[str, str]] | None  # None: not parsed yet (see UpstreamResponse.headers)
-    length: int | None
-    chunked: bool
-    keep_alive: bool
-    raw: bytes  # set only by _quick_head
+Done = Callable[[UpstreamResponse | None, UpstreamError | None], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,203 +37,6 @@ class _Origin:
     port: int
     netloc: str
     key: str  # scheme://host:port, what idle connections are pooled by (a str hashes faster than this)
-
-
-# Headers that change how the answer is framed or whether the connection stays open: their presence sends a
-# head through the full parse below.
-_FRAMING_HEADER = re.compile(rb"\r\n(?:transfer-encoding|connection|keep-alive)[ \t]*:", re.IGNORECASE)
-# Every byte a request head may hold besides its CRLFs: all but the control characters (a tab may stand in a
-# value).
-_HEAD_SAFE_BYTES = bytes([0x09, *range(0x20, 0x7F), *range(0x80, 0x100)])
-_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*([0-9]+)[ \t]*(?=\r\n|$)", re.IGNORECASE)
-
-
-def _quick_head(raw: bytes) -> _Head | None:
-    """Read the framing of the usual answer (HTTP/1.1, one Content-Length, nothing else that frames it).
-
-    Return None for anything else, which :func:`_parse_head` then reads in full. The headers are left
-    unparsed: the proxy passes such a head on as it came.
-    """
-    if not raw.startswith(b"HTTP/1.1 ") or _FRAMING_HEADER.search(raw) is not None:
-        return None
-    lengths = _CONTENT_LENGTH.findall(raw)
-    status_digits = raw[9:12]
-    well_formed = status_digits.isdigit() and raw[12:13] in (b" ", b"") and status_digits[:1] != b"1"
-    if len(lengths) != 1 or not well_formed:
-        return None
-    return _Head(int(status_digits), None, int(lengths[0]), False, True, raw)
-
-
-def _parse_head(raw: bytes) -> _Head | None:
-    """Parse a response head (without its blank line); None for an interim 1xx answer."""
-    status_line, _, _ = raw.partition(b"\r\n")
-    version, _, rest = status_line.decode("latin-1").partition(" ")
-    if not version.startswith("HTTP/1."):
-        raise ValueError(f"not an HTTP/1.x status line: {status_line[:80]!r}")
-    status = int(rest[:3])
-    if 100 <= status < 200:
-        return None
-    headers = header_lines(raw)
-    length: int | None = None
-    chunked = False
-    keep_alive = version != "HTTP/1.0"
-    for name, value in headers:
-        lower = name.lower()
-        if lower == "content-length":
-            length = int(value)
-        elif lower == "transfer-encoding":
-            chunked = "chunked" in value.lower()
-        elif lower == "connection":
-            keep_alive = "close" not in value.lower() and (
-                version != "HTTP/1.0" or "keep-alive" in value.lower()
-            )
-    return _Head(status, headers, length, chunked, keep_alive, b"")
-
-
-def _take_chunked(buffer: bytearray) -> bytes | None:
-    """Return the whole de-chunked body and drop it from ``buffer``, or None while it is incomplete."""
-    chunks: list[bytes] = []
-    position = 0
-    while True:
-        line_end = buffer.find(b"\r\n", position)
-        if line_end < 0:
-            return None
-        size = int(bytes(buffer[position:line_end]).split(b";", 1)[0].strip(), 16)
-        position = line_end + 2
-        if size == 0:
-            if buffer[position : position + 2] == b"\r\n":  # no trailers
-                end = position + 2
-            else:
-                trailers_end = buffer.find(b"\r\n\r\n", position)
-                if trailers_end < 0:
-                    return None
-                end = trailers_end + 4
-            del buffer[:end]
-            return b"".join(chunks)
-        if len(buffer) < position + size + 2:
-            return None
-        if buffer[position + size : position + size + 2] != b"\r\n":
-            raise ValueError("chunk not followed by CRLF")
-        chunks.append(bytes(buffer[position : position + size]))
-        position += size + 2
-
-
-_OnDone = Callable[[tuple[UpstreamResponse, bool] | None, BaseException | None], None]
-Done = Callable[[UpstreamResponse | None, UpstreamError | None], None]
-
-
-class _Connection(asyncio.Protocol):
-    """One upstream connection: send a request, buffer its answer, resolve a future when it is whole."""
-
-    def __init__(self, max_body_bytes: int) -> None:
-        self.max_body_bytes = max_body_bytes
-        self.transport: asyncio.Transport | None = None
-        self.closed = False
-        self._buffer = bytearray()
-        self._on_done: _OnDone | None = None
-        self._head: _Head | None = None
-        self._head_only = False
-        self._received = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
-
-    def data_received(self, data: bytes) -> None:
-        if self._on_done is None:  # bytes nobody asked for: the connection cannot be trusted
-            self.close()
-            return
-        self._received = True
-        self._buffer += data
-        try:
-            self._advance()
-        except ValueError as exc:
-            self.fail(UpstreamError(f"malformed upstream response: {exc}"))
-            return
-        if self._on_done is not None and self._head is not None and len(self._buffer) > self.max_body_bytes:
-            self.fail(UpstreamError(f"upstream answer larger than {self.max_body_bytes} bytes"))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if self._on_done is None:
-            return
-        head = self._head
-        if head is not None and head.length is None and not head.chunked and not self._head_only:
-            response = UpstreamResponse(head.status, head.headers, bytes(self._buffer), head.raw)
-            self._finish((response, False), None)
-        elif not self._received:
-            self._finish(None, _StaleConnection())
-        else:
-            self._finish(None, UpstreamError("upstream closed the connection in the middle of its answer"))
-
-    def start(self, payload: bytes, head_only: bool, on_done: _OnDone) -> None:
-        """Write one request; ``on_done`` gets (response, reusable) or an error, exactly once."""
-        assert self.transport is not None
-        self._on_done = on_done
-        self._head = None
-        self._head_only = head_only
-        self._received = False
-        self.transport.write(payload)
-
-    def send(self, payload: bytes, head_only: bool) -> asyncio.Future[tuple[UpstreamResponse, bool]]:
-        """Write one request; the future gives its response and whether the connection may be reused."""
-        waiter: asyncio.Future[tuple[UpstreamResponse, bool]] = asyncio.get_running_loop().create_future()
-
-        def resolve(result: tuple[UpstreamResponse, bool] | None, error: BaseException | None) -> None:
-            if waiter.done():
-                return
-            if result is None:
-                waiter.set_exception(error or UpstreamError("no answer"))
-            else:
-                waiter.set_result(result)
-
-        self.start(payload, head_only, resolve)
-        return waiter
-
-    def fail(self, error: BaseException) -> None:
-        """End the exchange in progress with ``error`` and close the connection."""
-        self._finish(None, error)
-        self.close()
-
-    def close(self) -> None:
-        self.closed = True
-        if self.transport is not None:
-            self.transport.close()
-
-    def _finish(self, result: tuple[UpstreamResponse, bool] | None, error: BaseException | None) -> None:
-        on_done, self._on_done = self._on_done, None
-        if on_done is not None:
-            on_done(result, error)
-
-    def _advance(self) -> None:
-        buffer = self._buffer
-        while self._head is None:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buffer) > MAX_HEAD_BYTES:
-                    raise ValueError(f"response head longer than {MAX_HEAD_BYTES} bytes")
-                return
-            raw = bytes(buffer[:end])
-            del buffer[: end + 4]
-            self._head = _quick_head(raw) or _parse_head(raw)
-        head = self._head
-        if self._head_only or head.status in (204, 304):
-            body = b""
-        elif head.chunked:
-            chunked_body = _take_chunked(buffer)
-            if chunked_body is None:
-                return
-            body = chunked_body
-        elif head.length is not None:
-            if head.length > self.max_body_bytes:
-                raise ValueError(f"announced body of {head.length} bytes exceeds {self.max_body_bytes}")
-            if len(buffer) < head.length:
-                return
-            body = bytes(buffer[: head.length])
-            del buffer[: head.length]
-        else:
-            return  # delimited by the upstream closing the connection
-        reusable = head.keep_alive and not buffer
-        self._finish((UpstreamResponse(head.status, head.headers, body, head.raw), reusable), None)
 
 
 def _check_head(head: bytes, line_count: int, method: str, target: str) -> None:
@@ -313,7 +70,7 @@ class UpstreamPool:
 
     def __init__(self, *, max_idle_per_host: int = 256, max_body_bytes: int = 64 * 1024 * 1024) -> None:
         self._max_body_bytes = max_body_bytes
-        self._idle: dict[str, list[_Connection]] = defaultdict(list)
+        self._idle: dict[str, list[UpstreamConnection]] = defaultdict(list)
         self._origins: dict[str, _Origin] = {}
         self._max_idle = max_idle_per_host
         self._closed = False
@@ -344,7 +101,7 @@ class UpstreamPool:
         while (pooled := self._take_idle(origin)) is not None:
             try:
                 return await self._exchange(origin, pooled, payload, method, deadline, timeout_sec)
-            except _StaleConnection:
+            except StaleConnection:
                 continue  # the upstream closed an idle keep-alive connection: nothing was processed
         try:
             async with asyncio.timeout_at(deadline):
@@ -353,7 +110,7 @@ class UpstreamPool:
             raise _timed_out(origin, timeout_sec) from exc
         try:
             return await self._exchange(origin, connection, payload, method, deadline, timeout_sec)
-        except _StaleConnection as exc:
+        except StaleConnection as exc:
             message = f"upstream {origin.host}:{origin.port} closed the connection without answering"
             raise UpstreamError(message) from exc
 
@@ -390,7 +147,7 @@ class UpstreamPool:
                 done(response, None)
                 return
             connection.close()
-            if isinstance(error, _StaleConnection):  # closed while idle: try again the usual way
+            if isinstance(error, StaleConnection):  # closed while idle: try again the usual way
                 retry = asyncio.ensure_future(self._retry(method, url, headers, body, timeout_sec, done))
                 self._retries.add(retry)
                 retry.add_done_callback(self._retries.discard)
@@ -434,7 +191,7 @@ class UpstreamPool:
         _check_head(head, len(lines) + 1, method, target)
         return origin, head + body
 
-    def _take_idle(self, origin: _Origin) -> _Connection | None:
+    def _take_idle(self, origin: _Origin) -> UpstreamConnection | None:
         """Pop the most recently used idle connection to ``origin`` that is still open."""
         idle = self._idle.get(origin.key)
         while idle:
@@ -443,7 +200,7 @@ class UpstreamPool:
                 return connection
         return None
 
-    def _release(self, origin: _Origin, connection: _Connection, reusable: bool) -> None:
+    def _release(self, origin: _Origin, connection: UpstreamConnection, reusable: bool) -> None:
         """Put a connection whose whole answer was read back in the pool, or close it."""
         if (
             reusable
@@ -464,12 +221,12 @@ class UpstreamPool:
             self._origins[prefix] = origin
         return origin
 
-    async def _connect(self, origin: _Origin) -> _Connection:
+    async def _connect(self, origin: _Origin) -> UpstreamConnection:
         loop = asyncio.get_running_loop()
         context = self._context() if origin.secure else None
         try:
             _, connection = await loop.create_connection(
-                lambda: _Connection(self._max_body_bytes), origin.host, origin.port, ssl=context
+                lambda: UpstreamConnection(self._max_body_bytes), origin.host, origin.port, ssl=context
             )
         except OSError as exc:
             raise UpstreamError(f"cannot connect to {origin.host}:{origin.port}: {exc}") from exc
@@ -483,7 +240,7 @@ class UpstreamPool:
     async def _exchange(
         self,
         origin: _Origin,
-        connection: _Connection,
+        connection: UpstreamConnection,
         payload: bytes,
         method: str,
         deadline: float,

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from executor.dataplane.traces import TraceCollector
-from executor.dataplane.upstream_pool import UpstreamError, UpstreamPool
+from executor.dataplane.upstream_pool import UpstreamPool
+from executor.dataplane.upstream_response import UpstreamError
 from executor.lifecycle.fault_stats import Recorder, RequestSample
 from executor.model.fault_kinds import FAULT_HEADER, Sleep
 from executor.model.header_names import TRACE_HEADER

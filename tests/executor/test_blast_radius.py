@@ -12,7 +12,8 @@ import pytest
 from client import FaultPlan, FaultType, HeaderMatch
 from client.protocols.base import fault_body as client_fault_body
 from executor import EmbeddedExecutor
-from executor.dataplane.upstream_pool import UpstreamError, UpstreamPool
+from executor.dataplane.upstream_pool import UpstreamPool
+from executor.dataplane.upstream_response import UpstreamError
 from tests.executor.helpers import RATE_RPS, REQUESTS, fault_body, policy
 from tests.executor.upstream import CountingUpstream
 

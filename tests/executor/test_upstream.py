@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from executor.dataplane.upstream_pool import UpstreamError, UpstreamPool
+from executor.dataplane.upstream_pool import UpstreamPool
+from executor.dataplane.upstream_response import UpstreamError
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
 
