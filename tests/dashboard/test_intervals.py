@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from dashboard.stats import (
+from dashboard.intervals import (
     Metric,
     compare_error_rate,
     compare_latency,
