@@ -26,6 +26,14 @@ class BreakerState(StrEnum):
     OPEN = "OPEN"
     HALF_OPEN = "HALF_OPEN"
 
+    @classmethod
+    def parse(cls, value: object) -> BreakerState:
+        """Return the state `value` names, in any case, with ``-`` or ``_`` (a BreakerState unchanged)."""
+        if isinstance(value, cls):
+            return value
+        text = str(getattr(value, "value", value)).strip().upper().replace("-", "_")
+        return cls(text)
+
 
 BreakerListener = Callable[[BreakerState, BreakerState], None]
 

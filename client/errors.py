@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -113,6 +114,66 @@ class ExecutorCancelledError(ExecutorClientError):
     def __init__(self, message: str, *, partial: RawObservation | None = None) -> None:
         super().__init__(message)
         self.partial = partial
+
+
+class ErrorKind(StrEnum):
+    """What went wrong, by the error's place in the hierarchy above (see `error_kind`)."""
+
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    CIRCUIT_OPEN = "circuit_open"  # nothing was sent
+    BAD_REQUEST = "bad_request"  # 400 or 422: the request or the plan was rejected
+    HTTP = "http"  # any other 4xx
+    SERVER = "server"  # 5xx
+    RESPONSE = "response"
+    FAULT_FAILED = "fault_failed"
+    CANCELLED = "cancelled"
+    OTHER = "other"
+
+
+# Most specific first: the first class an error is an instance of gives its kind.
+_KIND_OF_CLASS: tuple[tuple[type[BaseException], ErrorKind], ...] = (
+    (CircuitOpenError, ErrorKind.CIRCUIT_OPEN),
+    (TimeoutError, ErrorKind.TIMEOUT),
+    (ConnectionError, ErrorKind.CONNECTION),
+    (BadRequestError, ErrorKind.BAD_REQUEST),
+    (UnprocessableEntityError, ErrorKind.BAD_REQUEST),
+    (ExecutorServerError, ErrorKind.SERVER),
+    (ExecutorHTTPError, ErrorKind.HTTP),
+    (ExecutorResponseError, ErrorKind.RESPONSE),
+    (FaultExecutionError, ErrorKind.FAULT_FAILED),
+    (ExecutorCancelledError, ErrorKind.CANCELLED),
+)
+
+
+def error_kind(error: BaseException | type[BaseException]) -> ErrorKind:
+    """Return the kind of an error (an instance or a class), by the class mapping above."""
+    cls = error if isinstance(error, type) else type(error)
+    for base, kind in _KIND_OF_CLASS:
+        if issubclass(cls, base):
+            return kind
+    return ErrorKind.OTHER
+
+
+def _named_classes() -> dict[str, type[BaseException]]:
+    found: dict[str, type[BaseException]] = {}
+    pending: list[type[BaseException]] = [ExecutorClientError, TimeoutError, ConnectionError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.__name__, cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+# Events and stored rows name the error's class; this maps every name the hierarchy knows to its kind.
+ERROR_KINDS_BY_NAME: dict[str, ErrorKind] = {name: error_kind(cls) for name, cls in _named_classes().items()}
+
+
+def error_kind_named(class_name: str | None) -> ErrorKind | None:
+    """Return the kind of the error class called `class_name` (OTHER if unknown), None for no error."""
+    if not class_name:
+        return None
+    return ERROR_KINDS_BY_NAME.get(class_name, ErrorKind.OTHER)
 
 
 _STATUS_ERRORS: dict[int, type[ExecutorHTTPError]] = {

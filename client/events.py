@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from client.breaker import BreakerState
+from client.errors import ErrorKind, error_kind_named
 from client.measures import percentile
 
 logger = logging.getLogger(__name__)
@@ -46,10 +48,15 @@ class ClientEvent:
     status_code: int | None = None
     latency_ms: float | None = None
     apply_key: str | None = None
-    old_state: str | None = None
-    new_state: str | None = None
+    old_state: BreakerState | None = None
+    new_state: BreakerState | None = None
     healthy: bool | None = None
     message: str | None = None
+
+    @property
+    def error_kind(self) -> ErrorKind | None:
+        """Return the kind of the error this event names (None without one)."""
+        return error_kind_named(self.error_class)
 
     def to_dict(self) -> dict[str, Any]:
         """Return plain values (kind as its string) for storage."""
@@ -132,7 +139,7 @@ class ExecutorClientMetrics:
             elif event.kind is EventKind.FAILURE:
                 self.total_requests += 1
                 self.failed_requests += 1
-                self._count_error(event.error_class or "")
+                self._count_error(event.error_kind)
                 if event.latency_ms is not None:
                     self._latencies_ms.append(event.latency_ms)
             elif event.kind is EventKind.ATTEMPT:
@@ -142,21 +149,21 @@ class ExecutorClientMetrics:
             elif event.kind is EventKind.RETRY:
                 self.total_retries += 1
             elif event.kind is EventKind.BREAKER_TRANSITION:
-                if event.new_state == "OPEN":
+                if event.new_state is BreakerState.OPEN:
                     self.circuit_breaker_opens += 1
-                elif event.new_state == "HALF_OPEN":
+                elif event.new_state is BreakerState.HALF_OPEN:
                     self.circuit_breaker_half_opens += 1
             elif event.kind is EventKind.HEALTH_CHECK:
                 self.health_checks += 1
                 if not event.healthy:
                     self.failed_health_checks += 1
 
-    def _count_error(self, error_class: str) -> None:
-        if "Timeout" in error_class:
+    def _count_error(self, kind: ErrorKind | None) -> None:
+        if kind is ErrorKind.TIMEOUT:
             self.timeout_errors += 1
-        elif "Connection" in error_class or error_class == "CircuitOpenError":
+        elif kind in (ErrorKind.CONNECTION, ErrorKind.CIRCUIT_OPEN):
             self.connection_errors += 1
-        elif error_class in ("BadRequestError", "UnprocessableEntityError"):
+        elif kind is ErrorKind.BAD_REQUEST:
             self.bad_request_errors += 1
 
     @property

@@ -264,4 +264,4 @@ class HttpExecutorClient(IExecutorClient):
         return Deadline.after(self.config.default_timeout_sec, self._clock)
 
     def _on_transition(self, old: BreakerState, new: BreakerState) -> None:
-        self._bus.emit(EventKind.BREAKER_TRANSITION, "breaker", old_state=old.value, new_state=new.value)
+        self._bus.emit(EventKind.BREAKER_TRANSITION, "breaker", old_state=old, new_state=new)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from client.breaker import BreakerState
+from dashboard.timeline import Band, break_at_gaps, downsample_minmax
+
 WEBGL_THRESHOLD_POINTS = 2000
-MAX_POINTS = 4000
 RUN_COLOURS = (
     "#1f77b4",
     "#ff7f0e",
@@ -27,21 +25,6 @@ RUN_COLOURS = (
     "#bcbd22",
     "#17becf",
 )
-
-
-class BreakerState(StrEnum):
-    """Circuit-breaker states as stored (values of the client's Enum)."""
-
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
-
-    @classmethod
-    def parse(cls, value: object) -> BreakerState:
-        text = str(getattr(value, "value", value)).strip().lower().replace("-", "_")
-        return cls(text)
-
-
 BREAKER_COLOURS = {
     BreakerState.CLOSED: "rgba(44, 160, 44, 0.15)",
     BreakerState.OPEN: "rgba(214, 39, 40, 0.22)",
@@ -54,43 +37,9 @@ BREAKER_LINE_COLOURS = {
 }
 
 
-@dataclass(frozen=True)
-class Band:
-    """The breaker held `state` from `start` to `end`."""
-
-    start: datetime
-    end: datetime
-    state: BreakerState
-
-
 def run_colour(index: int) -> str:
     """Return the colour of the run at `index` in a comparison (stable across charts)."""
     return RUN_COLOURS[index % len(RUN_COLOURS)]
-
-
-def downsample_minmax(
-    x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS
-) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the first, min and max point of each bucket so spikes survive a long range."""
-    x, y = np.asarray(x), np.asarray(y, dtype=float)
-    if x.size <= max_points:
-        return x, y
-    buckets = max(1, max_points // 3)
-    edges = np.linspace(0, x.size, buckets + 1, dtype=int)
-    keep: list[int] = []
-    for lo, hi in itertools.pairwise(edges):
-        if hi <= lo:
-            continue
-        segment = y[lo:hi]
-        finite = np.isfinite(segment)
-        picks = {lo}
-        if finite.any():
-            idx = np.flatnonzero(finite)
-            picks.add(lo + int(idx[np.argmin(segment[idx])]))
-            picks.add(lo + int(idx[np.argmax(segment[idx])]))
-        keep.extend(sorted(picks))
-    index = np.asarray(keep, dtype=int)
-    return x[index], y[index]
 
 
 def line_trace(x: Sequence[Any] | np.ndarray, y: Sequence[Any] | np.ndarray, **kwargs: Any) -> go.Scatter:
@@ -99,76 +48,6 @@ def line_trace(x: Sequence[Any] | np.ndarray, y: Sequence[Any] | np.ndarray, **k
     cls = go.Scattergl if xs.size > WEBGL_THRESHOLD_POINTS else go.Scatter
     kwargs.setdefault("mode", "lines+markers" if xs.size <= 60 else "lines")
     return cls(x=xs, y=ys, **kwargs)
-
-
-def breaker_bands(
-    transitions: Sequence[tuple[datetime, object]],
-    *,
-    start: datetime,
-    end: datetime,
-    initial: object = "closed",
-) -> list[Band]:
-    """Turn (timestamp, new_state) transitions into bands covering [start, end]."""
-    bands: list[Band] = []
-    state = BreakerState.parse(initial)
-    cursor = start
-    for timestamp, new_state in sorted(transitions, key=lambda item: item[0]):
-        if timestamp <= start:
-            state = BreakerState.parse(new_state)
-            continue
-        if timestamp >= end:
-            break
-        bands.append(Band(cursor, timestamp, state))
-        cursor, state = timestamp, BreakerState.parse(new_state)
-    if cursor < end:
-        bands.append(Band(cursor, end, state))
-    return bands
-
-
-def observed_spans(
-    timestamps: Sequence[datetime], *, gap_sec: float, end: datetime
-) -> list[tuple[datetime, datetime]]:
-    """Group observation times into the spans they vouch for; a silence longer than `gap_sec` is a gap.
-
-    A span runs from its first to its last observation. The latest span reaches `end` only while its last
-    observation is at most `gap_sec` old, i.e. while the observer is still alive. Nothing is claimed before
-    the first observation.
-    """
-    spans: list[list[datetime]] = []
-    for moment in sorted(timestamps):
-        if spans and (moment - spans[-1][1]).total_seconds() <= gap_sec:
-            spans[-1][1] = moment
-        else:
-            spans.append([moment, moment])
-    if spans and 0 <= (end - spans[-1][1]).total_seconds() <= gap_sec:
-        spans[-1][1] = end
-    return [(first, last) for first, last in spans]
-
-
-def clip_bands(bands: Sequence[Band], spans: Sequence[tuple[datetime, datetime]]) -> list[Band]:
-    """Keep the parts of `bands` inside the observed `spans` (a state is shown only where it was seen)."""
-    clipped = []
-    for band in bands:
-        for first, last in spans:
-            start, end = max(band.start, first), min(band.end, last)
-            if start < end:
-                clipped.append(Band(start, end, band.state))
-    return clipped
-
-
-def break_at_gaps(
-    x: Sequence[datetime], y: Sequence[Any], *, gap_sec: float
-) -> tuple[list[datetime], list[Any]]:
-    """Insert a blank point wherever consecutive `x` are more than `gap_sec` apart, so lines break there."""
-    xs: list[datetime] = []
-    ys: list[Any] = []
-    for index, (moment, value) in enumerate(zip(x, y, strict=True)):
-        if index and (moment - xs[-1]).total_seconds() > gap_sec:
-            xs.append(xs[-1] + (moment - xs[-1]) / 2)
-            ys.append(None)
-        xs.append(moment)
-        ys.append(value)
-    return xs, ys
 
 
 def add_breaker_bands(fig: go.Figure, bands: Sequence[Band]) -> go.Figure:

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 import storage
+from client import BreakerState
 from dashboard import data
 from dashboard.factories import ConsoleHolder, get_holder
 from services.console import Console
@@ -66,7 +67,7 @@ def executor_banner(holder: ConsoleHolder, console: Console) -> data.ExecutorSta
     status = data.executor_status(console, embedded=holder.config.embedded)
     where = "embedded executor (demo services)" if status.embedded else "Executor"
     text = f"{where} at `{status.url}` · circuit breaker **{status.breaker_state}**"
-    if status.breaker_state == "OPEN":
+    if status.breaker_state is BreakerState.OPEN:
         st.error(f"🔴 Executor unreachable: circuit breaker OPEN, calls fail fast — {text}")
     elif status.healthy is False:
         st.warning(f"🟠 Executor unreachable or unhealthy — {text}")

@@ -15,9 +15,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import ExecutorClientError, ServiceInfo
+from client import BreakerState, ExecutorClientError, ServiceInfo
 from client.measures import error_mask
-from dashboard.charts import Band, breaker_bands, clip_bands, observed_spans
+from dashboard.timeline import Band, breaker_bands, clip_bands, observed_spans
 from services.console import Console
 from services.faults import FaultsSnapshot
 
@@ -32,7 +32,7 @@ class ExecutorStatus:
 
     url: str
     healthy: bool | None
-    breaker_state: str
+    breaker_state: BreakerState
     embedded: bool
 
 
@@ -52,11 +52,10 @@ class RunView:
 
 def executor_status(console: Console, *, embedded: bool) -> ExecutorStatus:
     """Return the Executor's last known health (from the monitor) and the breaker's state, without I/O."""
-    state = console.client.circuit_breaker.state
     return ExecutorStatus(
         url=console.executor_url,
         healthy=console.monitor.last_healthy,
-        breaker_state=str(getattr(state, "value", state)).upper(),
+        breaker_state=console.client.circuit_breaker.state,
         embedded=embedded,
     )
 
@@ -183,14 +182,17 @@ def monitor_data(
         )
         events = storage.client_event_series(session, since=since, until=until, executor_url=executor_url)
     bands = breaker_bands(
-        [(t.timestamp, t.new_state) for t in transitions], start=since, end=until, initial=initial or "closed"
+        [(t.timestamp, t.new_state) for t in transitions],
+        start=since,
+        end=until,
+        initial=initial or BreakerState.CLOSED,
     )
     seen = [h.timestamp for h in health] + [t.timestamp for t in transitions]
     bands = clip_bands(bands, observed_spans(seen, gap_sec=gap_sec, end=until))
     totals: dict[str, int] = {}
     for row in counts:
         totals[row["kind"]] = totals.get(row["kind"], 0) + int(row["count"])
-    totals["breaker_opens"] = sum(1 for t in transitions if str(t.new_state).upper() == "OPEN")
+    totals["breaker_opens"] = sum(1 for t in transitions if t.new_state is BreakerState.OPEN)
     return MonitorData(
         since=since,
         until=until,

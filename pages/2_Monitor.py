@@ -35,7 +35,7 @@ def live() -> None:
     state = data.executor_status(current, embedded=holder.config.embedded).breaker_state
     counters = view.counters
     cols = st.columns(7)
-    cols[0].metric("breaker state", state)
+    cols[0].metric("breaker state", state.value)
     cols[1].metric("calls (attempts)", counters.get("attempt", 0))
     cols[2].metric("successes", counters.get("success", 0))
     cols[3].metric("retries", counters.get("retry", 0))

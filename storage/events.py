@@ -5,16 +5,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import delete, insert
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from client.breaker import BreakerState
 from storage.models import BreakerTransition, ClientEventRow, HealthSample
 from storage.types import as_utc, detached, optional_float, optional_int, plain_str
 
 EVENT_STR_KEYS = ("operation", "error_class", "apply_key", "message", "executor_url")
+
+
+def _breaker_state(value: BreakerState | str | Enum) -> BreakerState:
+    return BreakerState.parse(plain_str(value))
 
 
 def _event_row(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -45,14 +51,19 @@ def record_client_events(session: Session, *, events: Sequence[Mapping[str, Any]
 
 
 def record_breaker_transition(
-    session: Session, *, timestamp: datetime, old_state: Any, new_state: Any, executor_url: str
+    session: Session,
+    *,
+    timestamp: datetime,
+    old_state: BreakerState | str | Enum,
+    new_state: BreakerState | str | Enum,
+    executor_url: str,
 ) -> None:
-    """Record one circuit-breaker state change (states as strings; Enums are stored by value)."""
+    """Record one circuit-breaker state change (a state's name in any case is taken too)."""
     session.add(
         BreakerTransition(
             timestamp=as_utc(timestamp),
-            old_state=plain_str(old_state) or "",
-            new_state=plain_str(new_state) or "",
+            old_state=_breaker_state(old_state),
+            new_state=_breaker_state(new_state),
             executor_url=executor_url,
         )
     )
@@ -65,7 +76,7 @@ def record_health_sample(
     timestamp: datetime,
     healthy: bool,
     latency_ms: float | None,
-    breaker_state: Any,
+    breaker_state: BreakerState | str | Enum,
     executor_url: str,
     error: str | None = None,
 ) -> None:
@@ -75,7 +86,7 @@ def record_health_sample(
             timestamp=as_utc(timestamp),
             healthy=bool(healthy),
             latency_ms=optional_float(latency_ms),
-            breaker_state=plain_str(breaker_state) or "",
+            breaker_state=_breaker_state(breaker_state),
             executor_url=executor_url,
             error=error,
         )
@@ -162,7 +173,7 @@ def health_series(
     return detached(session, session.exec(statement).all())
 
 
-def last_breaker_state(session: Session, *, executor_url: str) -> str | None:
+def last_breaker_state(session: Session, *, executor_url: str) -> BreakerState | None:
     """Return the state the breaker for `executor_url` last moved to, or None if it never moved."""
     statement = (
         select(BreakerTransition.new_state)
@@ -170,7 +181,8 @@ def last_breaker_state(session: Session, *, executor_url: str) -> str | None:
         .order_by(col(BreakerTransition.timestamp).desc(), col(BreakerTransition.id).desc())
         .limit(1)
     )
-    return session.exec(statement).first()
+    state = session.exec(statement).first()
+    return None if state is None else BreakerState(state)
 
 
 def prune_telemetry(session: Session, *, before: datetime) -> int:

@@ -16,7 +16,8 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, LargeBinary, St
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime
+from client.breaker import BreakerState
+from storage.types import UTCDateTime, enum_column_type
 
 
 class RunStatus(StrEnum):
@@ -52,14 +53,12 @@ SAMPLE_DTYPE = np.dtype(
 def _run_status_type() -> SAEnum:
     # Stored as the lower-case value in a plain VARCHAR: portable, and a new status needs no DDL as long as it
     # fits the length (an older app cannot read a status it does not know: hence revision 0003's downgrade).
-    return SAEnum(
-        RunStatus,
-        name="run_status",
-        native_enum=False,
-        create_constraint=False,
-        length=16,
-        values_callable=lambda enum: [member.value for member in enum],
-    )
+    return enum_column_type(RunStatus, name="run_status", length=16)
+
+
+def _breaker_state_type() -> SAEnum:
+    # The client's values (CLOSED, OPEN, HALF_OPEN); revision 0004 brought older spellings to them.
+    return enum_column_type(BreakerState, name="breaker_state", length=32)
 
 
 def _run_fk(ondelete: str) -> Any:
@@ -189,8 +188,8 @@ class BreakerTransition(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     timestamp: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     executor_url: str = Field(sa_column=Column(String(1024), nullable=False))
-    old_state: str = Field(sa_column=Column(String(32), nullable=False))
-    new_state: str = Field(sa_column=Column(String(32), nullable=False))
+    old_state: BreakerState = Field(sa_column=Column(_breaker_state_type(), nullable=False))
+    new_state: BreakerState = Field(sa_column=Column(_breaker_state_type(), nullable=False))
 
 
 class HealthSample(SQLModel, table=True):
@@ -204,7 +203,7 @@ class HealthSample(SQLModel, table=True):
     executor_url: str = Field(sa_column=Column(String(1024), nullable=False))
     healthy: bool
     latency_ms: float | None = None
-    breaker_state: str = Field(sa_column=Column(String(32), nullable=False))
+    breaker_state: BreakerState = Field(sa_column=Column(_breaker_state_type(), nullable=False))
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 

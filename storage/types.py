@@ -6,9 +6,10 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, TypeVar
 
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Session
@@ -44,6 +45,18 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return as_utc(value) if value is not None else None
+
+
+def enum_column_type(enum: type[StrEnum], *, name: str, length: int) -> SAEnum:
+    """Return the column type of a `StrEnum` stored by value in a plain VARCHAR of `length` (portable)."""
+    return SAEnum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 def to_naive_utc(value: datetime) -> datetime:

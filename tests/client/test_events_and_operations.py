@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from client import (
+    BreakerState,
     CircuitOpenError,
     ClientEvent,
     EventKind,
@@ -293,9 +294,23 @@ def test_metrics_latency_percentiles_and_breaker_counts() -> None:
     stamp = datetime(2026, 11, 27, tzinfo=UTC)
     for latency in range(1, 101):
         metrics(ClientEvent(EventKind.SUCCESS, stamp, "apply", attempt=1, latency_ms=float(latency)))
-    metrics(ClientEvent(EventKind.BREAKER_TRANSITION, stamp, "breaker", old_state="CLOSED", new_state="OPEN"))
     metrics(
-        ClientEvent(EventKind.BREAKER_TRANSITION, stamp, "breaker", old_state="OPEN", new_state="HALF_OPEN")
+        ClientEvent(
+            EventKind.BREAKER_TRANSITION,
+            stamp,
+            "breaker",
+            old_state=BreakerState.CLOSED,
+            new_state=BreakerState.OPEN,
+        )
+    )
+    metrics(
+        ClientEvent(
+            EventKind.BREAKER_TRANSITION,
+            stamp,
+            "breaker",
+            old_state=BreakerState.OPEN,
+            new_state=BreakerState.HALF_OPEN,
+        )
     )
     metrics(ClientEvent(EventKind.HEALTH_CHECK, stamp, "health", healthy=False))
     assert metrics.avg_latency_ms == 50.5

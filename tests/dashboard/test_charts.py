@@ -7,25 +7,21 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import plotly.graph_objects as go
 
+from client import BreakerState
 from dashboard.charts import (
     BREAKER_COLOURS,
-    BreakerState,
     add_breaker_bands,
-    break_at_gaps,
-    breaker_bands,
     call_latency_figure,
     client_calls_figure,
-    clip_bands,
-    downsample_minmax,
     fault_fraction_figure,
     health_figure,
     latency_ecdf_figure,
     latency_overlay_figure,
     line_trace,
-    observed_spans,
     run_colour,
     run_progress_figure,
 )
+from dashboard.timeline import break_at_gaps, breaker_bands, clip_bands, downsample_minmax, observed_spans
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -36,7 +32,9 @@ def _at(seconds: float) -> datetime:
 
 def test_bands_follow_transitions_and_cover_the_range() -> None:
     bands = breaker_bands(
-        [(_at(10), "OPEN"), (_at(70), "HALF_OPEN"), (_at(71), "CLOSED")], start=_at(0), end=_at(100)
+        [(_at(10), BreakerState.OPEN), (_at(70), BreakerState.HALF_OPEN), (_at(71), BreakerState.CLOSED)],
+        start=_at(0),
+        end=_at(100),
     )
     assert [(b.state, b.start, b.end) for b in bands] == [
         (BreakerState.CLOSED, _at(0), _at(10)),
@@ -47,13 +45,15 @@ def test_bands_follow_transitions_and_cover_the_range() -> None:
 
 
 def test_transitions_before_the_range_set_the_initial_state() -> None:
-    bands = breaker_bands([(_at(-5), "open"), (_at(200), "closed")], start=_at(0), end=_at(100))
+    bands = breaker_bands(
+        [(_at(-5), BreakerState.OPEN), (_at(200), BreakerState.CLOSED)], start=_at(0), end=_at(100)
+    )
     assert [(b.state, b.start, b.end) for b in bands] == [(BreakerState.OPEN, _at(0), _at(100))]
 
 
 def test_bands_are_paper_rectangles_coloured_per_state_with_legend() -> None:
     fig = go.Figure()
-    add_breaker_bands(fig, breaker_bands([(_at(5), "OPEN")], start=_at(0), end=_at(10)))
+    add_breaker_bands(fig, breaker_bands([(_at(5), BreakerState.OPEN)], start=_at(0), end=_at(10)))
     shapes = fig.layout.shapes
     assert len(shapes) == 2
     assert all(s.xref == "x" and s.yref == "paper" and s.type == "rect" for s in shapes)
@@ -126,7 +126,7 @@ def test_observed_spans_split_at_silences_and_reach_the_end_only_while_live() ->
 
 
 def test_clip_bands_keeps_only_observed_parts() -> None:
-    bands = breaker_bands([(_at(20), "OPEN")], start=_at(0), end=_at(100))
+    bands = breaker_bands([(_at(20), BreakerState.OPEN)], start=_at(0), end=_at(100))
     clipped = clip_bands(bands, [(_at(10), _at(30)), (_at(80), _at(100))])
     assert [(b.state, b.start, b.end) for b in clipped] == [
         (BreakerState.CLOSED, _at(10), _at(20)),

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 import storage
-from dashboard.charts import BreakerState
+from client import BreakerState
 from dashboard.data import monitor_data
 
 URL = "http://127.0.0.1:9"

@@ -8,6 +8,7 @@ from enum import Enum
 from sqlmodel import Session
 
 import storage
+from client import BreakerState
 from tests.storage.conftest import T0, new_run
 
 URL = "http://127.0.0.1:8080"
@@ -129,10 +130,13 @@ def test_breaker_series_and_last_state(session: Session) -> None:
         new_state=_State.OPEN,
         executor_url=OTHER,
     )
-    assert storage.last_breaker_state(session, executor_url=URL) == "half_open"
-    assert storage.last_breaker_state(session, executor_url=OTHER) == "OPEN"
+    assert storage.last_breaker_state(session, executor_url=URL) is BreakerState.HALF_OPEN
+    assert storage.last_breaker_state(session, executor_url=OTHER) is BreakerState.OPEN
     series = storage.breaker_series(session, since=T0, executor_url=URL)
-    assert [(t.old_state, t.new_state) for t in series] == [("closed", "open"), ("open", "half_open")]
+    assert [(t.old_state, t.new_state) for t in series] == [
+        (BreakerState.CLOSED, BreakerState.OPEN),
+        (BreakerState.OPEN, BreakerState.HALF_OPEN),
+    ]
     assert len(storage.breaker_series(session, since=T0, until=T0 + timedelta(seconds=10))) == 2
 
 
@@ -179,3 +183,18 @@ def test_prune_telemetry_deletes_only_older_rows(session: Session) -> None:
     ]
     assert storage.breaker_series(session, since=T0) == []
     assert len(storage.health_series(session, since=T0)) == 1
+
+
+def test_breaker_states_round_trip_as_the_clients_enum(session: Session) -> None:
+    for state in BreakerState:
+        storage.record_breaker_transition(
+            session, timestamp=T0, old_state=BreakerState.CLOSED, new_state=state, executor_url=URL
+        )
+        storage.record_health_sample(
+            session, timestamp=T0, healthy=True, latency_ms=1.0, breaker_state=state, executor_url=URL
+        )
+    transitions = storage.breaker_series(session, since=T0)
+    samples = storage.health_series(session, since=T0)
+    assert [t.new_state for t in transitions] == list(BreakerState)
+    assert [s.breaker_state for s in samples] == list(BreakerState)
+    assert all(type(s.breaker_state) is BreakerState for s in samples)

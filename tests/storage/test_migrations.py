@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
+from client import BreakerState
 from storage.engine import alembic_config, current_revision, head_revision, upgrade
 
 
@@ -153,4 +154,49 @@ def test_downgrading_gives_an_older_app_statuses_it_knows(tmp_path: Path) -> Non
         command.downgrade(config, "0002")
     assert current_revision(engine) == "0002"
     assert _statuses(engine) == {1: "cancelled", 2: "cancelled", 3: "cancelled", 4: "completed"}
+    engine.dispose()
+
+
+def test_breaker_states_an_older_app_stored_in_any_spelling_read_back_as_the_clients_enum(
+    tmp_path: Path,
+) -> None:
+    engine = storage.make_engine(f"sqlite:///{tmp_path / 'older.db'}")
+    upgrade(engine, "0003")
+    with engine.begin() as connection:
+        for second, (old, new) in enumerate(
+            (("closed", "open"), ("OPEN", "half-open"), ("half_open", "CLOSED"))
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO breaker_transitions (timestamp, executor_url, old_state, new_state)"
+                    " VALUES (:ts, 'u', :old, :new)"
+                ),
+                {"ts": f"2026-01-02 03:04:0{second}.000000", "old": old, "new": new},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO health_samples (timestamp, executor_url, healthy, latency_ms, breaker_state)"
+                " VALUES ('2026-01-02 03:04:06.000000', 'u', 1, 2.5, ' Half-Open ')"
+            )
+        )
+    storage.init_db(engine)
+    with Session(engine) as session:
+        series = storage.breaker_series(session, since=datetime(2026, 1, 1, tzinfo=UTC))
+        health = storage.health_series(session, since=datetime(2026, 1, 1, tzinfo=UTC))
+        last = storage.last_breaker_state(session, executor_url="u")
+    assert [(t.old_state, t.new_state) for t in series] == [
+        (BreakerState.CLOSED, BreakerState.OPEN),
+        (BreakerState.OPEN, BreakerState.HALF_OPEN),
+        (BreakerState.HALF_OPEN, BreakerState.CLOSED),
+    ]
+    assert all(type(t.new_state) is BreakerState for t in series)
+    assert [(h.breaker_state, h.latency_ms) for h in health] == [(BreakerState.HALF_OPEN, 2.5)]
+    assert last is BreakerState.CLOSED
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT old_state, new_state FROM breaker_transitions")).all()
+    assert [tuple(row) for row in stored] == [
+        ("CLOSED", "OPEN"),
+        ("OPEN", "HALF_OPEN"),
+        ("HALF_OPEN", "CLOSED"),
+    ]
     engine.dispose()

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import storage
+from client import BreakerState
 from storage import LatencySample, RunStatus, TimelinePoint
 from tests.storage.conftest import PLAN, T0, new_run
 
@@ -308,7 +309,7 @@ def test_returned_rows_stay_readable_after_later_commits_and_close(engine: Engin
 def test_reads_keep_the_callers_pending_writes(session: Session) -> None:
     new_run(session)
     pending = storage.HealthSample(
-        timestamp=T0, executor_url="u", healthy=True, latency_ms=1.0, breaker_state="closed"
+        timestamp=T0, executor_url="u", healthy=True, latency_ms=1.0, breaker_state=BreakerState.CLOSED
     )
     session.add(pending)
     assert len(storage.list_runs(session)) == 1  # autoflushes the pending row first
