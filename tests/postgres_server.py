@@ -8,8 +8,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from tests.ports import free_port
+from tests.waiting import wait_until
 
 
 def _find_bin(name: str) -> str | None:
@@ -18,12 +20,6 @@ def _find_bin(name: str) -> str | None:
         return found
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return candidates[-1] if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PostgresServer:
@@ -38,7 +34,7 @@ class PostgresServer:
     def __init__(self) -> None:
         self.initdb = _find_bin("initdb")
         self.pg_ctl = _find_bin("pg_ctl")
-        self.port = _free_port()
+        self.port = free_port()
         self.directory = Path(tempfile.mkdtemp(prefix="boifi-pg-"))
         self.data = self.directory / "data"
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
@@ -85,13 +81,12 @@ class PostgresServer:
             timeout=60,
         )
         self._started = True
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
-            time.sleep(0.1)
-        raise RuntimeError("PostgreSQL did not start listening")
+        wait_until(self._listening, timeout=30, interval=0.1, what="PostgreSQL to listen")
+        return self
+
+    def _listening(self) -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
 
     def stop(self) -> None:
         if self._started:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from executor import EmbeddedExecutor, ExecutorSettings
+from executor import EmbeddedExecutor
 from storage import RunStatus
-from tests.cli.processes import active_faults, boifi, clean_env, read_until, runs_in, wait_for
+from tests.cli.processes import active_faults, boifi, clean_env, read_until, runs_in
+from tests.waiting import wait_until
 
 LONG_PLAN = {
     "service": "payment",
@@ -23,12 +23,6 @@ LONG_PLAN = {
 }
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def executor() -> Iterator[EmbeddedExecutor]:
-    with EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=3)) as running:
-        yield running
 
 
 @pytest.mark.parametrize(
@@ -43,8 +37,8 @@ def test_a_stop_signal_halts_the_fault_marks_the_run_and_exits_128_plus_signum(
     command = ("apply", str(plan_path), "--executor-url", executor.base_url, "--database-url", database_url)
     with boifi(*command, env=clean_env(BOIFI_POLL_INTERVAL_SEC="0.1")) as process:
         read_until(process, lambda line: "submitted" in line)
-        apply_key = wait_for(lambda: runs_in(database_url)[0].apply_key, what="the run row")
-        wait_for(lambda: active_faults(executor.base_url, [apply_key]), what="the fault to be injecting")
+        apply_key = wait_until(lambda: runs_in(database_url)[0].apply_key, what="the run row")
+        wait_until(lambda: active_faults(executor.base_url, [apply_key]), what="the fault to be injecting")
         for _ in range(3):  # a repeated signal must not cut the cleanup short
             process.send_signal(signum)
         output, _ = process.communicate(timeout=30)

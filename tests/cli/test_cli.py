@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from typer.testing import CliRunner
 import storage
 from cli.main import app
 from dashboard.compare import export_csv, export_json
-from executor import EmbeddedExecutor, ExecutorSettings
+from executor import EmbeddedExecutor
 from storage.fixtures import populate_demo_runs
 
 GOOD_PLAN = {
@@ -26,12 +25,6 @@ GOOD_PLAN = {
     "percentage": 50,
     "duration_seconds": 1,
 }
-
-
-@pytest.fixture(scope="module")
-def executor() -> Iterator[EmbeddedExecutor]:
-    with EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=3)) as running:
-        yield running
 
 
 @pytest.fixture

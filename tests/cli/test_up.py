@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,20 +11,20 @@ from typing import Any
 import httpx
 import pytest
 
-from executor import EmbeddedExecutor, ExecutorSettings
 from services.runner import PROCESS_EXITING
 from storage import RunStatus
 from tests.cli.processes import (
     active_faults,
     boifi,
     clean_env,
-    free_port,
     read_until,
     refuses,
     runs_in,
-    wait_for,
 )
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, click_until
+from tests.executors import running_demo_executor
+from tests.ports import free_port
+from tests.waiting import wait_until
 
 STARTUP_TIMEOUT_S = 90
 
@@ -33,16 +32,14 @@ pytestmark = pytest.mark.slow
 
 
 def _wait_until_ready(process: subprocess.Popen[str], dashboard_url: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while True:
+    def ready() -> bool:
         assert process.poll() is None, process.stdout.read() if process.stdout else ""
         try:
-            if httpx.get(dashboard_url + "/_stcore/health", timeout=1).text == "ok":
-                return
+            return httpx.get(dashboard_url + "/_stcore/health", timeout=1).text == "ok"
         except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the dashboard did not become ready"
-        time.sleep(0.2)
+            return False
+
+    wait_until(ready, timeout=STARTUP_TIMEOUT_S, interval=0.2, what="the dashboard to be ready")
 
 
 def test_up_serves_executor_and_dashboard_then_stops_everything_on_sigterm(tmp_path: Path) -> None:
@@ -89,8 +86,8 @@ def _launch_long_run(page: Any, dashboard_url: str, executor_url: str, database_
     duration.press("Enter")
     page.get_by_text("Preview of the exact request").first.wait_for()
     click_until(page.get_by_role("button", name="Launch", exact=True), lambda: bool(runs_in(database_url)))
-    apply_key: str = wait_for(lambda: [run.apply_key for run in runs_in(database_url)], what="the run")[0]
-    wait_for(lambda: active_faults(executor_url, [apply_key]), what="the fault to be injecting")
+    apply_key: str = wait_until(lambda: [run.apply_key for run in runs_in(database_url)], what="the run")[0]
+    wait_until(lambda: active_faults(executor_url, [apply_key]), what="the fault to be injecting")
     return apply_key
 
 
@@ -100,7 +97,7 @@ def test_sigterm_to_up_halts_and_marks_the_run_in_flight(tmp_path: Path, browser
     database_url = f"sqlite:///{tmp_path / 'console.db'}"
     port = free_port()
     # The test owns the executor, so it can check that no fault is left on it after `boifi up` has gone.
-    with EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=2)) as executor:
+    with running_demo_executor(seed=2) as executor:
         env = clean_env(BOIFI_DATABASE_URL=database_url, BOIFI_EXECUTOR_URL=executor.base_url)
         with boifi("up", "--port", str(port), env=env) as process:
             dashboard_url = read_until(process, lambda line: line.startswith("dashboard: "))[-1].split()[-1]

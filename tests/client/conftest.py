@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +11,7 @@ import httpx
 import pytest
 
 from client import ExecutorClientConfig, HttpExecutorClient
+from tests.waiting import WaitTimeout, wait_until
 
 BASE_URL = "http://executor.test"
 
@@ -96,13 +96,14 @@ def _no_boifi_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def _no_thread_left_behind() -> Iterator[None]:
     before = set(threading.enumerate())
     yield
-    deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:
-        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-        if not extra:
-            return
-        time.sleep(0.01)
-    pytest.fail(f"threads left behind: {[t.name for t in extra]}")
+
+    def extra() -> list[str]:
+        return [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
+
+    try:
+        wait_until(lambda: not extra(), timeout=5.0, interval=0.01, what="the test's threads to end")
+    except WaitTimeout:
+        pytest.fail(f"threads left behind: {extra()}")
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.ports import free_port
+
 
 @dataclass
 class Seen:
@@ -123,7 +125,4 @@ def serve(handler: Handler) -> Iterator[ScriptedServer]:
 
 def refused_url() -> str:
     """Return a loopback URL on which nothing listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"

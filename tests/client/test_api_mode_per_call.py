@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from client import ApiMode, ClientEvent, EventKind, ExecutorClientConfig, FaultPlan, HttpExecutorClient
-from executor import EmbeddedExecutor, ExecutorSettings
+from executor import EmbeddedExecutor
 
 PLAN = FaultPlan(
     service="payment",
@@ -18,12 +14,6 @@ PLAN = FaultPlan(
     percentage=50,
     duration_seconds=1,
 )
-
-
-@pytest.fixture(scope="module")
-def executor() -> Iterator[EmbeddedExecutor]:
-    with EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=7)) as running:
-        yield running
 
 
 def _client(executor: EmbeddedExecutor) -> HttpExecutorClient:

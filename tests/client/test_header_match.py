@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from client import ExecutorClientConfig, FaultPlan, FaultType, HttpExecutorClient
 from client.models import HeaderMatch
-from executor import EmbeddedExecutor, ExecutorSettings
-
-
-@pytest.fixture(scope="module")
-def executor() -> Iterator[EmbeddedExecutor]:
-    with EmbeddedExecutor(ExecutorSettings(demo=True, seed=11)) as running:
-        yield running
+from executor import EmbeddedExecutor
 
 
 def _plan(header: dict[str, str]) -> FaultPlan:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 
 from client import ExecutorClientConfig, FaultPlan, HttpExecutorClient, RequestSample
 from client.summaries import baseline_warning
-from executor import EmbeddedExecutor, ExecutorSettings
+from executor import EmbeddedExecutor
 from tests.client.conftest import FakeClock, Script, make_client
 
 README_PLAN = FaultPlan(  # client/README.md's example, shortened; no method
@@ -20,12 +17,6 @@ README_PLAN = FaultPlan(  # client/README.md's example, shortened; no method
     percentage=50,
     duration_seconds=3,
 )
-
-
-@pytest.fixture(scope="module")
-def executor() -> Iterator[EmbeddedExecutor]:
-    with EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=7)) as running:
-        yield running
 
 
 def _policy_client(executor: EmbeddedExecutor) -> HttpExecutorClient:

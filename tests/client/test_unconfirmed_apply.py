@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,7 +15,7 @@ from client import (
     FaultPlan,
     HttpExecutorClient,
 )
-from executor import EmbeddedExecutor, ExecutorSettings
+from executor import EmbeddedExecutor
 from tests.client.servers import Reply, Seen, serve
 
 PLAN = FaultPlan(
@@ -30,12 +29,6 @@ PLAN = FaultPlan(
 HEALTHY = Reply(200, {"status": "healthy"})
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def executor() -> Iterator[EmbeddedExecutor]:
-    with EmbeddedExecutor(ExecutorSettings(demo=True, seed=7)) as running:
-        yield running
 
 
 def _faults_with_key(base_url: str, key: str) -> list[dict[str, Any]]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import streamlit as st
@@ -13,6 +13,10 @@ from sqlmodel import Session
 
 import storage
 from storage.fixtures import populate_demo_runs
+from tests.ports import free_port as closed_port
+
+if TYPE_CHECKING:
+    from executor import EmbeddedExecutor
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_THREADS = (
@@ -24,12 +28,6 @@ CONSOLE_THREADS = (
     "boifi-retired-console",
 )
 PAGES = ("pages/1_Launch.py", "pages/2_Monitor.py", "pages/3_History.py", "pages/4_Settings.py")
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _clear_streamlit_caches() -> None:
@@ -69,13 +67,10 @@ def unreachable_executor(database_url: str, monkeypatch: pytest.MonkeyPatch) -> 
     return url
 
 
-@pytest.fixture(scope="session")
-def embedded_executor() -> Iterator[str]:
-    """Start one in-process embedded executor with demo services for the session."""
-    from executor import EmbeddedExecutor, ExecutorSettings
-
-    with EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=1)) as executor:
-        yield executor.base_url
+@pytest.fixture(scope="module")
+def embedded_executor(executor: EmbeddedExecutor) -> str:
+    """Return the URL of the module's in-process embedded executor with demo services."""
+    return executor.base_url
 
 
 @pytest.fixture

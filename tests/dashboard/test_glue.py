@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -21,6 +20,7 @@ from dashboard.data import RunView, call_latency_buckets, error_count, runs_fram
 from dashboard.factories import EMBEDDED_FLAG_ENV, EXECUTOR_URL_ENV, ConsoleHolder, DashboardConfig
 from dashboard.forms import build_client_config, build_guardrail, build_plan, validate_database_url
 from dashboard.launch import parse_labels
+from tests.waiting import wait_until
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -217,9 +217,7 @@ def test_a_replaced_console_finishes_its_runs_then_closes() -> None:
     assert holder.console_for_run(9, "sqlite:///elsewhere.db") is None  # run ids are per database
     first.runner.active = []
     first.runner.finished.set()
-    deadline = time.monotonic() + 10
-    while holder.retiring() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: not holder.retiring(), timeout=10, interval=0.01, what="the retired console to close")
     assert first.closed and holder.retiring() == []
     holder.close()
 

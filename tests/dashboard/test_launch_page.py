@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from sqlmodel import Session
@@ -10,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 import storage
 from dashboard.factories import get_holder
+from tests.waiting import WaitTimeout, wait_until
 
 APP = "../../app.py"
 PAGE = "pages/1_Launch.py"
@@ -77,25 +77,19 @@ def test_launch_shows_the_run_then_its_result(live_executor: str) -> None:
     assert not at.exception, at.exception
     run_id = at.session_state["launch_run_id"]
     assert isinstance(run_id, int)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        at.run()
-        if any(f"Run #{run_id}" in s.value and "completed" in s.value for s in at.success):
-            break
-        time.sleep(0.2)
+    _wait_for(at, lambda a: any(f"Run #{run_id}" in s.value and "completed" in s.value for s in a.success))
     texts = [s.value for s in at.success] + _errors(at) + [w.value for w in at.warning]
     assert any(f"Run #{run_id}" in t and "completed" in t for t in texts), texts
     assert len(at.get("plotly_chart")) >= 1
 
 
 def _wait_for(at: AppTest, predicate: Callable[[AppTest], bool], *, timeout_sec: float = 30) -> bool:
-    deadline = time.monotonic() + timeout_sec
-    while time.monotonic() < deadline:
-        at.run()
-        if predicate(at):
-            return True
-        time.sleep(0.2)
-    return False
+    """Rerun the page until `predicate` holds; False at the deadline, so that the caller shows what it saw."""
+    try:
+        wait_until(lambda: predicate(at.run()), timeout=timeout_sec, interval=0.2)
+    except WaitTimeout:
+        return False
+    return True
 
 
 def test_run_survives_leaving_the_page_and_halt_cancels_it(live_executor: str) -> None:

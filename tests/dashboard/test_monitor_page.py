@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from client import ClientEvent, EventKind, FaultPlan, FaultType
 from dashboard.data import load_run
 from dashboard.factories import get_holder
+from tests.waiting import wait_until
 
 APP = "../../app.py"
 
@@ -24,11 +23,9 @@ def test_halt_all_stops_the_active_fault(live_executor: str) -> None:
         percentage=20, duration_seconds=60,
     )  # fmt: skip
     run_id = console.runner.submit(plan)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not any(b.key == "monitor_halt_all" for b in at.button):
-        time.sleep(0.3)
-        at.run()
-    assert any(b.key == "monitor_halt_all" for b in at.button), [m.value for m in at.markdown]
+    wait_until(
+        lambda: any(b.key == "monitor_halt_all" for b in at.run().button), interval=0.3, what="Halt all"
+    )
     at.button(key="monitor_halt_all").click().run()
     assert not at.exception, at.exception
     assert console.runner.wait(run_id, timeout=30)
@@ -56,9 +53,7 @@ def test_rendering_the_monitor_lists_no_faults_itself(
         assert not at.exception, at.exception
     # at most the poller's first poll: one listing of faults, one of policies
     assert len(listings) <= 2, f"{len(listings)} listings for {renders} renders"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and console.faults.snapshot.taken_at is None:
-        time.sleep(0.05)
+    wait_until(lambda: console.faults.snapshot.taken_at, what="the poller's first listing")
     at.run()
     assert any("No active faults. Listed" in c.value and "s ago" in c.value for c in at.caption), [
         c.value for c in at.caption

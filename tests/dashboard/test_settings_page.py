@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from client import FaultPlan, FaultType
 from dashboard.factories import get_holder
 from services.console import Console
 from tests.dashboard.conftest import closed_port
+from tests.waiting import wait_until
 
 APP = "../../app.py"
 PAGE = "pages/4_Settings.py"
@@ -104,15 +103,6 @@ def test_invalid_executor_url_in_the_environment_shows_the_reason(
     assert any("base_url must be an http:// or https:// URL" in text for text in _errors(at)), _errors(at)
 
 
-def _wait_until(predicate: Callable[[], bool], *, timeout_sec: float = 30) -> bool:
-    deadline = time.monotonic() + timeout_sec
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
-
-
 def _status(database_url: str, run_id: int) -> str:
     engine = storage.make_engine(database_url)
     try:
@@ -130,7 +120,7 @@ def _start_run(console: Console, database_url: str, *, duration_seconds: int) ->
         percentage=10, duration_seconds=duration_seconds,
     )  # fmt: skip
     run_id = console.runner.submit(plan)
-    assert _wait_until(lambda: _status(database_url, run_id) == "running"), _status(database_url, run_id)
+    wait_until(lambda: _status(database_url, run_id) == "running", what=f"run {run_id} to be running")
     return run_id
 
 
@@ -167,7 +157,7 @@ def test_a_new_database_lets_the_active_run_finish_on_the_previous_console(
     assert any("Still finishing" in i.value and f"#{run_id}" in i.value for i in at.info)
     assert old.runner.wait(run_id, timeout=60)
     assert _status(database_url, run_id) == "completed"
-    assert _wait_until(lambda: holder.retiring() == []), "the previous console closes after its run"
+    wait_until(lambda: holder.retiring() == [], what="the previous console to close after its run")
 
 
 def test_a_new_executor_url_keeps_the_run_on_launch_where_halt_still_reaches_it(
@@ -189,4 +179,4 @@ def test_a_new_executor_url_keeps_the_run_on_launch_where_halt_still_reaches_it(
     at.button(key=f"launch_halt_{run_id}").click().run()
     assert old.runner.wait(run_id, timeout=30)
     assert _status(database_url, run_id) == "cancelled"  # halted through the previous console's runner
-    assert _wait_until(lambda: holder.retiring() == [])
+    wait_until(lambda: holder.retiring() == [], what="the previous console to close")

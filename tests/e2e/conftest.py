@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.ports import free_port
+from tests.waiting import WaitTimeout, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "e2e"
@@ -46,12 +47,6 @@ def _failed(request: pytest.FixtureRequest) -> bool:
     return request.node.stash.get(_FAILED, False)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Dashboard:
     """A running dashboard server."""
@@ -65,17 +60,18 @@ class Dashboard:
 
 
 def _wait_until_ready(dashboard: Dashboard) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SEC
-    while time.monotonic() < deadline:
+    def ready() -> bool:
         if dashboard.process.poll() is not None:
             raise RuntimeError(f"streamlit exited early:\n{dashboard.log()}")
         try:
-            if httpx.get(f"{dashboard.url}/_stcore/health", timeout=1.0).status_code == 200:
-                return
+            return httpx.get(f"{dashboard.url}/_stcore/health", timeout=1.0).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"streamlit did not become ready:\n{dashboard.log()}")
+            return False
+
+    try:
+        wait_until(ready, timeout=STARTUP_TIMEOUT_SEC, interval=0.2, what="streamlit to be ready")
+    except WaitTimeout as error:
+        raise RuntimeError(f"streamlit did not become ready:\n{dashboard.log()}") from error
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -94,7 +90,7 @@ def start_dashboard(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[
     started: list[Dashboard] = []
 
     def start(**env_vars: str) -> Dashboard:
-        port = _free_port()
+        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("BOIFI_")}
         env.update(env_vars)
         log_path = tmp_path / f"streamlit-{port}.log"
@@ -170,11 +166,11 @@ def click_until(button: Any, done: Callable[[], bool], *, attempts: int = 3, wai
     """
     for _ in range(attempts):
         button.click()
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            if done():
-                return
-            time.sleep(0.2)
+        try:
+            wait_until(done, timeout=wait_s, interval=0.2, what="the click to take effect")
+        except WaitTimeout:
+            continue
+        return
     raise AssertionError(f"{attempts} clicks on {button} did not take effect")
 
 

@@ -13,18 +13,16 @@ from sqlmodel import Session
 import storage
 from storage.fixtures import populate_demo_runs
 from tests.e2e.conftest import Dashboard, base_env, click_until, screenshot
+from tests.executors import running_demo_executor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 @pytest.fixture
 def executor() -> Any:
-    from executor import EmbeddedExecutor, ExecutorSettings
-
-    instance = EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=5))
-    instance.start()
-    yield instance
-    instance.stop()
+    """A fresh demo executor for each journey (seed 5)."""
+    with running_demo_executor(seed=5) as instance:
+        yield instance
 
 
 def _database(tmp_path: Path, *, runs: int = 0) -> str:

@@ -10,6 +10,7 @@ import pytest
 from executor import EmbeddedExecutor, ExecutorSettings
 from tests.executor.helpers import RATE_RPS
 from tests.executor.upstream import CountingUpstream, counting_upstream
+from tests.executors import running_demo_executor
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def bare_executor() -> Iterator[EmbeddedExecutor]:
 @pytest.fixture
 def demo_executor() -> Iterator[EmbeddedExecutor]:
     """An executor with the demo shop and a seeded random source."""
-    with EmbeddedExecutor(ExecutorSettings(demo=True, seed=7, default_rate_rps=40)) as ex:
+    with running_demo_executor(seed=7, default_rate_rps=40) as ex:
         yield ex
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import httpx
 
 from executor import EmbeddedExecutor
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,11 +49,12 @@ def policy(name: str, *, match: dict[str, Any], fault: dict[str, Any] | None = N
 def wait_final(http: httpx.Client, ex: EmbeddedExecutor | str, apply_id: str) -> dict[str, Any]:
     """Poll a fault's metrics until they are final; return them."""
     base = ex if isinstance(ex, str) else ex.base_url
-    while True:
+
+    def final() -> dict[str, Any] | None:
         metrics: dict[str, Any] = http.get(base + f"/v1/faults/{apply_id}/metrics").json()
-        if metrics["final"]:
-            return metrics
-        time.sleep(0.05)
+        return metrics if metrics["final"] else None
+
+    return wait_until(final, timeout=60, what=f"final metrics of {apply_id}")
 
 
 _CHILD = """

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from executor import EmbeddedExecutor, ExecutorSettings
+from executor import EmbeddedExecutor
+from tests.executor.helpers import wait_final
+from tests.executors import running_demo_executor
 
 
 @pytest.fixture
 def shop() -> Iterator[EmbeddedExecutor]:
-    settings = ExecutorSettings(demo=True, seed=5, gateway_timeout_ms=300, default_rate_rps=20)
-    with EmbeddedExecutor(settings) as ex:
+    with running_demo_executor(seed=5, gateway_timeout_ms=300, default_rate_rps=20) as ex:
         yield ex
 
 
@@ -121,8 +122,7 @@ def test_concurrent_faults_on_different_services(http: httpx.Client, shop: Embed
         body.update({"percentage": 100, "duration_seconds": 1, "load": {"rate_rps": 10}})
         ids.append(http.post(shop.base_url + "/v1/faults/apply", json=body).json()["apply_id"])
     for apply_id, expected_status in zip(ids, (200, 429, 500), strict=True):
-        while not (metrics := http.get(shop.base_url + f"/v1/faults/{apply_id}/metrics").json())["final"]:
-            time.sleep(0.05)
+        metrics = wait_final(http, shop, apply_id)
         assert metrics["metrics"]["request_count"] == 10
         assert metrics["metrics"]["affected_count"] == 10
         assert metrics["status_code"] == expected_status

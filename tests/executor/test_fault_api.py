@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from executor import EmbeddedExecutor, ExecutorSettings
-from tests.executor.helpers import REQUESTS, fault_body
+from tests.executor.helpers import REQUESTS, fault_body, wait_final
 from tests.executor.upstream import CountingUpstream
+from tests.waiting import wait_until
 
 _body = fault_body
 
@@ -25,14 +26,6 @@ def upstream(counting: CountingUpstream) -> CountingUpstream:
 @pytest.fixture
 def ex(api_executor: EmbeddedExecutor) -> EmbeddedExecutor:
     return api_executor
-
-
-def _wait_final(http: httpx.Client, ex: EmbeddedExecutor, apply_id: str) -> dict[str, Any]:
-    while True:
-        metrics = http.get(ex.base_url + f"/v1/faults/{apply_id}/metrics").json()
-        if metrics["final"]:
-            return metrics
-        time.sleep(0.05)
 
 
 def test_extended_apply_runs_load_and_reports_final_metrics(http: httpx.Client, ex: EmbeddedExecutor) -> None:
@@ -53,7 +46,7 @@ def test_extended_apply_runs_load_and_reports_final_metrics(http: httpx.Client, 
         "error_message",
     ]
     assert status["status"] in ("pending", "running")
-    metrics = _wait_final(http, ex, apply_id)
+    metrics = wait_final(http, ex, apply_id)
     assert set(metrics) == {
         "apply_id",
         "final",
@@ -175,7 +168,7 @@ def test_cancel_halts_a_fault_at_once_and_lists_it(http: httpx.Client, ex: Embed
     cancelled = http.delete(ex.base_url + f"/v1/faults/{apply_id}")
     assert cancelled.json() == {"apply_id": apply_id, "status": "cancelled"}
     assert http.get(ex.proxy_url("api") + "/work").status_code == 200
-    assert _wait_final(http, ex, apply_id)["final"] is True
+    assert wait_final(http, ex, apply_id)["final"] is True
     (listed,) = http.get(ex.base_url + "/v1/faults").json()["faults"]
     assert listed["apply_id"] == apply_id
     assert listed["status"] == "cancelled"
@@ -195,7 +188,7 @@ def test_fault_ends_by_itself_at_its_end_time(http: httpx.Client, ex: EmbeddedEx
     apply_id = http.post(ex.base_url + "/v1/faults/apply", json=_body(load={"rate_rps": 2})).json()[
         "apply_id"
     ]
-    _wait_final(http, ex, apply_id)
+    wait_final(http, ex, apply_id)
     assert http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["progress_percent"] == 100.0
     assert http.get(ex.proxy_url("api") + "/work").status_code == 200
 
@@ -238,16 +231,13 @@ def test_direct_apply_can_be_cancelled_from_another_connection(
         )
     )
     caller.start()
-    faults: list[dict[str, Any]] = []
-    while not faults:
-        faults = http.get(ex.base_url + "/v1/faults").json()["faults"]
-    while (
-        http.get(ex.base_url + f"/v1/faults/{faults[0]['apply_id']}/metrics").json()["metrics"][
-            "request_count"
-        ]
-        == 0
-    ):
-        time.sleep(0.02)
+    faults: list[dict[str, Any]] = wait_until(
+        lambda: http.get(ex.base_url + "/v1/faults").json()["faults"], interval=0.01, what="the fault"
+    )
+    metrics_url = ex.base_url + f"/v1/faults/{faults[0]['apply_id']}/metrics"
+    wait_until(
+        lambda: http.get(metrics_url).json()["metrics"]["request_count"], interval=0.02, what="a request"
+    )
     http.delete(ex.base_url + f"/v1/faults/{faults[0]['apply_id']}")
     caller.join(timeout=30)
     assert results[0].status_code == 200
@@ -296,7 +286,7 @@ def test_requests_a_fault_holds_at_its_end_keep_their_whole_delay(
 ) -> None:
     body = _body(fault_type="delay", fault_config={"delay_milliseconds": 400})
     apply_id = http.post(ex.base_url + "/v1/faults/apply", json=body).json()["apply_id"]
-    metrics = _wait_final(http, ex, apply_id)
+    metrics = wait_final(http, ex, apply_id)
     assert metrics["metrics"]["request_count"] == metrics["metrics"]["affected_count"] == REQUESTS
     samples = http.get(ex.base_url + f"/v1/faults/{apply_id}/metrics?include_samples=true").json()["samples"]
     # the last four were sent within the fault's last 400 ms: they were not cut short when it ended
@@ -311,7 +301,7 @@ def test_requests_held_past_the_end_grace_are_released(
     with EmbeddedExecutor(settings) as ex:
         body = _body(fault_type="delay", fault_config={"delay_milliseconds": 600_000}, load={"rate_rps": 4})
         apply_id = http.post(ex.base_url + "/v1/faults/apply", json=body).json()["apply_id"]
-        metrics = _wait_final(http, ex, apply_id)
+        metrics = wait_final(http, ex, apply_id)
         sent = metrics["metrics"]["request_count"]
         assert 1 <= sent <= 4  # 4 req/s for 1 s; a loaded machine may start the last one after the end
         # every request was measured; those the fault held (all but one that a loaded machine may start
@@ -330,11 +320,11 @@ def test_cancelling_in_the_end_grace_releases_at_once_and_keeps_completed(
     body = _body(fault_type="delay", fault_config={"delay_milliseconds": 600_000}, load={"rate_rps": 4})
     apply_id = http.post(ex.base_url + "/v1/faults/apply", json=body).json()["apply_id"]
     end = http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["end_time"]
-    while http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["progress_percent"] < 100:
-        time.sleep(0.05)
+    status_url = ex.base_url + f"/v1/faults/{apply_id}/status"
+    wait_until(lambda: http.get(status_url).json()["progress_percent"] >= 100, what="its end time")
     assert not http.get(ex.base_url + "/v1/faults").json()["faults"][0]["active"]  # past its end: 10 s grace
     assert http.delete(ex.base_url + f"/v1/faults/{apply_id}").status_code == 200
-    metrics = _wait_final(http, ex, apply_id)  # long before the grace runs out
+    metrics = wait_final(http, ex, apply_id)  # long before the grace runs out
     assert metrics["metrics"]["max_latency_ms"] < 10_000
     status = http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()
     assert (status["status"], status["end_time"]) == ("completed", end)

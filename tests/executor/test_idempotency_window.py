@@ -12,6 +12,7 @@ import pytest
 from executor import EmbeddedExecutor, ExecutorSettings
 from tests.executor.helpers import fault_body, wait_final
 from tests.executor.upstream import CountingUpstream
+from tests.waiting import wait_until
 
 WINDOW_S = 600.0
 
@@ -52,10 +53,11 @@ def _apply(http: httpx.Client, base: str, key: str | None, **overrides: Any) -> 
 
 
 def _wait_all_finished(http: httpx.Client, base: str) -> None:
-    while any(
-        item["status"] in ("pending", "running") for item in http.get(base + "/v1/faults").json()["faults"]
-    ):
-        time.sleep(0.05)
+    def finished() -> bool:
+        faults = http.get(base + "/v1/faults").json()["faults"]
+        return not any(item["status"] in ("pending", "running") for item in faults)
+
+    wait_until(finished, what="every fault to finish")
 
 
 def test_a_key_retried_after_more_than_200_newer_faults_returns_the_same_fault(

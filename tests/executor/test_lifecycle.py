@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from executor import EmbeddedExecutor, ExecutorRuntime, ExecutorSettings, ExecutorStartError
+from tests.waiting import wait_until, wait_until_async
 
 
 def _socket_fds() -> set[str]:
@@ -50,8 +51,7 @@ def test_stopping_during_an_active_fault_leaves_no_task_or_socket() -> None:
             held = asyncio.ensure_future(
                 session.post(runtime.proxy_url("payment") + "/api/v1/payment/process")
             )
-            while runtime.counters.proxied["payment"] < 2:
-                await asyncio.sleep(0.01)
+            await wait_until_async(lambda: runtime.counters.proxied["payment"] >= 2, what="two proxied calls")
             await runtime.stop()
             await asyncio.gather(held, return_exceptions=True)
             assert runtime.fault_store.active_count() == 0
@@ -146,8 +146,9 @@ def test_shutdown_answers_a_waiting_direct_apply(http: httpx.Client) -> None:
 
     caller = threading.Thread(target=call)
     caller.start()
-    while not ex.call(lambda: ex.runtime.fault_store.records()):
-        pass
+    wait_until(
+        lambda: ex.call(lambda: ex.runtime.fault_store.records()), interval=0.01, what="the fault stored"
+    )
     ex.stop()
     caller.join(timeout=30)
     assert not caller.is_alive()

@@ -14,6 +14,7 @@ import pytest
 from executor import EmbeddedExecutor, ExecutorSettings
 from executor.dataplane.proxy import FaultProxy
 from tests.executor.upstream import HOP_BY_HOP, CountingUpstream, counting_upstream
+from tests.waiting import wait_until
 
 SEED = 1234
 
@@ -188,8 +189,11 @@ def test_deleting_a_policy_releases_held_requests_at_once(
             target=lambda: results.append(http.get(ex.proxy_url("api") + "/h", timeout=60))
         )
         held.start()
-        while 'proxied_requests_total{service="api"} 1' not in http.get(ex.base_url + "/metrics").text:
-            pass
+        wait_until(
+            lambda: 'proxied_requests_total{service="api"} 1' in http.get(ex.base_url + "/metrics").text,
+            interval=0.01,
+            what="the request to be held",
+        )
         assert http.delete(ex.base_url + "/v1/policies/forever").status_code == 200
         held.join(timeout=30)
         assert not held.is_alive()
@@ -295,9 +299,14 @@ def test_a_held_request_whose_client_goes_away_is_never_forwarded(
     host, port = real_clock.proxy_url("api").split("//")[1].split("/")[0].split(":")
     with socket.create_connection((host, int(port))) as raw:
         raw.sendall(b"GET /s/api/gone HTTP/1.1\r\nHost: x\r\n\r\n")
-        while 'proxied_requests_total{service="api"} 1' not in _metrics(http, real_clock):
-            time.sleep(0.01)
-    time.sleep(0.3)  # well past the delay: a hold not called off would have been forwarded by now
+        wait_until(
+            lambda: 'proxied_requests_total{service="api"} 1' in _metrics(http, real_clock),
+            interval=0.01,
+            what="the request to be held",
+        )
+    # Not a wait for something: 0.3 s, well past the 100 ms delay, is how long nothing may happen (a hold
+    # not called off would have been forwarded by now). Bounded and short on purpose.
+    time.sleep(0.3)
     http.delete(real_clock.base_url + "/v1/policies/held")  # and a halt must not revive it
     assert http.get(real_clock.proxy_url("api") + "/after").status_code == 200
     assert upstream.hits == [("GET", "/after")]

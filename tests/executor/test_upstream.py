@@ -9,6 +9,7 @@ import pytest
 
 from executor.dataplane.upstream_pool import UpstreamPool
 from executor.dataplane.upstream_response import UpstreamError
+from tests.waiting import wait_until_async
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
 
@@ -28,6 +29,7 @@ class RawServer:
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
         self.connections = 0
+        self.closed = 0
         self.requests: list[bytes] = []
         self.server: asyncio.Server | None = None
 
@@ -40,6 +42,7 @@ class RawServer:
                 pass
             finally:
                 writer.close()
+                self.closed += 1
 
         self.server = await asyncio.start_server(serve, "127.0.0.1", 0)
         port = self.server.sockets[0].getsockname()[1]
@@ -117,7 +120,7 @@ def test_an_idle_connection_the_upstream_closed_is_replaced_transparently() -> N
         async with server as base:
             pool = UpstreamPool()
             await pool.request("GET", base + "/", [], b"", 5)
-            await asyncio.sleep(0.05)
+            await wait_until_async(lambda: server.closed == 1, timeout=5, what="the upstream to close it")
             again = await pool.request("GET", base + "/", [], b"", 5)
             await pool.close()
         assert again.body == b"ok"

@@ -1,4 +1,4 @@
-"""Fixtures: a real embedded executor on loopback and a SQLite file per test."""
+"""Fixtures: a SQLite file per test and fast client settings (the demo executor is tests/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,6 @@ from sqlalchemy.engine import Engine
 
 import storage
 from client import ExecutorClientConfig
-from executor import EmbeddedExecutor, ExecutorSettings
-
-
-@pytest.fixture(scope="package")
-def executor() -> Iterator[EmbeddedExecutor]:
-    with EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=7)) as running:
-        yield running
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 
 import httpx
@@ -11,6 +10,7 @@ from client import ActiveFault, ClientEvent, HttpExecutorClient
 from executor import EmbeddedExecutor
 from services.faults import ActiveFaultsPoller
 from tests.services.conftest import fast_config
+from tests.waiting import wait_until
 
 
 def _apply(executor: EmbeddedExecutor, key: str) -> str:
@@ -54,13 +54,12 @@ def test_thread_polls_on_refresh_and_stops(executor: EmbeddedExecutor) -> None:
         poller = ActiveFaultsPoller(client=client, interval_sec=60)
         poller.start()
         try:
-            deadline = time.monotonic() + 10
-            while poller.snapshot.polls < 1 and time.monotonic() < deadline:
-                time.sleep(0.01)
+            wait_until(lambda: poller.snapshot.polls >= 1, timeout=10, interval=0.01, what="the first poll")
             assert poller.snapshot.polls == 1  # the first poll at start, the next one not before 60 s
             poller.refresh()
-            while poller.snapshot.polls < 2 and time.monotonic() < deadline:
-                time.sleep(0.01)
+            wait_until(
+                lambda: poller.snapshot.polls >= 2, timeout=10, interval=0.01, what="the refreshed poll"
+            )
             assert poller.snapshot.polls == 2
         finally:
             poller.stop()

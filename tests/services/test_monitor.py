@@ -15,6 +15,7 @@ from executor import EmbeddedExecutor
 from services.monitor import HealthMonitor
 from tests.client.raw_servers import Answer, DripHead, raw_serve
 from tests.services.conftest import fast_config
+from tests.waiting import wait_until
 
 
 def test_monitor_records_healthy_and_unhealthy_samples(executor: EmbeddedExecutor, engine: Engine) -> None:
@@ -39,9 +40,7 @@ def test_monitor_thread_samples_until_stopped(executor: EmbeddedExecutor, engine
     with HttpExecutorClient(fast_config(executor.base_url, health_check_interval_sec=0)) as client:
         monitor = HealthMonitor(engine=engine, client=client, interval_sec=0.05)
         monitor.start()
-        deadline = datetime.now(UTC) + timedelta(seconds=10)
-        while monitor.samples_taken < 3 and datetime.now(UTC) < deadline:
-            monitor._stop.wait(0.05)
+        wait_until(lambda: monitor.samples_taken >= 3, timeout=10, what="three health samples")
         monitor.stop()
         taken = monitor.samples_taken
     assert taken >= 3
@@ -62,8 +61,7 @@ def test_monitor_samples_on_time_while_the_executor_drips(engine: Engine) -> Non
         monitor = HealthMonitor(engine=engine, client=client, interval_sec=interval_sec)
         started = time.monotonic()
         monitor.start()
-        while monitor.samples_taken < 4 and time.monotonic() - started < 10:
-            time.sleep(0.05)
+        wait_until(lambda: monitor.samples_taken >= 4, timeout=10, what="four health samples")
         elapsed = time.monotonic() - started
         taken, healthy = monitor.samples_taken, monitor.last_healthy
         monitor.stop()

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from executor import EmbeddedExecutor
 from services.recovery import recover_orphaned_runs
 from storage import RunStatus
 from tests.services.conftest import fast_config
+from tests.waiting import wait_until
 
 PLAN = {
     "service": "payment",
@@ -32,15 +32,6 @@ PLAN = {
     "percentage": 10,
     "duration_seconds": 120,
 }
-
-
-def _wait_for(predicate, timeout_sec: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_sec
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 def _policy_names(base_url: str) -> set[str]:
@@ -72,13 +63,20 @@ def test_kill_9_mid_run_then_recover_interrupts_the_run_and_removes_the_policy(
     )
     engine = storage.make_engine(database_url)
     try:
-        _wait_for(lambda: any(name.startswith("boifi-") for name in _policy_names(executor.base_url)))
+        wait_until(
+            lambda: any(name.startswith("boifi-") for name in _policy_names(executor.base_url)),
+            interval=0.1,
+            what="the run's policy on the executor",
+        )
         with Session(engine) as session:
             (run,) = storage.list_runs(session)
         assert run.status == RunStatus.RUNNING
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
-        time.sleep(1.5)  # let the lease below run out
+        with Session(engine) as session:  # until the lease below (1 s) has run out on the killed run
+            wait_until(
+                lambda: storage.orphaned_runs(session, lease_sec=1), interval=0.1, what="the lease to run out"
+            )
         result = subprocess.run(
             [sys.executable, "-m", "cli", "runs", "recover", "--lease-sec", "1", "--json"],
             env=env,

@@ -21,8 +21,10 @@ from executor import EmbeddedExecutor
 from services.console import Console, ConsoleSettings
 from services.runner import PROCESS_EXITING, Runner
 from storage import RunStatus
-from tests.cli.processes import ROOT, active_faults, clean_env, free_port, read_until, runs_in, wait_for
+from tests.cli.processes import ROOT, active_faults, clean_env, read_until, runs_in
+from tests.ports import free_port
 from tests.services.conftest import fast_config
+from tests.waiting import wait_until
 
 # Builds the dashboard's process-wide console as a page would, launches a run into it, then serves the
 # dashboard exactly as `streamlit run` does (Streamlit's own SIGTERM handling and exit path).
@@ -74,7 +76,7 @@ def test_closing_the_console_halts_every_run_in_flight_and_names_the_reason(
             console.runner.submit(long_plan("inventory", "/api/v1/inventory/check")),
         ]
         keys = [run_row(engine, run_id).apply_key for run_id in run_ids]
-        wait_for(lambda: len(active_faults(executor.base_url, keys)) == 2, what="both faults to be active")
+        wait_until(lambda: len(active_faults(executor.base_url, keys)) == 2, what="both faults to be active")
     finally:
         console.close(reason="dashboard stopped by SIGTERM")
     for run_id in run_ids:
@@ -138,9 +140,9 @@ def test_the_dashboard_process_halts_and_marks_its_runs_when_streamlit_stops_on_
     try:
         read_until(process, lambda line: "submitted" in line)
         apply_key = runs_in(database_url)[0].apply_key
-        wait_for(lambda: active_faults(executor.base_url, [apply_key]), what="the fault to be injecting")
+        wait_until(lambda: active_faults(executor.base_url, [apply_key]), what="the fault to be injecting")
         # Streamlit installs its signal handlers once its server is up: wait for that before signalling.
-        wait_for(lambda: _healthy(f"http://127.0.0.1:{port}"), timeout_s=90, what="the dashboard server")
+        wait_until(lambda: _healthy(f"http://127.0.0.1:{port}"), timeout=90, what="the dashboard server")
         for _ in range(3):
             process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
