@@ -42,6 +42,7 @@ def write_plan(tmp_path: Path, plan: dict[str, object], name: str = "plan.json")
     return path
 
 
+@pytest.mark.slow
 def test_apply_success_prints_only_json_on_stdout(
     cli: CliRunner, executor: EmbeddedExecutor, tmp_path: Path
 ) -> None:
@@ -55,6 +56,7 @@ def test_apply_success_prints_only_json_on_stdout(
     assert "submitted" in result.stderr
 
 
+@pytest.mark.slow
 def test_apply_reads_yaml_from_stdin(cli: CliRunner, executor: EmbeddedExecutor) -> None:
     yaml_text = "\n".join(f"{key}: {value}" for key, value in GOOD_PLAN.items())
     result = cli.invoke(app, ["apply", "-", "--executor-url", executor.base_url], input=yaml_text)
@@ -89,6 +91,7 @@ def test_apply_unreachable_executor_exits_3(
     assert "failed" in result.stdout
 
 
+@pytest.mark.slow
 def test_apply_stopped_by_guardrail_exits_4(
     cli: CliRunner, executor: EmbeddedExecutor, tmp_path: Path
 ) -> None:
@@ -121,6 +124,7 @@ def test_max_error_rate_is_a_percentage_and_out_of_range_is_refused(cli: CliRunn
     assert "0-100" in cli.invoke(app, ["apply", "--help"]).stdout
 
 
+@pytest.mark.slow
 def test_runs_list_show_export_and_recover(
     cli: CliRunner, executor: EmbeddedExecutor, tmp_path: Path
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from client import ApiMode, ClientEvent, EventKind, ExecutorClientConfig, FaultPlan, HttpExecutorClient
 from executor import EmbeddedExecutor
 
@@ -28,6 +30,7 @@ def _client(executor: EmbeddedExecutor) -> HttpExecutorClient:
     return HttpExecutorClient(config)
 
 
+@pytest.mark.slow
 def test_one_client_applies_in_direct_and_policy_mode_per_call(executor: EmbeddedExecutor) -> None:
     events: list[ClientEvent] = []
     with _client(executor) as client:

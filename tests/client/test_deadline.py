@@ -59,6 +59,7 @@ def _elapsed(call: Any) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("drip", sorted(DRIPS))
 @pytest.mark.parametrize("mode", sorted(APPLY_PATHS))
 def test_apply_ends_by_its_deadline_when_the_apply_answer_drips(mode: str, drip: str) -> None:
@@ -81,6 +82,7 @@ def test_apply_ends_by_its_deadline_when_the_apply_answer_drips(mode: str, drip:
     assert elapsed < TIMEOUT_SEC + SLACK_SEC
 
 
+@pytest.mark.slow
 def test_cleanup_after_a_timeout_is_bounded_by_the_connect_timeout() -> None:
     def handler(method: str, path: str) -> Action:
         if path == "/v1/health":
@@ -101,6 +103,7 @@ def test_cleanup_after_a_timeout_is_bounded_by_the_connect_timeout() -> None:
     assert elapsed < TIMEOUT_SEC + CONNECT_SEC + SLACK_SEC
 
 
+@pytest.mark.slow
 def test_policy_probe_against_a_dripping_target_keeps_the_deadline() -> None:
     def handler(method: str, path: str) -> Action:
         if path == "/v1/health":
@@ -123,6 +126,7 @@ def test_policy_probe_against_a_dripping_target_keeps_the_deadline() -> None:
     assert elapsed < TIMEOUT_SEC + SLACK_SEC
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("drip", sorted(DRIPS))
 @pytest.mark.parametrize("mode", sorted(APPLY_PATHS))
 def test_check_health_ends_by_its_timeout_when_health_drips(mode: str, drip: str) -> None:
@@ -136,6 +140,7 @@ def test_check_health_ends_by_its_timeout_when_health_drips(mode: str, drip: str
     assert elapsed < CONNECT_SEC + SLACK_SEC
 
 
+@pytest.mark.slow
 def test_the_health_check_before_an_apply_stays_within_the_apply_deadline() -> None:
     with (
         raw_serve(lambda method, path: DripHead()) as server,

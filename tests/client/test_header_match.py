@@ -21,6 +21,7 @@ def _plan(header: dict[str, str]) -> FaultPlan:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("api_mode", ["extended", "direct"])
 def test_a_header_no_request_carries_hits_nothing(executor: EmbeddedExecutor, api_mode: str) -> None:
     # The load driver sends no x-user-id: a 100 % abort matching x-user-id: 42 must touch no request

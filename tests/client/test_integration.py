@@ -73,6 +73,7 @@ def test_server_that_fails_twice_then_succeeds() -> None:
     assert observation.apply_id == "fault-7" and len(observation.samples) == 2
 
 
+@pytest.mark.slow
 def test_stalled_server_hits_the_deadline_as_a_timeout() -> None:
     def handler(seen: Seen) -> Reply:
         if seen.path == "/v1/health":
@@ -175,6 +176,7 @@ class FamilyA:
         return Reply(200, {"ok": True})
 
 
+@pytest.mark.slow
 def test_policy_mode_against_a_family_a_server_with_the_real_probe() -> None:
     plane = FamilyA()
     plan = FaultPlan(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from client import ExecutorClientConfig, FaultPlan, HttpExecutorClient, RequestSample
 from client.summaries import baseline_warning
@@ -32,6 +33,7 @@ def _policy_client(executor: EmbeddedExecutor) -> HttpExecutorClient:
     )
 
 
+@pytest.mark.slow
 def test_readme_plan_without_method_probes_with_post_and_sees_no_errors(executor: EmbeddedExecutor) -> None:
     """It probed with GET: the payment API answered 405 and the run reported ~51 % errors."""
     with _policy_client(executor) as client:
@@ -43,6 +45,7 @@ def test_readme_plan_without_method_probes_with_post_and_sees_no_errors(executor
     assert observation.warnings == []
 
 
+@pytest.mark.slow
 def test_a_plan_against_an_api_the_probe_cannot_reach_warns(executor: EmbeddedExecutor) -> None:
     plan = README_PLAN.model_copy(update={"api": "/api/v1/payment/nowhere", "duration_seconds": 2})
     with _policy_client(executor) as client:

@@ -36,6 +36,7 @@ def _faults_with_key(base_url: str, key: str) -> list[dict[str, Any]]:
     return [fault for fault in faults if fault.get("idempotency_key") == key]
 
 
+@pytest.mark.slow
 def test_direct_apply_past_its_deadline_cancels_the_fault_on_the_real_executor(
     executor: EmbeddedExecutor,
 ) -> None:

@@ -22,6 +22,7 @@ def _run_all_pages() -> list[AppTest]:
     return results
 
 
+@pytest.mark.slow
 def test_every_page_renders_with_an_empty_database_and_unreachable_executor(
     unreachable_executor: str,
 ) -> None:
@@ -48,6 +49,7 @@ def test_every_page_renders_with_a_thousand_runs(database_url: str, unreachable_
         assert not at.exception, (page, at.exception)
 
 
+@pytest.mark.slow
 def test_unreachable_executor_shows_a_banner_not_a_traceback(unreachable_executor: str) -> None:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_SEC)
     at.switch_page("pages/2_Monitor.py").run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
@@ -18,6 +19,7 @@ def _table_with(at: AppTest, column: str) -> pd.DataFrame:
     return next(df.value for df in at.dataframe if column in df.value.columns)
 
 
+@pytest.mark.slow
 def test_runs_in_the_url_are_compared_with_verdicts(database_url: str, unreachable_executor: str) -> None:
     populate(database_url, count=6, samples_per_run=300)
     at = AppTest.from_file(APP, default_timeout=60)
@@ -38,6 +40,7 @@ def test_runs_in_the_url_are_compared_with_verdicts(database_url: str, unreachab
     assert len(at.get("plotly_chart")) == 3
 
 
+@pytest.mark.slow
 def test_selection_is_written_to_the_url(database_url: str, unreachable_executor: str) -> None:
     populate(database_url, count=4, samples_per_run=50)
     at = AppTest.from_file(APP, default_timeout=60)
@@ -49,6 +52,7 @@ def test_selection_is_written_to_the_url(database_url: str, unreachable_executor
     assert "runs" not in at.query_params
 
 
+@pytest.mark.slow
 def test_unknown_and_malformed_ids_in_the_url_do_not_break_the_page(
     database_url: str, unreachable_executor: str
 ) -> None:
@@ -60,6 +64,7 @@ def test_unknown_and_malformed_ids_in_the_url_do_not_break_the_page(
     assert any("#999" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_filters_narrow_the_table(database_url: str, unreachable_executor: str) -> None:
     populate(database_url, count=30, samples_per_run=10)
     at = AppTest.from_file(APP, default_timeout=60)
@@ -94,6 +99,7 @@ def _finished_runs(url: str, outcomes: list[tuple[RunStatus, str | None]]) -> li
     return ids
 
 
+@pytest.mark.slow
 def test_history_filters_runs_their_guardrail_stopped(database_url: str, unreachable_executor: str) -> None:
     halted, guarded = _finished_runs(
         database_url,
@@ -114,6 +120,7 @@ def test_history_filters_runs_their_guardrail_stopped(database_url: str, unreach
     assert list(_table_with(at, "fault_type")["id"]) == [halted]
 
 
+@pytest.mark.slow
 def test_home_shows_a_guardrail_stop_with_its_reason(database_url: str, unreachable_executor: str) -> None:
     (run_id,) = _finished_runs(
         database_url, [(RunStatus.GUARDRAIL_STOP, "guardrail: p99 latency 900 ms exceeded 500 ms")]

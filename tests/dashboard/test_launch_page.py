@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
@@ -26,6 +27,7 @@ def _errors(at: AppTest) -> list[str]:
     return [element.value for element in at.error]
 
 
+@pytest.mark.slow
 def test_out_of_range_percentage_is_refused_next_to_the_field(unreachable_executor: str) -> None:
     at = _launch_page()
     at.number_input(key="launch_percentage").set_value(150).run()
@@ -35,6 +37,7 @@ def test_out_of_range_percentage_is_refused_next_to_the_field(unreachable_execut
     assert "launch_run_id" not in at.session_state
 
 
+@pytest.mark.slow
 def test_api_must_be_a_path_and_delay_must_be_positive(unreachable_executor: str) -> None:
     at = _launch_page()
     at.text_input(key="launch_api_text").set_value("payment").run()
@@ -44,6 +47,7 @@ def test_api_must_be_a_path_and_delay_must_be_positive(unreachable_executor: str
     assert any("greater than 0" in text for text in errors), errors
 
 
+@pytest.mark.slow
 def test_abort_needs_a_valid_status_and_header_match_needs_a_name(unreachable_executor: str) -> None:
     at = _launch_page()
     at.selectbox(key="launch_fault_type").set_value("abort").run()
@@ -53,6 +57,7 @@ def test_abort_needs_a_valid_status_and_header_match_needs_a_name(unreachable_ex
     assert _errors(at) == []
 
 
+@pytest.mark.slow
 def test_guardrail_without_bounds_is_refused(unreachable_executor: str) -> None:
     at = _launch_page()
     at.checkbox(key="launch_guard_on").check()
@@ -60,6 +65,7 @@ def test_guardrail_without_bounds_is_refused(unreachable_executor: str) -> None:
     assert any("is a percentage: give a value from 0 to 100" in text for text in _errors(at)), _errors(at)
 
 
+@pytest.mark.slow
 def test_valid_form_shows_the_request_preview(unreachable_executor: str) -> None:
     at = _launch_page()
     assert _errors(at) == []
@@ -67,6 +73,7 @@ def test_valid_form_shows_the_request_preview(unreachable_executor: str) -> None
     assert previews and "/v1/faults/apply" in previews[0] and '"fault_type": "delay"' in previews[0]
 
 
+@pytest.mark.slow
 def test_launch_shows_the_run_then_its_result(live_executor: str) -> None:
     at = _launch_page()
     assert at.selectbox(key="launch_service").options, "services come from GET /v1/services"
@@ -92,6 +99,7 @@ def _wait_for(at: AppTest, predicate: Callable[[AppTest], bool], *, timeout_sec:
     return True
 
 
+@pytest.mark.slow
 def test_run_survives_leaving_the_page_and_halt_cancels_it(live_executor: str) -> None:
     at = _launch_page()
     at.selectbox(key="launch_service").set_value("payment").run()
@@ -109,6 +117,7 @@ def test_run_survives_leaving_the_page_and_halt_cancels_it(live_executor: str) -
     assert any("halted by user" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_launch_in_policy_mode_keeps_the_shared_console_and_stores_the_mode(live_executor: str) -> None:
     at = _launch_page()
     console_before = get_holder().console()
@@ -135,6 +144,7 @@ def test_launch_in_policy_mode_keeps_the_shared_console_and_stores_the_mode(live
     assert run is not None and run.api_mode == "policy"
 
 
+@pytest.mark.slow
 def test_a_guardrail_in_percent_stops_the_run_with_its_own_status(live_executor: str) -> None:
     at = _launch_page()
     at.selectbox(key="launch_service").set_value("payment").run()

@@ -13,6 +13,7 @@ from tests.waiting import wait_until
 APP = "../../app.py"
 
 
+@pytest.mark.slow
 def test_halt_all_stops_the_active_fault(live_executor: str) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     at.switch_page("pages/2_Monitor.py").run()
@@ -33,6 +34,7 @@ def test_halt_all_stops_the_active_fault(live_executor: str) -> None:
     assert view is not None and view.run.status.value == "cancelled"
 
 
+@pytest.mark.slow
 def test_rendering_the_monitor_lists_no_faults_itself(
     live_executor: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -55,6 +55,7 @@ def test_negative_timeout_and_bad_database_url_are_refused(unreachable_executor:
     assert any(text.startswith("database_url:") for text in errors), errors
 
 
+@pytest.mark.slow
 def test_apply_rebuilds_the_shared_client(unreachable_executor: str, embedded_executor: str) -> None:
     at = _settings_page()
     old_console = get_holder().console()
@@ -124,6 +125,7 @@ def _start_run(console: Console, database_url: str, *, duration_seconds: int) ->
     return run_id
 
 
+@pytest.mark.slow
 def test_applying_unchanged_settings_keeps_the_client_and_the_active_run(
     live_executor: str, database_url: str
 ) -> None:
@@ -139,6 +141,7 @@ def test_applying_unchanged_settings_keeps_the_client_and_the_active_run(
     assert any("Nothing changed" in i.value for i in at.info), [i.value for i in at.info]
 
 
+@pytest.mark.slow
 def test_a_new_database_lets_the_active_run_finish_on_the_previous_console(
     live_executor: str, database_url: str, tmp_path: Path
 ) -> None:
@@ -160,6 +163,7 @@ def test_a_new_database_lets_the_active_run_finish_on_the_previous_console(
     wait_until(lambda: holder.retiring() == [], what="the previous console to close after its run")
 
 
+@pytest.mark.slow
 def test_a_new_executor_url_keeps_the_run_on_launch_where_halt_still_reaches_it(
     live_executor: str, database_url: str
 ) -> None:

@@ -62,6 +62,7 @@ def test_extended_fault_hits_only_requests_carrying_the_planned_header(
         http.delete(api_executor.base_url + f"/v1/faults/{apply_id}")
 
 
+@pytest.mark.slow
 def test_load_headers_make_matching_traffic_and_only_it_is_hit(
     http: httpx.Client, api_executor: EmbeddedExecutor, counting: CountingUpstream
 ) -> None:

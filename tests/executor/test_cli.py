@@ -69,6 +69,7 @@ def _running_executor(*args: str) -> Iterator[tuple[subprocess.Popen[str], list[
             process.communicate()
 
 
+@pytest.mark.slow
 def test_executor_command_serves_until_sigterm(http: httpx.Client) -> None:
     with (
         counting_upstream() as upstream,
@@ -87,6 +88,7 @@ def test_executor_command_serves_until_sigterm(http: httpx.Client) -> None:
     assert "executor stopped" in out
 
 
+@pytest.mark.slow
 def test_a_burst_of_sigterms_still_stops_the_executor_cleanly() -> None:
     # As when `uv run` forwards a signal the terminal also delivered, many times over: the shutdown must
     # neither deadlock in the signal handler nor be cut short by a later signal.

@@ -45,6 +45,7 @@ def test_a_delay_on_payment_shows_up_in_checkout_latency(http: httpx.Client, sho
     assert elapsed_ms >= 150
 
 
+@pytest.mark.slow
 def test_the_gateway_falls_back_while_orders_waits(http: httpx.Client, shop: EmbeddedExecutor) -> None:
     fault = {"percentage": 100, "delay": {"fixed_delay_ms": 800}}
     http.post(shop.base_url + "/v1/policies", json=_payment_policy(fault))
@@ -96,6 +97,7 @@ def test_each_request_yields_spans_across_the_call_graph(http: httpx.Client, sho
         assert isinstance(span["tags"], dict)
 
 
+@pytest.mark.slow
 def test_concurrent_faults_on_different_services(http: httpx.Client, shop: EmbeddedExecutor) -> None:
     bodies = [
         {

@@ -28,6 +28,7 @@ def ex(api_executor: EmbeddedExecutor) -> EmbeddedExecutor:
     return api_executor
 
 
+@pytest.mark.slow
 def test_extended_apply_runs_load_and_reports_final_metrics(http: httpx.Client, ex: EmbeddedExecutor) -> None:
     response = http.post(ex.base_url + "/v1/faults/apply", json=_body(), headers={"Idempotency-Key": "k-1"})
     assert response.status_code == 200
@@ -184,6 +185,7 @@ def test_fault_scheduled_in_the_future_is_pending(http: httpx.Client, ex: Embedd
     http.delete(ex.base_url + f"/v1/faults/{apply_id}")
 
 
+@pytest.mark.slow
 def test_fault_ends_by_itself_at_its_end_time(http: httpx.Client, ex: EmbeddedExecutor) -> None:
     apply_id = http.post(ex.base_url + "/v1/faults/apply", json=_body(load={"rate_rps": 2})).json()[
         "apply_id"
@@ -193,6 +195,7 @@ def test_fault_ends_by_itself_at_its_end_time(http: httpx.Client, ex: EmbeddedEx
     assert http.get(ex.proxy_url("api") + "/work").status_code == 200
 
 
+@pytest.mark.slow
 def test_direct_apply_returns_completed_metrics(http: httpx.Client, ex: EmbeddedExecutor) -> None:
     response = http.post(ex.base_url + "/api/v1/faults/apply?include_samples=true", json=_body(percentage=50))
     assert response.status_code == 200
@@ -247,6 +250,7 @@ def test_direct_apply_can_be_cancelled_from_another_connection(
     assert replay.json()["apply_id"] == results[0].json()["apply_id"]
 
 
+@pytest.mark.slow
 def test_collect_probes_through_the_proxy(
     http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream
 ) -> None:
@@ -281,6 +285,7 @@ def test_health_ready_services_and_prometheus(http: httpx.Client, demo_executor:
         assert f"# TYPE boifi_executor_{name}" in text.text
 
 
+@pytest.mark.slow
 def test_requests_a_fault_holds_at_its_end_keep_their_whole_delay(
     http: httpx.Client, ex: EmbeddedExecutor
 ) -> None:
@@ -294,6 +299,7 @@ def test_requests_a_fault_holds_at_its_end_keep_their_whole_delay(
     assert http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["status"] == "completed"
 
 
+@pytest.mark.slow
 def test_requests_held_past_the_end_grace_are_released(
     http: httpx.Client, upstream: CountingUpstream
 ) -> None:
@@ -314,6 +320,7 @@ def test_requests_held_past_the_end_grace_are_released(
         assert http.delete(ex.base_url + f"/v1/faults/{apply_id}").json()["status"] == "completed"
 
 
+@pytest.mark.slow
 def test_cancelling_in_the_end_grace_releases_at_once_and_keeps_completed(
     http: httpx.Client, ex: EmbeddedExecutor
 ) -> None:

@@ -60,6 +60,7 @@ def _wait_all_finished(http: httpx.Client, base: str) -> None:
     wait_until(finished, what="every fault to finish")
 
 
+@pytest.mark.slow
 def test_a_key_retried_after_more_than_200_newer_faults_returns_the_same_fault(
     http: httpx.Client, api_executor: EmbeddedExecutor
 ) -> None:
@@ -81,6 +82,7 @@ def test_a_key_retried_after_more_than_200_newer_faults_returns_the_same_fault(
     assert first.json()["apply_id"] not in {item["apply_id"] for item in listed}  # summarised, not listed
 
 
+@pytest.mark.slow
 def test_a_key_is_replayed_within_its_window_and_forgotten_after_it(
     http: httpx.Client, small_executor: EmbeddedExecutor, clock: FakeClock
 ) -> None:
@@ -108,6 +110,7 @@ def test_a_key_is_replayed_within_its_window_and_forgotten_after_it(
     http.delete(base + f"/v1/faults/{fresh.json()['apply_id']}")
 
 
+@pytest.mark.slow
 def test_memory_is_released_when_the_window_has_passed(
     http: httpx.Client, small_executor: EmbeddedExecutor, clock: FakeClock
 ) -> None:
@@ -124,6 +127,7 @@ def test_memory_is_released_when_the_window_has_passed(
     http.delete(base + f"/v1/faults/{last}")
 
 
+@pytest.mark.slow
 def test_a_direct_apply_retried_after_its_record_was_summarised_answers_the_same(
     http: httpx.Client, small_executor: EmbeddedExecutor
 ) -> None:

@@ -128,6 +128,7 @@ _PROPERTY = settings(
 )
 
 
+@pytest.mark.slow
 @_PROPERTY
 @given(body=_fault_bodies())
 def test_property_fault_applies_never_answer_500(
@@ -144,6 +145,7 @@ def test_property_fault_applies_never_answer_500(
     assert isinstance(direct.json(), dict)
 
 
+@pytest.mark.slow
 @_PROPERTY
 @given(body=_policy_bodies())
 def test_property_policy_writes_never_answer_500(

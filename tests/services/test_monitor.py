@@ -48,6 +48,7 @@ def test_monitor_thread_samples_until_stopped(executor: EmbeddedExecutor, engine
         assert len(storage.health_series(session, since=datetime.now(UTC) - timedelta(minutes=5))) == taken
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_monitor_samples_on_time_while_the_executor_drips(engine: Engine) -> None:
     """A health endpoint dripping a header byte every 0.5 s held the first check (and the thread) for ever."""

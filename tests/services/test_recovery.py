@@ -39,6 +39,7 @@ def _policy_names(base_url: str) -> set[str]:
     return {policy["metadata"]["name"] for policy in body["policies"]}
 
 
+@pytest.mark.slow
 def test_kill_9_mid_run_then_recover_interrupts_the_run_and_removes_the_policy(
     executor: EmbeddedExecutor, tmp_path: Path
 ) -> None:
@@ -169,6 +170,7 @@ def _active_keys(base_url: str) -> set[str]:
     return {f["idempotency_key"] for f in faults if f["status"] in ("pending", "running")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("status", [RunStatus.FAILED, RunStatus.GUARDRAIL_STOP])
 def test_recovery_halts_the_fault_a_failed_direct_run_left_active(
     executor: EmbeddedExecutor, engine: Engine, status: RunStatus

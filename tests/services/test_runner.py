@@ -57,6 +57,7 @@ def finished(engine: Engine, run_id: int) -> storage.RunDetail:
     return detail
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("api_mode", ["extended", "direct", "policy"])
 def test_run_completes_and_stores_observation_in_every_mode(
     executor: EmbeddedExecutor, engine: Engine, console_factory, api_mode: str
@@ -77,6 +78,7 @@ def test_run_completes_and_stores_observation_in_every_mode(
     assert run.labels == ["mode-test"]
 
 
+@pytest.mark.slow
 def test_one_runner_runs_plans_in_other_modes_than_its_clients(
     executor: EmbeddedExecutor, engine: Engine, console_factory
 ) -> None:
@@ -98,6 +100,7 @@ def test_one_runner_runs_plans_in_other_modes_than_its_clients(
     assert not hasattr(console.runner, "_siblings")
 
 
+@pytest.mark.slow
 def test_cancel_halts_the_fault_on_the_executor(
     executor: EmbeddedExecutor, engine: Engine, console_factory
 ) -> None:
@@ -118,6 +121,7 @@ def test_cancel_halts_the_fault_on_the_executor(
     assert not [f for f in console.client.list_active_faults() if f.service == "inventory"]
 
 
+@pytest.mark.slow
 def test_guardrail_stops_a_run_whose_error_rate_crosses_the_bound(
     executor: EmbeddedExecutor, engine: Engine, console_factory
 ) -> None:
@@ -139,6 +143,7 @@ def test_guardrail_stops_a_run_whose_error_rate_crosses_the_bound(
     assert run.guardrail == {"max_error_rate": 0.5, "max_p99_latency_ms": None, "min_requests": 10}
 
 
+@pytest.mark.slow
 def test_ten_concurrent_runs_lose_nothing(
     executor: EmbeddedExecutor, engine: Engine, console_factory
 ) -> None:
@@ -162,6 +167,7 @@ def test_ten_concurrent_runs_lose_nothing(
         assert len(detail.samples["latency_ms"]) == detail.run.request_count
 
 
+@pytest.mark.slow
 def test_unreachable_executor_fails_the_run_with_a_connection_error(engine: Engine, console_factory) -> None:
     console = console_factory("http://127.0.0.1:9", max_retries=1)
     run_id = console.runner.submit(delay_plan())
@@ -172,6 +178,7 @@ def test_unreachable_executor_fails_the_run_with_a_connection_error(engine: Engi
     assert run.error
 
 
+@pytest.mark.slow
 def test_client_events_are_recorded_with_their_run(
     executor: EmbeddedExecutor, engine: Engine, console_factory
 ) -> None:

@@ -28,6 +28,7 @@ PLAN = FaultPlan(
 pytestmark = pytest.mark.timeout(90)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("api_mode", ["direct", "extended"])
 def test_a_run_against_a_dripping_executor_fails_by_its_deadline(engine: Engine, api_mode: str) -> None:
     def handler(method: str, path: str) -> Action:

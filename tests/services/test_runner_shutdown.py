@@ -61,6 +61,7 @@ def run_row(engine: Engine, run_id: int) -> storage.Run:
     return run
 
 
+@pytest.mark.slow
 def test_closing_the_console_halts_every_run_in_flight_and_names_the_reason(
     executor: EmbeddedExecutor, engine: Engine
 ) -> None:

@@ -119,6 +119,7 @@ def test_console_that_fails_to_start_closes_what_it_built(tmp_path, monkeypatch)
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_the_console_polls_active_faults_with_its_monitor_and_stops_on_close(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import storage
     from client import ExecutorClientConfig

@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session
 
 import storage
@@ -18,6 +19,7 @@ EVENTS_PER_RUN = 5
 SAMPLES_PER_RUN = 50
 
 
+@pytest.mark.slow
 def test_concurrent_writers_to_one_file_lose_nothing(tmp_path: Path) -> None:
     engine = file_engine(tmp_path / "shared.db")
     start = threading.Barrier(THREADS)

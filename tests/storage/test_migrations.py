@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
@@ -44,6 +45,7 @@ def _seed_first_schema(path: Path) -> None:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_database_at_first_revision_upgrades_keeping_rows(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     _seed_first_schema(path)
