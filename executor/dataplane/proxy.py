@@ -149,6 +149,8 @@ class FaultProxy:
         path = slash + tail if slash else "/"
         self._counters.count_request(name)
         headers = {key.lower(): value for key, value in request.headers}
+        if len(headers) < len(request.headers):  # a header came more than once
+            headers = _joined(request.headers)
         rule = first_match(
             self._rules(),
             service=name,
@@ -287,10 +289,12 @@ class FaultProxy:
         return response
 
     def _upstream_request(self, call: _Call, span_id: str | None) -> tuple[str, list[tuple[str, str]]]:
-        upstream_headers = [(key, value) for key, value in call.headers.items() if key not in _HOP_BY_HOP]
+        upstream_headers = [
+            (key, value) for key, value in call.request.headers if key.lower() not in _HOP_BY_HOP
+        ]
         if span_id:  # the proxy's span becomes the upstream's parent, replacing the caller's
             upstream_headers = [
-                (key, value) for key, value in upstream_headers if key != PARENT_HEADER.lower()
+                (key, value) for key, value in upstream_headers if key.lower() != PARENT_HEADER.lower()
             ]
             upstream_headers.append((PARENT_HEADER, span_id))
         url = call.target.upstream + call.path
@@ -367,8 +371,21 @@ class _Call:
     request: Request
     target: ServiceTarget
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # lower-cased names, for matching (see _joined); the upstream gets request's
     rule: Rule | None
+
+
+def _joined(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """Key headers by lower-cased name for matching, joining a repeated header's values with ``,`` in order.
+
+    This is what Envoy (family A's data plane) matches a repeated header against: ``X-Forwarded-For: a`` then
+    ``X-Forwarded-For: b`` is matched as ``a,b``. The upstream still gets every line as it came.
+    """
+    joined: dict[str, str] = {}
+    for key, value in headers:
+        name = key.lower()
+        joined[name] = joined[name] + "," + value if name in joined else value
+    return joined
 
 
 def _json(status: int, body: dict[str, object]) -> Response:

@@ -46,7 +46,11 @@ class StringMatch:
 
 @dataclass(frozen=True)
 class HeaderMatch:
-    """Match a present header (``name`` lower-case, as the data plane keys them) whose value matches."""
+    """Match a present header (``name`` lower-case, as the data plane keys them) whose value matches.
+
+    A header sent more than once is matched, as Envoy matches it, against its values joined with ``,`` in
+    the order they came: ``X-Forwarded-For: a`` and ``X-Forwarded-For: b`` are ``a,b``.
+    """
 
     name: str
     match: StringMatch | None
