@@ -6,26 +6,17 @@ import contextlib
 import signal
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-import storage
-from cli.common import (
-    UNREACHABLE_ERRORS,
-    ExitCode,
-    client_config,
-    describe_run,
-    err,
-    load_run,
-    open_engine,
-    print_json,
-)
-from cli.plan_file import PlanFileError, load_plan
+from cli.exit_codes import UNREACHABLE_ERRORS, ExitCode
+from cli.output import describe_run, err, print_json
 from cli.signals import StopSignals
-from client import FaultPlan
-from services.console import Console, ConsoleSettings
-from services.guardrail import Guardrail
+
+if TYPE_CHECKING:  # the command imports these in its body: `boifi --help` must not load storage or the client
+    from client import FaultPlan
+    from services.console import Console
 
 
 def _progress_line(row: dict[str, Any], duration_s: int) -> str:
@@ -47,6 +38,8 @@ def _progress_line(row: dict[str, Any], duration_s: int) -> str:
 def _load_row(
     console: Console, run_id: int, *, with_timeline: bool = True
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    from cli.common import load_run
+
     loaded = load_run(console.engine, run_id, with_timeline=with_timeline)
     assert loaded is not None, f"run {run_id} vanished from storage"
     return loaded
@@ -88,6 +81,9 @@ def _open_console(
     database_url: str | None,
 ) -> Console:
     """Start the embedded executor if asked, then a Console for the plan's run; both close with `stack`."""
+    from cli.common import client_config, open_engine
+    from services.console import Console, ConsoleSettings
+
     extra: dict[str, Any] = {}
     if embedded:
         from executor import EmbeddedExecutor, ExecutorSettings
@@ -109,6 +105,8 @@ def _open_console(
 
 
 def _exit_code(row: dict[str, Any]) -> int:
+    import storage
+
     if row["status"] == storage.RunStatus.COMPLETED.value:
         return ExitCode.OK
     if row["status"] == storage.RunStatus.FAILED.value and row.get("error_class") in UNREACHABLE_ERRORS:
@@ -151,6 +149,9 @@ def apply(
     ] = None,
 ) -> None:
     """Apply one fault plan, show progress, store the run and print its observation."""
+    from cli.plan_file import PlanFileError, load_plan
+    from services.guardrail import Guardrail
+
     try:
         plan = load_plan(plan_file)
         guardrail = Guardrail.from_percent(

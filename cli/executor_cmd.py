@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
 
 from cli.signals import StopSignals
-from executor import EmbeddedExecutor, ExecutorSettings, ExecutorStartError
+
+if TYPE_CHECKING:  # imported in the bodies: `boifi --help` must not load the executor (aiohttp)
+    from executor import ExecutorSettings
 
 __all__ = ["parse_services", "register", "run_executor"]
 
@@ -29,6 +32,8 @@ def run_executor(
     echo: Callable[[str], None] = typer.echo,
 ) -> None:
     """Start the executor, print its URLs, block until SIGINT or SIGTERM and stop cleanly."""
+    from executor import EmbeddedExecutor
+
     with StopSignals() as stop, EmbeddedExecutor(settings) as ex:
         echo(f"control API: {ex.base_url}")
         for name in ex.service_names():
@@ -54,6 +59,8 @@ def register(app: typer.Typer) -> None:
         rate_rps: float = typer.Option(50.0, help="Default load-driver rate in requests per second."),
     ) -> None:
         """Run the embedded executor: control API, fault proxy and demo services."""
+        from executor import ExecutorSettings, ExecutorStartError
+
         settings = ExecutorSettings(
             host=host,
             port=port,

@@ -14,6 +14,7 @@ app = typer.Typer(
     help="BOIFI Console: fault-injection experiments from the command line.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: rendering it with rich costs more than the rest of `--help`
 )
 
 
@@ -25,7 +26,16 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what t
     )
 
 
+def _complete_short_help(typer_app: typer.Typer) -> None:
+    """Give each command its docstring's first line as short help (plain click would cut it at the width)."""
+    for info in typer_app.registered_commands:
+        if info.short_help is None and info.callback is not None and info.callback.__doc__:
+            info.short_help = info.callback.__doc__.strip().splitlines()[0]
+
+
 app.command()(apply)
 app.add_typer(runs_app, name="runs")
 executor_cmd.register(app)
 up_cmd.register(app)
+_complete_short_help(app)
+_complete_short_help(runs_app)

@@ -5,17 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlmodel import Session
 
-import storage
-from cli.common import client_config, describe_run, err, load_run, open_engine, print_json
-from client import HttpExecutorClient
-from services.recovery import recover_orphaned_runs
+from cli.output import describe_run, err, print_json
 
-runs_app = typer.Typer(help="List, show, export and recover stored runs.", no_args_is_help=True)
+if TYPE_CHECKING:  # the commands import storage in their bodies: `boifi --help` must not load it
+    import storage
+
+runs_app = typer.Typer(
+    help="List, show, export and recover stored runs.", no_args_is_help=True, rich_markup_mode=None
+)
+
+# `storage.RunStatus`'s values, spelled out: the help needs no storage import (a test keeps them equal).
+RUN_STATUSES = ("queued", "running", "completed", "failed", "cancelled", "interrupted", "guardrail_stop")
 
 DatabaseOption = Annotated[
     str | None, typer.Option(help="Storage URL (default: BOIFI_DATABASE_URL or the user data dir).")
@@ -23,13 +27,13 @@ DatabaseOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 StatusOption = Annotated[
     list[str] | None,
-    typer.Option(
-        help="Only runs in this status (repeatable): " + ", ".join(s.value for s in storage.RunStatus) + "."
-    ),
+    typer.Option(help="Only runs in this status (repeatable): " + ", ".join(RUN_STATUSES) + "."),
 ]
 
 
 def _status_filter(status: list[str] | None) -> list[storage.RunStatus] | None:
+    import storage
+
     if not status:
         return None
     try:
@@ -51,6 +55,11 @@ def list_runs(
     database_url: DatabaseOption = None,
 ) -> None:
     """List runs, newest first."""
+    from sqlmodel import Session
+
+    import storage
+    from cli.common import open_engine
+
     engine = open_engine(database_url)
     with Session(engine) as session:
         runs = storage.list_runs(
@@ -84,6 +93,8 @@ def show_run(
     database_url: DatabaseOption = None,
 ) -> None:
     """Show one run with its summary (and, with --json, its timeline)."""
+    from cli.common import load_run, open_engine
+
     loaded = load_run(open_engine(database_url), run_id)
     if loaded is None:
         err(f"no run with id {run_id}")
@@ -97,6 +108,8 @@ def show_run(
 
 def runs_json(runs: Sequence[storage.Run]) -> str:
     """Return runs as a JSON array of `storage.runs_to_records` records."""
+    import storage
+
     return json.dumps(storage.runs_to_records(runs), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
@@ -113,6 +126,11 @@ def export_runs(
     database_url: DatabaseOption = None,
 ) -> None:
     """Export runs with their summaries as CSV or JSON (the dashboard's download shape; rates in percent)."""
+    from sqlmodel import Session
+
+    import storage
+    from cli.common import open_engine
+
     if format not in ("csv", "json"):
         err(f"unknown format {format!r}; use csv or json")
         raise typer.Exit(2)
@@ -144,6 +162,10 @@ def recover(
     database_url: DatabaseOption = None,
 ) -> None:
     """Mark orphaned runs as interrupted and remove their faults from the Executor."""
+    from cli.common import client_config, open_engine
+    from client import HttpExecutorClient
+    from services.recovery import recover_orphaned_runs
+
     engine = open_engine(database_url)
     clients: dict[tuple[str, str], HttpExecutorClient] = {}
 

@@ -12,27 +12,26 @@ from typing import Annotated
 
 import typer
 
-from cli.common import err
+from cli.output import err
 from cli.signals import StopSignals
-from services.runner import SHUTDOWN_TIMEOUT_SEC
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP_PATH = PROJECT_ROOT / "app.py"
 # The dashboard halts its runs on the way out, each bounded by the runner's shutdown timeout; allow for that.
-DASHBOARD_STOP_TIMEOUT_S = SHUTDOWN_TIMEOUT_SEC + 15.0
+DASHBOARD_STOP_MARGIN_S = 15.0
 
 
-def _stop_dashboard(process: subprocess.Popen[bytes], signum: int) -> int:
-    """Pass `signum` on to the dashboard and wait for it to halt its runs; kill it if it takes too long.
+def _stop_dashboard(process: subprocess.Popen[bytes], signum: int, timeout_s: float) -> int:
+    """Pass `signum` on to the dashboard and wait `timeout_s` for it to halt its runs; then kill it.
 
     Return the exit code `boifi up` should end with: 0 when the dashboard stopped cleanly, else non-zero.
     """
     err("stopping the dashboard (halting its runs) ...")
     process.send_signal(signum)
     try:
-        return 0 if process.wait(timeout=DASHBOARD_STOP_TIMEOUT_S) == 0 else 1
+        return 0 if process.wait(timeout=timeout_s) == 0 else 1
     except subprocess.TimeoutExpired:
-        err(f"the dashboard did not stop within {DASHBOARD_STOP_TIMEOUT_S:g} s; killing it")
+        err(f"the dashboard did not stop within {timeout_s:g} s; killing it")
         process.kill()
         process.wait()
         return 1
@@ -49,6 +48,9 @@ def up(
     SIGINT and SIGTERM are passed on to the dashboard, which halts and marks its runs in flight; the
     embedded executor stops only after that, so that the halts still reach it.
     """
+    from services.runner import SHUTDOWN_TIMEOUT_SEC
+
+    stop_timeout_s = SHUTDOWN_TIMEOUT_SEC + DASHBOARD_STOP_MARGIN_S
     env = dict(os.environ)
     exit_code = 0
     with contextlib.ExitStack() as stack:
@@ -82,7 +84,7 @@ def up(
                 pass
         finally:
             if process.poll() is None:
-                exit_code = _stop_dashboard(process, stop.received or signal.SIGTERM)
+                exit_code = _stop_dashboard(process, stop.received or signal.SIGTERM, stop_timeout_s)
             elif stop.received is None:
                 err(f"the dashboard exited with code {process.returncode}")
                 exit_code = process.returncode if process.returncode > 0 else 1

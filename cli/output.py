@@ -1,0 +1,58 @@
+"""What the `boifi` commands print: messages on standard error, JSON and runs on standard output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+
+__all__ = ["describe_run", "err", "print_json"]
+
+
+def err(message: str) -> None:
+    """Print to standard error (standard output stays clean for --json)."""
+    typer.echo(message, err=True)
+
+
+def print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}{unit}"
+    return f"{value}{unit}"
+
+
+def describe_run(row: dict[str, Any]) -> str:
+    """Render one run (a `storage.run_record`) as a few human-readable lines."""
+    lines = [
+        f"run {row['id']}: {row['status']}  {row['fault_type']} {row['percentage']}% on "
+        f"{row['service']} {row['api']} for {row['duration_seconds']} s ({row['api_mode']} mode)",
+    ]
+    if row.get("fault_id"):
+        lines.append(f"  fault id   {row['fault_id']}")
+    if row.get("request_count"):  # nothing measured (e.g. the Executor was unreachable): no metric lines
+        lines.append(
+            f"  requests   {row['request_count']}, affected {_fmt(row.get('affected_count'))}, "
+            f"error rate {_fmt(row.get('error_rate_pct'), ' %')}"
+        )
+        lines.append(
+            "  latency    avg {avg}, p50 {p50}, p95 {p95}, p99 {p99}, max {mx}".format(
+                avg=_fmt(row.get("avg_latency_ms"), " ms"),
+                p50=_fmt(row.get("p50_latency_ms"), " ms"),
+                p95=_fmt(row.get("p95_latency_ms"), " ms"),
+                p99=_fmt(row.get("p99_latency_ms"), " ms"),
+                mx=_fmt(row.get("max_latency_ms"), " ms"),
+            )
+        )
+    if row.get("stop_reason"):
+        lines.append(f"  stopped    {row['stop_reason']}")
+    if row.get("error"):
+        lines.append(f"  error      {row.get('error_class') or 'error'}: {row['error']}")
+    return "\n".join(lines)
