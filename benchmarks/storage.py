@@ -35,8 +35,8 @@ from storage import (  # noqa: E402
     load_runs_for_comparison,
     make_engine,
 )
-from storage.fixtures import populate_demo_runs  # noqa: E402
 from storage.models import SAMPLE_DTYPE  # noqa: E402
+from tests.demo_data import populate_demo_runs  # noqa: E402
 
 RECORD_TARGET_SEC = 0.5
 LIST_TARGET_SEC = 0.1

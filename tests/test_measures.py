@@ -12,7 +12,7 @@ from client.models import RequestSample
 from client.summaries import summarise, timeline
 from executor.lifecycle.fault_stats import RequestSample as ExecutorSample
 from executor.lifecycle.fault_stats import percentile as executor_percentile
-from storage.fixtures import _timeline
+from tests.demo_data import _timeline
 
 STATUSES = range(600)
 

@@ -15,7 +15,7 @@ import storage
 from cli.main import app
 from dashboard.compare import export_csv, export_json
 from executor import EmbeddedExecutor
-from storage.fixtures import populate_demo_runs
+from tests.demo_data import populate_demo_runs
 
 GOOD_PLAN = {
     "service": "payment",

@@ -12,7 +12,7 @@ import streamlit as st
 from sqlmodel import Session
 
 import storage
-from storage.fixtures import populate_demo_runs
+from tests.demo_data import populate_demo_runs
 from tests.ports import free_port as closed_port
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session
 
 import storage
-from storage.fixtures import populate_demo_runs
+from tests.demo_data import populate_demo_runs
 from tests.e2e.conftest import Dashboard, base_env, click_until, screenshot
 from tests.executors import running_demo_executor
 

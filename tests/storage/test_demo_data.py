@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pkgutil
+
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
 from storage import RunStatus
-from storage.fixtures import DEMO_LABEL, populate_demo_runs
+from tests.demo_data import DEMO_LABEL, populate_demo_runs
 
 
 def test_populate_demo_runs_writes_complete_runs(memory_engine: Engine) -> None:
@@ -38,3 +40,8 @@ def test_same_seed_gives_same_data(memory_engine: Engine) -> None:
             assert left is not None and right is not None
             assert left.run.plan == right.run.plan
             assert left.samples.tolist() == right.samples.tolist()
+
+
+def test_the_storage_package_ships_no_demo_data() -> None:
+    assert "fixtures" not in {module.name for module in pkgutil.iter_modules(storage.__path__)}
+    assert not hasattr(storage, "populate_demo_runs")

@@ -1,4 +1,4 @@
-"""Fake but realistic completed runs, for tests, demos and benchmarks only (never real measurements).
+"""Fake but realistic completed runs, for tests and benchmarks only (never real measurements).
 
 Example: ``populate_demo_runs(session, count=1000, samples_per_run=100, seed=7)``.
 """
