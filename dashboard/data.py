@@ -18,8 +18,8 @@ import storage
 from client import BreakerState, ExecutorClientError, ServiceInfo
 from client.measures import error_mask
 from dashboard.timeline import Band, breaker_bands, clip_bands, observed_spans
+from services.active_faults import FaultsSnapshot
 from services.console import Console
-from services.faults import FaultsSnapshot
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 import storage
 from client import ExecutorClientConfig, HttpExecutorClient
-from services.faults import ActiveFaultsPoller
+from services.active_faults import ActiveFaultsPoller
 from services.monitor import HealthMonitor
 from services.recorder import EventRecorder
 from services.runner import SHUT_DOWN, SHUTDOWN_TIMEOUT_SEC, Runner

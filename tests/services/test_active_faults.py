@@ -8,7 +8,7 @@ import httpx
 
 from client import ActiveFault, ClientEvent, HttpExecutorClient
 from executor import EmbeddedExecutor
-from services.faults import ActiveFaultsPoller
+from services.active_faults import ActiveFaultsPoller
 from tests.services.conftest import fast_config
 from tests.waiting import wait_until
 
