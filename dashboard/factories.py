@@ -70,7 +70,7 @@ def _default_config(embedded: EmbeddedHandle | None, *, started_elsewhere: bool)
 
 def _build_console(config: DashboardConfig) -> Console:
     settings = ConsoleSettings(database_url=config.database_url) if config.database_url else ConsoleSettings()
-    return Console(client_config=config.client_config, settings=settings)
+    return Console(client_config=config.client_config, settings=settings).start()
 
 
 @dataclass(frozen=True)

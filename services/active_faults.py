@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from client import ActiveFault, ApiMode, ExecutorClientError, HttpExecutorClient, NotFoundError
-
-logger = logging.getLogger(__name__)
+from services.worker import Wait, Worker, event_wait
 
 __all__ = ["ActiveFaultsPoller", "FaultsSnapshot"]
 
@@ -51,17 +50,19 @@ class ActiveFaultsPoller:
         client: HttpExecutorClient,
         interval_sec: float = 2.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], float] = time.monotonic,
+        wait: Wait = event_wait,
     ) -> None:
         if interval_sec <= 0:
             raise ValueError("interval_sec must be positive")
         self.client = client
         self.interval_sec = interval_sec
         self._now = now
-        self._stop = threading.Event()
-        self._wake = threading.Event()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
         self._snapshot = FaultsSnapshot()
+        self.worker = Worker(
+            name="boifi-active-faults", step=self.poll, period_sec=interval_sec, clock=clock, wait=wait
+        )
 
     @property
     def snapshot(self) -> FaultsSnapshot:
@@ -69,7 +70,11 @@ class ActiveFaultsPoller:
         return self._snapshot
 
     def poll(self) -> FaultsSnapshot:
-        """List the active faults now, store the result as the snapshot and return it."""
+        """List the active faults now, store the result as the snapshot and return it.
+
+        An Executor's error is the snapshot's reason; an unexpected one is that too, then raised, so that
+        the worker reports it.
+        """
         with self._lock:  # one listing at a time, so a slower older answer cannot replace a newer one
             polls = self._snapshot.polls + 1
             try:
@@ -79,11 +84,11 @@ class ActiveFaultsPoller:
                 )
             except ExecutorClientError as exc:
                 snapshot = FaultsSnapshot(error=str(exc), taken_at=self._now(), polls=polls)
-            except Exception as exc:  # guard the thread; the page shows the reason
-                logger.exception("listing active faults failed")
-                snapshot = FaultsSnapshot(
+            except Exception as exc:  # the page shows the reason; the worker logs it
+                self._snapshot = FaultsSnapshot(
                     error=f"{type(exc).__name__}: {exc}", taken_at=self._now(), polls=polls
                 )
+                raise
             self._snapshot = snapshot
             return snapshot
 
@@ -102,25 +107,12 @@ class ActiveFaultsPoller:
 
     def refresh(self) -> None:
         """Ask the thread to poll now instead of at its next interval."""
-        self._wake.set()
+        self.worker.wake()
 
     def start(self) -> None:
         """Start the polling thread (once)."""
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._loop, name="boifi-active-faults", daemon=True)
-        self._thread.start()
+        self.worker.start()
 
-    def stop(self) -> None:
-        """Stop the polling thread and wait for it (bounded)."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.poll()
-            self._wake.wait(self.interval_sec)
-            self._wake.clear()
+    def stop(self, timeout_sec: float = 10.0) -> bool:
+        """Stop the polling thread; return whether it ended within `timeout_sec`."""
+        return self.worker.stop(timeout_sec)

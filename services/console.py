@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import Field
@@ -33,7 +34,10 @@ class ConsoleSettings(BaseSettings):
 
 
 class Console:
-    """Own the objects every page, the CLI and the runner share; close them together.
+    """Own the objects every page, the CLI and the runner share; start them together, close them together.
+
+    Building one does no I/O; `start` (or entering `with`) creates the schema, recovers orphaned runs and
+    starts the background workers.
 
     Example::
 
@@ -54,9 +58,9 @@ class Console:
         self.settings = settings or ConsoleSettings()
         self._owns_engine = engine is None
         self.engine = engine if engine is not None else storage.make_engine(self.settings.database_url)
+        self._start_monitor = start_monitor
         client: HttpExecutorClient | None = None
         try:
-            storage.init_db(self.engine)
             client = HttpExecutorClient(client_config, **(client_kwargs or {}))
             self.runner = Runner(
                 engine=self.engine,
@@ -66,7 +70,7 @@ class Console:
                 recover_on_start=recover_on_start,
             )
         except BaseException:
-            # Nothing half-built may outlive a failed start: close what exists, then re-raise.
+            # Nothing half-built may outlive a failed construction: close what exists, then re-raise.
             if client is not None:
                 client.close()
             if self._owns_engine:
@@ -77,7 +81,7 @@ class Console:
         self.recorder = EventRecorder(
             engine=self.engine, executor_url=self.executor_url, resolve_run_id=self.runner.run_id_for_key
         )
-        self._unsubscribe = self.client.subscribe(self.recorder)
+        self._unsubscribe: Callable[[], None] = lambda: None
         self.monitor = HealthMonitor(
             engine=self.engine, client=self.client, interval_sec=self.settings.health_interval_sec
         )
@@ -85,11 +89,32 @@ class Console:
         self.faults = ActiveFaultsPoller(
             client=self.client, interval_sec=self.settings.active_faults_interval_sec
         )
-        if start_monitor:
-            self.monitor.start()
-            self.faults.start()
+        self._started = False
         self._closed = False
         self._close_lock = threading.Lock()
+
+    def start(self) -> Console:
+        """Create the schema, then start recording, the runner (recovery, leases) and the watchers.
+
+        With `start_monitor` False (the CLI) the health monitor and faults poller stay off. Starting twice
+        does nothing; a start that fails closes what it started and re-raises.
+        """
+        with self._close_lock:
+            if self._started or self._closed:
+                return self
+            self._started = True
+        try:
+            storage.init_db(self.engine)
+            self._unsubscribe = self.client.subscribe(self.recorder)
+            self.recorder.start()
+            self.runner.start()
+            if self._start_monitor:
+                self.monitor.start()
+                self.faults.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
 
     def retire(self) -> None:
         """Stop watching the Executor (health monitor, faults poller); runs in flight go on until `close`."""
@@ -116,7 +141,7 @@ class Console:
             self.engine.dispose()
 
     def __enter__(self) -> Console:
-        return self
+        return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()

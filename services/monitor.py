@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import math
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,8 +11,7 @@ from sqlmodel import Session
 
 import storage
 from client import HttpExecutorClient
-
-logger = logging.getLogger(__name__)
+from services.worker import Wait, Worker, event_wait
 
 
 class HealthMonitor:
@@ -29,6 +25,7 @@ class HealthMonitor:
     it ended), and a check ends within the client's health timeout however slowly the Executor answers, so a
     dripping or hung Executor shows as unhealthy samples on time rather than as a silence. A check that
     overruns the interval makes the monitor skip the ticks it missed instead of catching up in a burst.
+    A sample that cannot be stored is reported by `worker` (`last_error`), and sampling goes on.
 
     Example::
 
@@ -46,6 +43,7 @@ class HealthMonitor:
         interval_sec: float = 5.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         clock: Callable[[], float] = time.monotonic,
+        wait: Wait = event_wait,
     ) -> None:
         if interval_sec <= 0:
             raise ValueError("interval_sec must be positive")
@@ -54,25 +52,29 @@ class HealthMonitor:
         self.interval_sec = interval_sec
         self._now = now
         self._clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.last_healthy: bool | None = None
-        self.samples_taken = 0
+        self.worker = Worker(
+            name="boifi-health-monitor",
+            step=self.sample,
+            period_sec=interval_sec,
+            fixed_rate=True,
+            clock=clock,
+            wait=wait,
+        )
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._loop, name="boifi-health-monitor", daemon=True)
-        self._thread.start()
+        """Start sampling on the background thread (once)."""
+        self.worker.start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+    def stop(self, timeout_sec: float = 10.0) -> bool:
+        """Stop sampling; return whether the thread ended within `timeout_sec`."""
+        return self.worker.stop(timeout_sec)
 
     def sample(self) -> bool:
-        """Take one health sample now, record it, and return whether the Executor was healthy."""
+        """Take one health sample now, record it, and return whether the Executor was healthy.
+
+        Raises what storing the sample raised; `last_healthy` is the probe's answer all the same.
+        """
         started = self._clock()
         try:
             result = self.client.probe_health()
@@ -81,29 +83,15 @@ class HealthMonitor:
             healthy, error = False, f"{type(exc).__name__}: {exc}"
             latency_ms = (self._clock() - started) * 1000.0
         state = self.client.circuit_breaker.state
-        try:
-            with Session(self.engine) as session:
-                storage.record_health_sample(
-                    session,
-                    timestamp=self._now(),
-                    healthy=healthy,
-                    latency_ms=latency_ms,
-                    breaker_state=str(getattr(state, "value", state)),
-                    executor_url=str(self.client.config.base_url),
-                    error=error,
-                )
-        except Exception:
-            logger.exception("could not record a health sample")
         self.last_healthy = healthy
-        self.samples_taken += 1
+        with Session(self.engine) as session:
+            storage.record_health_sample(
+                session,
+                timestamp=self._now(),
+                healthy=healthy,
+                latency_ms=latency_ms,
+                breaker_state=str(getattr(state, "value", state)),
+                executor_url=str(self.client.config.base_url),
+                error=error,
+            )
         return healthy
-
-    def _loop(self) -> None:
-        due = self._clock()
-        while not self._stop.is_set():
-            self.sample()
-            due += self.interval_sec
-            now = self._clock()
-            if due < now:  # the check overran: skip the missed ticks
-                due += math.ceil((now - due) / self.interval_sec) * self.interval_sec
-            self._stop.wait(due - now)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -13,17 +12,22 @@ from sqlmodel import Session
 
 import storage
 from client import ClientEvent, EventKind
+from services.worker import Wait, Worker, event_wait
 
 logger = logging.getLogger(__name__)
 
 
 class EventRecorder:
-    """Subscribe to a client's events and write them to storage in batches.
+    """Subscribe to a client's events and write them to storage in batches on a background worker.
+
+    A queued event wakes the worker, which writes everything queued; a batch that cannot be written is
+    reported (`worker.last_error`) and dropped, and recording goes on. `close` drains the queue.
 
     Example::
 
         recorder = EventRecorder(engine=engine, executor_url=url)
         unsubscribe = client.subscribe(recorder)
+        recorder.start()
         ...
         recorder.close()
     """
@@ -37,18 +41,17 @@ class EventRecorder:
         batch_size: int = 200,
         flush_interval_sec: float = 0.5,
         max_queue: int = 100_000,
+        wait: Wait = event_wait,
     ) -> None:
         self.engine = engine
         self.executor_url = executor_url
         self._resolve_run_id = resolve_run_id
         self._batch_size = batch_size
-        self._flush_interval_sec = flush_interval_sec
         self._queue: queue.Queue[ClientEvent] = queue.Queue(maxsize=max_queue)
-        self._stop = threading.Event()
         self.dropped = 0
-        self.written = 0
-        self._thread = threading.Thread(target=self._loop, name="boifi-event-recorder", daemon=True)
-        self._thread.start()
+        self.worker = Worker(
+            name="boifi-event-recorder", step=self._write_queued, period_sec=flush_interval_sec, wait=wait
+        )
 
     def __call__(self, event: ClientEvent) -> None:
         """Queue one event; when the queue is full, drop and count it rather than block the caller."""
@@ -56,15 +59,31 @@ class EventRecorder:
             self._queue.put_nowait(event)
         except queue.Full:
             self.dropped += 1
+            return
+        self.worker.wake()
+
+    def start(self) -> None:
+        """Start writing in the background (once)."""
+        self.worker.start()
 
     def flush(self) -> None:
-        """Write everything queued so far (used by tests and at shutdown)."""
-        self._write(self._drain())
+        """Write everything queued so far on the calling thread (used by tests and at shutdown)."""
+        try:
+            self._write_queued()
+        except Exception:
+            logger.exception("could not record client events")
 
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+    def close(self, timeout_sec: float = 10.0) -> None:
+        """Stop the worker (bounded), then write what is still queued."""
+        self.worker.stop(timeout_sec)
         self.flush()
+        if self.dropped:
+            logger.warning("dropped %d client events: the recorder's queue was full", self.dropped)
+
+    def _write_queued(self) -> None:
+        """Write the queue in batches until it is empty (what was queued after the start included)."""
+        while batch := self._drain():
+            self._write(batch)
 
     def _drain(self) -> list[ClientEvent]:
         batch: list[ClientEvent] = []
@@ -75,34 +94,21 @@ class EventRecorder:
                 break
         return batch
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                first = self._queue.get(timeout=self._flush_interval_sec)
-            except queue.Empty:
-                continue
-            self._write([first, *self._drain()])
-
     def _write(self, batch: list[ClientEvent]) -> None:
-        if not batch:
-            return
+        """Write one batch in one session; raise what storage raised (the batch is then lost)."""
         rows: list[dict[str, Any]] = []
-        try:
-            with Session(self.engine) as session:
-                for event in batch:
-                    if event.kind is EventKind.BREAKER_TRANSITION:
-                        storage.record_breaker_transition(
-                            session,
-                            timestamp=event.timestamp,
-                            old_state=str(event.old_state),
-                            new_state=str(event.new_state),
-                            executor_url=self.executor_url,
-                        )
-                    rows.append(self._row(event))
-                storage.record_client_events(session, events=rows)
-            self.written += len(rows)
-        except Exception:
-            logger.exception("could not record %d client events", len(batch))
+        with Session(self.engine) as session:
+            for event in batch:
+                if event.kind is EventKind.BREAKER_TRANSITION:
+                    storage.record_breaker_transition(
+                        session,
+                        timestamp=event.timestamp,
+                        old_state=str(event.old_state),
+                        new_state=str(event.new_state),
+                        executor_url=self.executor_url,
+                    )
+                rows.append(self._row(event))
+            storage.record_client_events(session, events=rows)
 
     def _row(self, event: ClientEvent) -> dict[str, Any]:
         data = event.to_dict()

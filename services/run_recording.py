@@ -20,6 +20,7 @@ import storage
 from client import ExecutorCancelledError, ExecutorClientError, FaultPlan, HttpExecutorClient, RawObservation
 from services.guardrail import Guardrail
 from services.observations import p99_of, request_count_of, samples_of, summary_of, timeline_of
+from services.worker import Wait, Worker, event_wait
 from storage import RunStatus
 
 logger = logging.getLogger(__name__)
@@ -172,7 +173,7 @@ class RunRecorder:
 
 
 class Heartbeat:
-    """Renew the lease of the active runs of `owner` every `interval_sec` on one daemon thread.
+    """Renew the lease of the active runs of `owner` every `interval_sec` on one background worker.
 
     Example::
 
@@ -189,37 +190,33 @@ class Heartbeat:
         run_ids: Callable[[], list[int]],
         interval_sec: float,
         now: Callable[[], datetime],
+        wait: Wait = event_wait,
     ) -> None:
         self.engine = engine
         self.owner = owner
         self._run_ids = run_ids
-        self._interval_sec = interval_sec
         self._now = now
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="boifi-heartbeat", daemon=True)
+        self.worker = Worker(
+            name="boifi-heartbeat",
+            step=self.beat,
+            period_sec=interval_sec,
+            immediate=False,
+            final_step=self.beat,
+            wait=wait,
+        )
 
     def start(self) -> None:
         """Start renewing."""
-        self._thread.start()
+        self.worker.start()
 
-    def stop(self, timeout_sec: float = 5.0) -> None:
-        """Renew once more, then stop the thread (bounded wait)."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=timeout_sec)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval_sec):
-            self.beat()
-        self.beat()
+    def stop(self, timeout_sec: float = 5.0) -> bool:
+        """Renew once more, then stop the thread; return whether it ended within `timeout_sec`."""
+        return self.worker.stop(timeout_sec)
 
     def beat(self) -> None:
-        """Renew the leases of the runs active right now."""
+        """Renew the leases of the runs active right now; raise what storage raised."""
         run_ids = self._run_ids()
         if not run_ids:
             return
-        try:
-            with Session(self.engine) as session:
-                storage.heartbeat(session, run_ids=run_ids, owner=self.owner, now=self._now())
-        except Exception:
-            logger.exception("could not renew the heartbeat of runs %s", run_ids)
+        with Session(self.engine) as session:
+            storage.heartbeat(session, run_ids=run_ids, owner=self.owner, now=self._now())

@@ -6,9 +6,9 @@ run's own worker thread (apply, progress, guardrail, outcome) and the lease rene
 `services.run_recording`.
 
 Workers are daemon threads, so that an exiting interpreter does not first wait for every run to take its full
-course (it joins non-daemon threads before running `atexit` hooks); instead an `atexit` hook halts the runs
-still in flight and records them as cancelled. That is how the dashboard's runs stop when Streamlit's server
-exits on SIGTERM.
+course (it joins non-daemon threads before running `atexit` hooks); instead an `atexit` hook, registered by
+`start`, halts the runs still in flight and records them as cancelled. That is how the dashboard's runs stop
+when Streamlit's server exits on SIGTERM.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -35,6 +34,7 @@ from services.run_recording import ActiveRun, Heartbeat, RunRecorder
 logger = logging.getLogger(__name__)
 
 _CLOSED = "the runner is shut down"
+_NOT_STARTED = "the runner is not started: call start() first"
 
 HALTED_BY_USER = "halted by user"
 SHUT_DOWN = "console shut down"
@@ -57,6 +57,7 @@ class Runner:
     Example::
 
         runner = Runner(engine=engine, client=client)
+        runner.start()
         run_id = runner.submit(plan, guardrail=Guardrail(max_error_rate=0.5))
         runner.wait(run_id)
         runner.shutdown()
@@ -79,6 +80,7 @@ class Runner:
         self.client = client
         self.owner = owner or make_owner_id()
         self.lease_sec = lease_sec
+        self._recover_on_start = recover_on_start
         self._now = now
         self._recorder = RunRecorder(
             engine=engine, client=client, now=now, progress_interval_sec=progress_interval_sec
@@ -88,21 +90,32 @@ class Runner:
         self._active: dict[int, ActiveRun] = {}
         self._by_key: dict[str, int] = {}
         self._closed = threading.Event()
+        self._started = False
         interval = (
             heartbeat_interval_sec if heartbeat_interval_sec is not None else max(lease_sec / 3.0, 0.05)
         )
         self._heartbeat = Heartbeat(
             engine=engine, owner=self.owner, run_ids=self.active_run_ids, interval_sec=interval, now=now
         )
+
+    def start(self) -> None:
+        """Renew leases, recover the orphaned runs of dead processes, and halt our runs at exit (once)."""
+        with self._lock:
+            if self._started or self._closed.is_set():
+                return
+            self._started = True
         self._heartbeat.start()
-        self.recovered: list[Any] = []
-        if recover_on_start:
+        atexit.register(self._shutdown_at_exit)
+        if self._recover_on_start:
             from services.recovery import recover_orphaned_runs
 
-            self.recovered = recover_orphaned_runs(
-                engine=engine, client_for=self._client_for, lease_sec=lease_sec, owner=self.owner, now=now
+            recover_orphaned_runs(
+                engine=self.engine,
+                client_for=self._client_for,
+                lease_sec=self.lease_sec,
+                owner=self.owner,
+                now=self._now,
             )
-        atexit.register(self._shutdown_at_exit)
 
     def _client_for(self, executor_url: str, api_mode: str) -> HttpExecutorClient | None:
         """Return our one client for a run's Executor (it speaks every api mode per call), else None."""
@@ -137,6 +150,8 @@ class Runner:
         """
         if self._closed.is_set():
             raise RuntimeError(_CLOSED)
+        if not self._started:
+            raise RuntimeError(_NOT_STARTED)
         mode = self.api_mode if api_mode is None else str(ApiMode(api_mode).value)
         apply_key = f"run-{uuid.uuid4().hex[:16]}"
         with Session(self.engine) as session:

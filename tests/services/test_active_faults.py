@@ -63,7 +63,7 @@ def test_thread_polls_on_refresh_and_stops(executor: EmbeddedExecutor) -> None:
             assert poller.snapshot.polls == 2
         finally:
             poller.stop()
-        assert poller._thread is None
+        assert not poller.worker.running
 
 
 def test_an_unreachable_executor_gives_the_reason_not_an_empty_list() -> None:

@@ -40,9 +40,9 @@ def test_monitor_thread_samples_until_stopped(executor: EmbeddedExecutor, engine
     with HttpExecutorClient(fast_config(executor.base_url, health_check_interval_sec=0)) as client:
         monitor = HealthMonitor(engine=engine, client=client, interval_sec=0.05)
         monitor.start()
-        wait_until(lambda: monitor.samples_taken >= 3, timeout=10, what="three health samples")
-        monitor.stop()
-        taken = monitor.samples_taken
+        wait_until(lambda: monitor.worker.steps >= 3, timeout=10, what="three health samples")
+        assert monitor.stop()
+        taken = monitor.worker.steps
     assert taken >= 3
     with Session(engine) as session:
         assert len(storage.health_series(session, since=datetime.now(UTC) - timedelta(minutes=5))) == taken
@@ -62,9 +62,9 @@ def test_monitor_samples_on_time_while_the_executor_drips(engine: Engine) -> Non
         monitor = HealthMonitor(engine=engine, client=client, interval_sec=interval_sec)
         started = time.monotonic()
         monitor.start()
-        wait_until(lambda: monitor.samples_taken >= 4, timeout=10, what="four health samples")
+        wait_until(lambda: monitor.worker.steps >= 4, timeout=10, what="four health samples")
         elapsed = time.monotonic() - started
-        taken, healthy = monitor.samples_taken, monitor.last_healthy
+        taken, healthy = monitor.worker.steps, monitor.last_healthy
         monitor.stop()
     # Due at 0, 1, 2 and 3 s; each check ends within the 0.5 s health timeout.
     assert taken >= 4 and healthy is False

@@ -41,7 +41,7 @@ def console_factory(engine: Engine) -> Iterator[object]:
             engine=engine,
             settings=ConsoleSettings(lease_sec=30, max_concurrent_runs=10, health_interval_sec=0.2),
             start_monitor=False,
-        )
+        ).start()
         consoles.append(console)
         return console
 

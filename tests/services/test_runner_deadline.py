@@ -42,6 +42,7 @@ def test_a_run_against_a_dripping_executor_fails_by_its_deadline(engine: Engine,
         config = fast_config(server.url, api_mode=api_mode, connection_timeout_sec=1.0, max_retries=1)
         client = HttpExecutorClient(config)
         runner = Runner(engine=engine, client=client, recover_on_start=False)
+        runner.start()
         try:
             started = time.monotonic()
             run_id = runner.submit(PLAN, timeout_sec=TIMEOUT_SEC)

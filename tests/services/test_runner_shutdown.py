@@ -70,7 +70,7 @@ def test_closing_the_console_halts_every_run_in_flight_and_names_the_reason(
         engine=engine,
         settings=ConsoleSettings(max_concurrent_runs=4),
         start_monitor=False,
-    )
+    ).start()
     try:
         run_ids = [
             console.runner.submit(long_plan()),
@@ -104,6 +104,7 @@ class _DeafClient(HttpExecutorClient):
 def test_a_run_that_does_not_stop_within_the_shutdown_timeout_is_marked_interrupted(engine: Engine) -> None:
     client = _DeafClient(ExecutorClientConfig(base_url="http://127.0.0.1:9"))
     runner = Runner(engine=engine, client=client, recover_on_start=False)
+    runner.start()
     try:
         run_id = runner.submit(long_plan())
         assert client.applying.wait(10)

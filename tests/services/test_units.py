@@ -130,13 +130,14 @@ def test_the_console_polls_active_faults_with_its_monitor_and_stops_on_close(tmp
     engine = storage.make_engine(f"sqlite:///{tmp_path / 'c.db'}")
     settings = ConsoleSettings(health_interval_sec=60, active_faults_interval_sec=60)
     config = ExecutorClientConfig(base_url="http://127.0.0.1:9", max_retries=1)
-    quiet = Console(client_config=config, engine=engine, settings=settings, start_monitor=False)
-    assert quiet.faults._thread is None  # the CLI's console lists nothing in the background
+    quiet = Console(client_config=config, engine=engine, settings=settings, start_monitor=False).start()
+    assert not quiet.faults.worker.running  # the CLI's console lists nothing in the background
     quiet.close()
     console = Console(client_config=config, engine=engine, settings=settings, recover_on_start=False)
+    console.start()
     try:
-        assert console.faults._thread is not None and console.faults._thread.is_alive()
+        assert console.faults.worker.running
     finally:
         console.close()
-    assert console.faults._thread is None
+    assert not console.faults.worker.running
     engine.dispose()
