@@ -1,4 +1,4 @@
-"""The process-wide composition root: one engine, one shared client, recorder, runner, monitor and poller."""
+"""The process-wide composition root: one engine and client; recorder, runner, monitor, poller, retention."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from client import ExecutorClientConfig, HttpExecutorClient
 from services.active_faults import ActiveFaultsPoller
 from services.monitor import HealthMonitor
 from services.recorder import EventRecorder
+from services.retention import TelemetryRetention
 from services.runner import SHUT_DOWN, SHUTDOWN_TIMEOUT_SEC, Runner
 
 logger = logging.getLogger(__name__)
@@ -89,12 +90,16 @@ class Console:
         self.faults = ActiveFaultsPoller(
             client=self.client, interval_sec=self.settings.active_faults_interval_sec
         )
+        self.retention = TelemetryRetention(
+            engine=self.engine,
+            retention_days=getattr(self.settings, "telemetry_retention_days", 30.0),
+        )
         self._started = False
         self._closed = False
         self._close_lock = threading.Lock()
 
     def start(self) -> Console:
-        """Create the schema, then start recording, the runner (recovery, leases) and the watchers.
+        """Create the schema, then start recording, the runner (recovery, leases), retention and watchers.
 
         With `start_monitor` False (the CLI) the health monitor and faults poller stay off. Starting twice
         does nothing; a start that fails closes what it started and re-raises.
@@ -108,6 +113,7 @@ class Console:
             self._unsubscribe = self.client.subscribe(self.recorder)
             self.recorder.start()
             self.runner.start()
+            self.retention.start()
             if self._start_monitor:
                 self.monitor.start()
                 self.faults.start()
@@ -120,6 +126,7 @@ class Console:
         """Stop watching the Executor (health monitor, faults poller); runs in flight go on until `close`."""
         self.monitor.stop()
         self.faults.stop()
+        self.retention.stop()
 
     def close(self, *, reason: str = SHUT_DOWN, timeout_sec: float = SHUTDOWN_TIMEOUT_SEC) -> None:
         """Halt active runs (removing their faults), stop the threads, flush events, close the client.
@@ -133,6 +140,7 @@ class Console:
             self._closed = True
         self.monitor.stop()
         self.faults.stop()
+        self.retention.stop()
         self.runner.shutdown(cancel_active=True, wait=True, timeout_sec=timeout_sec, reason=reason)
         self._unsubscribe()
         self.recorder.close()

@@ -26,6 +26,7 @@ CONSOLE_THREADS = (
     "boifi-heartbeat",
     "boifi-active-faults",
     "boifi-retired-console",
+    "boifi-telemetry-retention",
 )
 PAGES = ("pages/1_Launch.py", "pages/2_Monitor.py", "pages/3_History.py", "pages/4_Settings.py")
 

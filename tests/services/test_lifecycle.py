@@ -134,7 +134,7 @@ def test_a_console_whose_start_fails_closes_what_it_started(engine: Engine, monk
     monkeypatch.setattr(console.runner, "start", broken_start)
     with pytest.raises(RuntimeError, match="recovery cannot run"):
         console.start()
-    assert not console.recorder.worker.running
+    assert not console.recorder.worker.running and not console.retention.worker.running
     assert console.recorder not in console.client._bus._listeners  # unsubscribed
     with pytest.raises(RuntimeError, match="shut down"):
         console.runner.submit(storage_plan())
