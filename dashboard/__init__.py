@@ -1,6 +1,6 @@
 """Streamlit glue of BOIFI Console, tested without a browser.
 
-- `factories`: the process-wide ConsoleHolder (`st.cache_resource`), embedded executor when no URL is set
+- `factories`: the process-wide ConsoleHolder (services/holder.py) cached with `st.cache_resource`
 - `data`, `cached`: reads for the pages as plain values; `st.cache_data` for slow or remote reads
 - `forms`, `launch`: form values → validated FaultPlan / Guardrail / client config; launching runs
 - `intervals`, `compare`: bootstrap and score intervals, verdicts, comparison tables and exports

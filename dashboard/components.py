@@ -11,8 +11,9 @@ import streamlit as st
 import storage
 from client import BreakerState
 from dashboard import data
-from dashboard.factories import ConsoleHolder, get_holder
+from dashboard.factories import get_holder
 from services.console import Console
+from services.holder import ConsoleHolder
 from services.run_recording import run_warning
 
 logger = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from client import FaultPlan
-from dashboard.factories import ConsoleHolder
 from services.guardrail import Guardrail
+from services.holder import ConsoleHolder
 
 API_MODES = ("extended", "direct", "policy")
 
