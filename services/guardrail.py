@@ -94,13 +94,3 @@ class Guardrail:
             "max_p99_latency_ms": self.max_p99_latency_ms,
             "min_requests": self.min_requests,
         }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> Guardrail | None:
-        if not data:
-            return None
-        return cls(
-            max_error_rate=data.get("max_error_rate"),
-            max_p99_latency_ms=data.get("max_p99_latency_ms"),
-            min_requests=int(data.get("min_requests", 20)),
-        )

@@ -195,11 +195,6 @@ class Runner:
         active.halt(reason)
         return True
 
-    def cancel_all(self) -> int:
-        with self._lock:
-            ids = list(self._active)
-        return sum(self.cancel(run_id) for run_id in ids)
-
     def run_id_for_key(self, apply_key: str | None) -> int | None:
         if apply_key is None:
             return None

@@ -21,15 +21,12 @@ def test_guardrail_waits_for_min_requests_then_names_the_crossed_bound() -> None
     assert reason == "guardrail: p99 latency 750 ms exceeded 500 ms after 80 requests"
 
 
-def test_guardrail_rejects_nonsense_bounds_and_round_trips() -> None:
+def test_guardrail_rejects_nonsense_bounds() -> None:
     with pytest.raises(ValueError, match="max_error_rate"):
         Guardrail(max_error_rate=1.5)
     with pytest.raises(ValueError, match="min_requests"):
         Guardrail(max_error_rate=0.5, min_requests=0)
     assert not Guardrail().enabled
-    guard = Guardrail(max_p99_latency_ms=300, min_requests=5)
-    assert Guardrail.from_dict(guard.to_dict()) == guard
-    assert Guardrail.from_dict(None) is None
 
 
 def test_a_direct_mode_timeline_is_derived_from_its_samples_by_the_one_rule() -> None:
