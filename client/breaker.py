@@ -76,11 +76,6 @@ class CircuitBreaker:
         self._notify(transition)
         return state
 
-    @property
-    def failure_count(self) -> int:
-        """Return the consecutive failures counted so far."""
-        return self._failure_count
-
     def add_listener(self, listener: BreakerListener) -> Callable[[], None]:
         """Call ``listener(old, new)`` on every transition; return a function that removes it."""
         with self._lock:

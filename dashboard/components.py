@@ -151,9 +151,3 @@ def runs_table(runs: list[storage.Run], *, key: str) -> None:
         for run in runs
     ]
     st.dataframe(rows, hide_index=True, key=key)
-
-
-def field_error(errors: dict[str, str], name: str) -> None:
-    """Show the validation message of one field right below it."""
-    if name in errors:
-        st.error(errors[name], icon="⚠️")
