@@ -47,7 +47,6 @@ class TelemetryRetention:
         self.engine = engine
         self.retention_days = retention_days
         self._now = now
-        self.last_pruned: int | None = None
         self.worker = Worker(
             name="boifi-telemetry-retention",
             step=self.prune,
@@ -63,7 +62,6 @@ class TelemetryRetention:
             removed = storage.prune_telemetry(session, before=cutoff)
         if removed:
             logger.info("pruned %d telemetry rows older than %s", removed, cutoff.isoformat())
-        self.last_pruned = removed
         return removed
 
     def start(self) -> None:
