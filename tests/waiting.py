@@ -14,8 +14,20 @@ class WaitTimeout(AssertionError):
     """A condition a test waited for did not hold by its deadline."""
 
 
-def _timed_out(what: str, timeout: float, last: object) -> WaitTimeout:
-    return WaitTimeout(f"timed out after {timeout:g} s waiting for {what} (last value: {last!r})")
+class _Deadline:
+    """Say whether a poll's result ends the wait; raise `WaitTimeout` once the deadline has passed."""
+
+    def __init__(self, timeout: float, what: str) -> None:
+        self.timeout = timeout
+        self.what = what
+        self.at = time.monotonic() + timeout
+
+    def reached(self, result: object) -> bool:
+        if result:
+            return True
+        if time.monotonic() >= self.at:
+            raise WaitTimeout(f"timed out after {self.timeout:g} s waiting for {self.what}, last {result!r}")
+        return False
 
 
 def wait_until(
@@ -27,29 +39,17 @@ def wait_until(
 
         run = wait_until(lambda: storage.get_run(session, run_id=1), timeout=10, what="run 1 to be stored")
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise _timed_out(what, timeout, result)
+    deadline = _Deadline(timeout, what)
+    while not deadline.reached(result := condition()):
         time.sleep(interval)
+    return result
 
 
 async def wait_until_async(
-    condition: Callable[[], T],
-    *,
-    timeout: float = 30.0,
-    interval: float = 0.01,
-    what: str = "the condition",
+    condition: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.01, what: str = "the condition"
 ) -> T:
     """Poll `condition` as `wait_until` does, with `asyncio.sleep` so that the event loop runs meanwhile."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise _timed_out(what, timeout, result)
+    deadline = _Deadline(timeout, what)
+    while not deadline.reached(result := condition()):
         await asyncio.sleep(interval)
+    return result
