@@ -28,7 +28,7 @@ from tests.waiting import wait_until
 
 STARTUP_TIMEOUT_S = 90
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]  # see tests/e2e/test_journeys.py
 
 
 def _wait_until_ready(process: subprocess.Popen[str], dashboard_url: str) -> None:

@@ -15,7 +15,8 @@ from tests.demo_data import populate_demo_runs
 from tests.e2e.conftest import Dashboard, base_env, click_until, screenshot
 from tests.executors import running_demo_executor
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240)]
+# One xdist worker runs every test with a real dashboard and Chromium (one browser, no two at once).
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240), pytest.mark.xdist_group("browser")]
 
 
 @pytest.fixture
