@@ -66,6 +66,7 @@ def test_kill_9_mid_run_then_recover_interrupts_the_run_and_removes_the_policy(
     try:
         wait_until(
             lambda: any(name.startswith("boifi-") for name in _policy_names(executor.base_url)),
+            timeout=90,  # a boifi process starting up on a busy machine (with xdist, another worker's load)
             interval=0.1,
             what="the run's policy on the executor",
         )
