@@ -1,4 +1,4 @@
-"""Honest statistics for comparing runs: bootstrap and score intervals, and a verdict in plain words.
+"""Honest statistics for comparing runs: bootstrap and score intervals, and a verdict (an enum, in words).
 
 Pure numpy and the standard library (scipy.stats costs seconds to import on every page load).
 """
@@ -36,6 +36,29 @@ class Metric(StrEnum):
         }[self]
 
 
+class Verdict(StrEnum):
+    """How a candidate run differs from the baseline on one metric; `verdict()` says it in words."""
+
+    HIGHER = "higher"  # significantly
+    LOWER = "lower"  # significantly
+    NO_SIGNIFICANT_DIFFERENCE = "no_significant_difference"
+    NOT_ENOUGH_DATA = "not_enough_data"
+
+    @property
+    def significant(self) -> bool:
+        """Return True for a significant difference, either way."""
+        return self in (Verdict.HIGHER, Verdict.LOWER)
+
+
+def outcome(*, difference: float, significant: bool) -> Verdict:
+    """Return the verdict on a difference (candidate minus baseline) and whether it is significant."""
+    if math.isnan(difference):
+        return Verdict.NOT_ENOUGH_DATA
+    if not significant:
+        return Verdict.NO_SIGNIFICANT_DIFFERENCE
+    return Verdict.HIGHER if difference > 0 else Verdict.LOWER
+
+
 LATENCY_METRICS = (Metric.MEAN, Metric.P50, Metric.P95, Metric.P99)
 _PERCENTILE = {Metric.P50: 50.0, Metric.P95: 95.0, Metric.P99: 99.0}
 
@@ -63,7 +86,18 @@ class Comparison:
     ratio: float | None
     ratio_ci: Interval | None
     significant: bool
-    verdict: str
+
+    @property
+    def outcome(self) -> Verdict:
+        """Return how the candidate differs from the baseline."""
+        return outcome(difference=self.difference, significant=self.significant)
+
+    @property
+    def verdict(self) -> str:
+        """Return the verdict in plain words (derived from `outcome`)."""
+        return verdict(
+            self.metric, ratio=self.ratio, difference=self.difference, significant=self.significant
+        )
 
 
 @dataclass(frozen=True)
@@ -154,7 +188,6 @@ def _comparison(
         ratio=ratio,
         ratio_ci=ratio_ci,
         significant=significant,
-        verdict=verdict(metric, ratio=ratio, difference=cand - base, significant=significant),
     )
 
 
@@ -205,11 +238,12 @@ def fault_fraction(affected: int, requests: int, configured_percentage: float) -
 def verdict(metric: Metric, *, ratio: float | None, difference: float, significant: bool) -> str:
     """Say in plain words how the candidate differs from the baseline on one metric."""
     label = metric.label
-    if math.isnan(difference):
+    kind = outcome(difference=difference, significant=significant)
+    if kind is Verdict.NOT_ENOUGH_DATA:
         return f"{label}: not enough data"
-    if not significant:
+    if kind is Verdict.NO_SIGNIFICANT_DIFFERENCE:
         return f"{label}: no significant difference"
-    direction = "higher" if difference > 0 else "lower"
+    direction = kind.value
     if metric is Metric.ERROR_RATE:
         return f"{label} {abs(difference) * 100:.1f} pp {direction}, significant"
     if ratio is None or ratio <= 0:

@@ -79,9 +79,9 @@ if len(views) >= 2:
     key = cached.comparison_key(views, str(console.engine.url))
     comparisons = cached.comparisons(views, key)
     comparison_rows = compare.display_rows(comparisons)
-    for row in comparison_rows:
-        if "significant" in str(row["verdict"]) and "no significant" not in str(row["verdict"]):
-            st.markdown(f"- **{row['candidate']}**: {row['verdict']}")
+    for item in comparisons:
+        if item.result.outcome.significant:
+            st.markdown(f"- **#{item.candidate_id}**: {item.result.verdict}")
     st.dataframe(comparison_rows, hide_index=True, key="history_comparison")
     st.plotly_chart(latency_overlay_figure([(v.label, v.timeline) for v in views]), key="history_overlay")
     st.plotly_chart(

@@ -9,10 +9,12 @@ import pytest
 
 from dashboard.intervals import (
     Metric,
+    Verdict,
     compare_error_rate,
     compare_latency,
     compare_samples,
     fault_fraction,
+    outcome,
     verdict,
     wilson_interval,
 )
@@ -114,3 +116,19 @@ def test_verdict_uses_percent_for_small_changes() -> None:
         verdict(Metric.P95, ratio=0.25, difference=-3.0, significant=True)
         == "p95 latency 4.0× lower, significant"
     )
+
+
+def test_the_verdict_is_an_enum_and_its_words_derive_from_it() -> None:
+    higher = compare_latency(_lognormal(1, 10.0), _lognormal(2, 40.0), Metric.P95, rounds=400)
+    same = compare_latency(_lognormal(3, 10.0), _lognormal(4, 10.0), Metric.MEAN, rounds=400)
+    lower = compare_error_rate(30, 100, 5, 100)
+    empty = compare_latency(np.empty(0), np.empty(0), Metric.MEAN)
+    assert [r.outcome for r in (higher, same, lower, empty)] == [
+        Verdict.HIGHER,
+        Verdict.NO_SIGNIFICANT_DIFFERENCE,
+        Verdict.LOWER,
+        Verdict.NOT_ENOUGH_DATA,
+    ]
+    assert [r.outcome.significant for r in (higher, same, lower, empty)] == [True, False, True, False]
+    assert lower.verdict == "error rate 25.0 pp lower, significant"
+    assert outcome(difference=math.nan, significant=True) is Verdict.NOT_ENOUGH_DATA
