@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -28,12 +28,37 @@ def _no_control_characters(value: str, what: str) -> str:
     return value
 
 
+E = TypeVar("E", bound=StrEnum)
+
+
+def enum_or_none(enum: type[E], value: object) -> E | None:
+    """Return the member of `enum` whose value is `value`, or None when there is none."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        return None
+
+
 class FaultType(StrEnum):
     """Kind of fault to inject."""
 
     DELAY = "delay"
     ABORT = "abort"
     ERROR_INJECTION = "error_injection"
+
+
+class FaultStatus(StrEnum):
+    """Where a fault stands on the Executor, as the wire spells it (EXECUTOR_API.md)."""
+
+    PENDING = "pending"
+    APPLIED = "applied"  # family B's answer to an apply
+    RUNNING = "running"
+    ACTIVE = "active"  # a policy in force (family A)
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class ApiMode(StrEnum):
@@ -200,12 +225,17 @@ class RawObservation(BaseModel):
     logs: list[str] = Field(default_factory=list)
     apply_id: str | None = None
     api_mode: ApiMode | None = None
-    status: str | None = None
+    status: FaultStatus | None = None  # a status the client does not know is None
     final: bool = True
     metrics: ExecutorMetrics | None = None
     timeline: list[TimelinePoint] = Field(default_factory=list)
     samples: list[RequestSample] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)  # what makes the numbers doubtful (also in logs)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _known_status(cls, value: object) -> FaultStatus | None:
+        return enum_or_none(FaultStatus, value)
 
 
 @dataclass(frozen=True)
@@ -215,8 +245,8 @@ class ActiveFault:
     fault_id: str
     service: str
     api: str
-    fault_type: str
-    status: str
+    fault_type: FaultType | None  # None: a kind the client does not know
+    status: FaultStatus
     percentage: int | None
     raw: dict[str, Any] = field(default_factory=dict)
 

@@ -84,9 +84,8 @@ def faults() -> None:
     for fault in snapshot.faults:
         c1, c2 = st.columns([5, 1])
         pct = "" if fault.percentage is None else f" {fault.percentage}%"
-        c1.write(
-            f"`{fault.fault_id}` · {fault.fault_type}{pct} on {fault.service}{fault.api} · {fault.status}"
-        )
+        kind = fault.fault_type or ""  # None: a kind this console does not know
+        c1.write(f"`{fault.fault_id}` · {kind}{pct} on {fault.service}{fault.api} · {fault.status}")
         if c2.button("Halt", key=f"monitor_halt_{fault.fault_id}"):
             st.info(
                 halting.halt_fault(

@@ -13,9 +13,10 @@ import io
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from storage.models import Run, RunStatus
+from storage.models import Run
 from storage.types import as_utc, optional_float
 
 # Fractions stored on the run, exported in percent under these names.
@@ -76,7 +77,7 @@ def _guardrail_record(guardrail: Mapping[str, Any] | None) -> dict[str, Any] | N
 def _scalar(value: Any) -> Any:
     if isinstance(value, datetime):
         return as_utc(value).isoformat()
-    if isinstance(value, RunStatus):
+    if isinstance(value, StrEnum):  # RunStatus, ApiMode: exported by value, as plain strings
         return value.value
     if isinstance(value, float):
         return optional_float(value)  # NaN and infinities are not JSON: no value

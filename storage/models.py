@@ -17,6 +17,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
 from client.breaker import BreakerState
+from client.models import ApiMode
 from storage.types import UTCDateTime, enum_column_type
 
 
@@ -61,6 +62,11 @@ def _breaker_state_type() -> SAEnum:
     return enum_column_type(BreakerState, name="breaker_state", length=32)
 
 
+def _api_mode_type() -> SAEnum:
+    # The client's values (direct, extended, policy); revision 0005 brought older spellings to them.
+    return enum_column_type(ApiMode, name="api_mode", length=32)
+
+
 def _run_fk(ondelete: str) -> Any:
     return ForeignKey("runs.id", ondelete=ondelete)
 
@@ -93,7 +99,7 @@ class Run(SQLModel, table=True):
     duration_seconds: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     plan: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     executor_url: str = Field(default="", sa_column=Column(String(1024), nullable=False))
-    api_mode: str = Field(default="", sa_column=Column(String(32), nullable=False))
+    api_mode: ApiMode = Field(default=ApiMode.EXTENDED, sa_column=Column(_api_mode_type(), nullable=False))
     apply_key: str = Field(default="", sa_column=Column(String(255), nullable=False))
     fault_id: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
     request_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))

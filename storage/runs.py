@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, or_, update
 from sqlmodel import Session, col, select
 
+from client.models import ApiMode
 from storage.models import ACTIVE_STATUSES, ClientEventRow, LatencySample, Run, RunStatus, TimelinePoint
 from storage.samples import pack_chunks, to_sample_array
 from storage.types import as_utc, json_safe, optional_float, optional_int, plain_str, utc_now
@@ -39,7 +40,7 @@ def create_run(
     *,
     plan: Mapping[str, Any],
     executor_url: str,
-    api_mode: str,
+    api_mode: ApiMode | str,
     apply_key: str,
     owner: str,
     labels: Sequence[str] = (),
@@ -62,7 +63,7 @@ def create_run(
         duration_seconds=int(stored_plan.get("duration_seconds") or 0),
         plan=stored_plan,
         executor_url=executor_url,
-        api_mode=plain_str(api_mode) or "",
+        api_mode=ApiMode(plain_str(api_mode) or ""),
         apply_key=apply_key,
         labels=[str(label) for label in labels],
         notes=notes,

@@ -13,6 +13,7 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from client.measures import error_mask
+from client.models import ApiMode
 from storage.models import SAMPLE_DTYPE, LatencySample, Run, RunStatus, TimelinePoint
 from storage.samples import pack_chunks
 
@@ -144,7 +145,7 @@ def populate_demo_runs(session: Session, *, count: int, samples_per_run: int, se
             duration_seconds=plan["duration_seconds"],
             plan=plan,
             executor_url=DEMO_EXECUTOR_URL,
-            api_mode=str(rng.choice(["extended", "direct", "policy"])),
+            api_mode=ApiMode(str(rng.choice(["extended", "direct", "policy"]))),
             apply_key=f"demo-{seed}-{index}",
             fault_id=f"fault-demo-{seed}-{index}",
             request_count=int(samples.size),

@@ -13,13 +13,22 @@ from typing import Any
 from client.calls import CallEngine
 from client.config import ExecutorClientConfig
 from client.errors import ExecutorHTTPError
-from client.models import ActiveFault, ApiMode, FaultPlan, FaultType, PreparedRequest, RawObservation
+from client.models import (
+    ActiveFault,
+    ApiMode,
+    FaultPlan,
+    FaultStatus,
+    FaultType,
+    PreparedRequest,
+    RawObservation,
+    enum_or_none,
+)
 from client.retry import Deadline
 
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[RawObservation], None]
-ACTIVE_STATUSES = frozenset({"pending", "running"})
+ACTIVE_STATUSES = frozenset({FaultStatus.PENDING, FaultStatus.RUNNING})
 
 
 @dataclass
@@ -83,13 +92,16 @@ def active_fault_from_b(item: Any) -> ActiveFault | None:
     """Return an ActiveFault from an entry of ``GET /v1/faults``, or None if it is malformed."""
     if not isinstance(item, dict) or not isinstance(item.get("apply_id"), str):
         return None
+    status = enum_or_none(FaultStatus, item.get("status"))
+    if status is None:  # a status we cannot tell active or not: not a fault we can act on
+        return None
     percentage = item.get("percentage")
     return ActiveFault(
         fault_id=item["apply_id"],
         service=str(item.get("service", "")),
         api=str(item.get("api", "")),
-        fault_type=str(item.get("fault_type", "")),
-        status=str(item.get("status", "")),
+        fault_type=enum_or_none(FaultType, item.get("fault_type")),
+        status=status,
         percentage=percentage if isinstance(percentage, int) else None,
         raw=item,
     )

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from client.calls import ApiResponse
 from client.errors import ExecutorCancelledError, FaultExecutionError
-from client.models import ApiMode, FaultPlan, PreparedRequest, RawObservation
+from client.models import ApiMode, FaultPlan, FaultStatus, PreparedRequest, RawObservation
 from client.parsing import observation_from_body
 from client.protocols.base import ApplyContext, fault_body, left_unconfirmed
 from client.protocols.extended import ExtendedProtocol
@@ -85,9 +85,9 @@ class DirectProtocol(ExtendedProtocol):
 
     def _observation(self, response: ApiResponse) -> RawObservation:
         observation = observation_from_body(response.data, operation="apply", api_mode=self.mode)
-        if observation.status == "failed":
+        if observation.status is FaultStatus.FAILED:
             raise FaultExecutionError(f"Executor reports fault {observation.apply_id} failed")
-        if observation.status == "cancelled":
+        if observation.status is FaultStatus.CANCELLED:
             raise ExecutorCancelledError(
                 f"fault {observation.apply_id} was cancelled on the Executor", partial=observation
             )

@@ -17,7 +17,15 @@ from client.errors import (
     ExecutorResponseError,
     FaultExecutionError,
 )
-from client.models import ActiveFault, ApiMode, FaultPlan, PreparedRequest, RawObservation
+from client.models import (
+    ActiveFault,
+    ApiMode,
+    FaultPlan,
+    FaultStatus,
+    PreparedRequest,
+    RawObservation,
+    enum_or_none,
+)
 from client.parsing import observation_from_body, require_object, require_str
 from client.protocols.base import (
     ACTIVE_STATUSES,
@@ -71,12 +79,12 @@ class ExtendedProtocol(Protocol):
         try:
             while True:
                 status = self._status(apply_id, ctx)
-                if status == "completed":
+                if status is FaultStatus.COMPLETED:
                     final = self._metrics(apply_id, ctx.deadline, final=True, ctx=ctx)
                     return final if final.status else final.model_copy(update={"status": status})
-                if status == "failed":
+                if status is FaultStatus.FAILED:
                     raise FaultExecutionError(f"Executor reports fault {apply_id} failed")
-                if status == "cancelled":
+                if status is FaultStatus.CANCELLED:
                     raise ExecutorCancelledError(
                         f"fault {apply_id} was cancelled on the Executor",
                         partial=self._metrics(apply_id, ctx.deadline, final=True, ctx=ctx),
@@ -100,13 +108,14 @@ class ExtendedProtocol(Protocol):
             self.try_halt(apply_id)
             raise
 
-    def _status(self, apply_id: str, ctx: ApplyContext) -> str:
+    def _status(self, apply_id: str, ctx: ApplyContext) -> FaultStatus:
         response = self.engine.request(
             "status", "GET", f"/v1/faults/{apply_id}/status", deadline=ctx.deadline, cancel=ctx.cancel
         )
-        status = require_str(require_object(response.data, "status"), "status", "status")
-        if status not in ACTIVE_STATUSES | {"completed", "failed", "cancelled"}:
-            raise ExecutorResponseError(f"status: unknown fault status {status!r}")
+        text = require_str(require_object(response.data, "status"), "status", "status")
+        status = enum_or_none(FaultStatus, text)
+        if status not in ACTIVE_STATUSES | {FaultStatus.COMPLETED, FaultStatus.FAILED, FaultStatus.CANCELLED}:
+            raise ExecutorResponseError(f"status: unknown fault status {text!r}")
         return status
 
     def _metrics(

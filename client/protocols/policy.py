@@ -27,7 +27,15 @@ from client.calls import ApiResponse
 from client.discovery import fetch_services, method_for
 from client.errors import ExecutorCancelledError, ExecutorClientError, ExecutorResponseError
 from client.events import utc_now
-from client.models import ActiveFault, ApiMode, FaultPlan, FaultType, PreparedRequest, RawObservation
+from client.models import (
+    ActiveFault,
+    ApiMode,
+    FaultPlan,
+    FaultStatus,
+    FaultType,
+    PreparedRequest,
+    RawObservation,
+)
 from client.parsing import observation_from_body, require_object
 from client.probe import Probe, ProbeSettings
 from client.protocols.base import ApplyContext, Protocol, notify_progress
@@ -241,7 +249,7 @@ class PolicyProtocol(Protocol):
             warnings=warnings,
             apply_id=name,
             api_mode=self.mode,
-            status="completed" if final else "running",
+            status=FaultStatus.COMPLETED if final else FaultStatus.RUNNING,
             final=final,
             metrics=metrics,
             timeline=timeline(samples),
@@ -279,14 +287,14 @@ def _active_from_policy(policy: Any) -> ActiveFault | None:
         path = (rule.get("match") or {}).get("path") or {}
     except (KeyError, TypeError, AttributeError):
         return None
-    kind = "delay" if "delay" in fault else "abort" if "abort" in fault else ""
+    kind = FaultType.DELAY if "delay" in fault else FaultType.ABORT if "abort" in fault else None
     percentage = fault.get("percentage")
     return ActiveFault(
         fault_id=str(name),
         service=str((spec.get("selector") or {}).get("service", "*") or "*"),
         api=str(path.get("exact") or path.get("prefix") or path.get("regex") or ""),
         fault_type=kind,
-        status="active",
+        status=FaultStatus.ACTIVE,
         percentage=percentage if isinstance(percentage, int) else None,
         raw=policy,
     )

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import BreakerState
+from client import ApiMode, BreakerState
 from storage.engine import alembic_config, current_revision, head_revision, upgrade
 
 
@@ -201,4 +201,35 @@ def test_breaker_states_an_older_app_stored_in_any_spelling_read_back_as_the_cli
         ("OPEN", "HALF_OPEN"),
         ("HALF_OPEN", "CLOSED"),
     ]
+    engine.dispose()
+
+
+def test_api_modes_an_older_app_stored_read_back_as_the_clients_enum_and_export_unchanged(
+    tmp_path: Path,
+) -> None:
+    engine = storage.make_engine(f"sqlite:///{tmp_path / 'older.db'}")
+    upgrade(engine, "0004")
+    with engine.begin() as connection:
+        for run_id, mode in ((1, "policy"), (2, " Direct"), (3, "extended")):
+            connection.execute(
+                text(
+                    "INSERT INTO runs (id, created_at, owner, status, service, api, fault_type, percentage,"
+                    " duration_seconds, plan, executor_url, api_mode, apply_key, request_count,"
+                    " affected_count, labels, notes)"
+                    " VALUES (:id, '2026-01-02 03:04:05.000000', 'old:1:x', 'completed', 'payment', '/pay',"
+                    " 'abort', 100, 10, '{}', 'http://127.0.0.1:1', :mode, :key, 40, 40, '[]', '')"
+                ),
+                {"id": run_id, "mode": mode, "key": f"k{run_id}"},
+            )
+    storage.init_db(engine)
+    with Session(engine) as session:
+        runs = sorted(storage.list_runs(session), key=lambda run: run.id or 0)
+    assert [run.api_mode for run in runs] == [ApiMode.POLICY, ApiMode.DIRECT, ApiMode.EXTENDED]
+    assert all(type(run.api_mode) is ApiMode for run in runs)
+    assert [record["api_mode"] for record in storage.runs_to_records(runs)] == [
+        "policy",
+        "direct",
+        "extended",
+    ]
+    assert all(type(record["api_mode"]) is str for record in storage.runs_to_records(runs))
     engine.dispose()

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import storage
-from client import BreakerState
+from client import ApiMode, BreakerState
 from storage import LatencySample, RunStatus, TimelinePoint
 from tests.storage.conftest import PLAN, T0, new_run
 
@@ -315,3 +315,13 @@ def test_reads_keep_the_callers_pending_writes(session: Session) -> None:
     assert len(storage.list_runs(session)) == 1  # autoflushes the pending row first
     session.commit()
     assert len(storage.health_series(session, since=T0)) == 1
+
+
+@pytest.mark.parametrize("mode", list(ApiMode))
+def test_api_mode_round_trips_as_the_clients_enum(session: Session, mode: ApiMode) -> None:
+    run = storage.create_run(
+        session, plan=PLAN, executor_url="u", api_mode=mode.value, apply_key="k", owner="o", now=T0
+    )
+    stored = storage.get_run(session, run_id=run.id or 0)
+    assert stored is not None and stored.run.api_mode is mode
+    assert storage.run_record(stored.run)["api_mode"] == mode.value
