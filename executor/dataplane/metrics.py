@@ -32,10 +32,6 @@ class ProxyCounters:
         """Count one request the upstream could not answer (502 from the proxy)."""
         self.upstream_errors[service] += 1
 
-    def total_injected(self, kind: FaultKind) -> int:
-        """Sum one fault kind over all services."""
-        return sum(count for (_, item), count in self.injected.items() if item is kind)
-
     def render(self, *, services: list[str], active_faults: Callable[[], int]) -> str:
         """Render every counter in Prometheus text exposition format."""
         lines: list[str] = []
