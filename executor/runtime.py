@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-import time
-from typing import Any
 
 from aiohttp import web
 
@@ -22,8 +20,8 @@ from executor.dataplane.traces import TraceCollector
 from executor.lifecycle.fault_runner import FaultRunner, LoadDefaults
 from executor.lifecycle.faultstore import FaultStore
 from executor.lifecycle.loadgen import LoadDriver
-from executor.lifecycle.policy_store import PolicyStore, Scheduler
-from executor.model.fault_kinds import Sleep
+from executor.lifecycle.policy_store import PolicyStore
+from executor.model.clock import LOOP_CLOCK, Clock
 from executor.model.rules import Rule
 from executor.settings import ExecutorSettings
 from executor.startup_errors import ExecutorStartError
@@ -42,27 +40,22 @@ class ExecutorRuntime:
         async with ExecutorRuntime(ExecutorSettings(port=0)) as runtime:
             print(runtime.base_url, runtime.proxy_url("payment"))
 
-    Seams: ``sleep`` is what injected delays wait with, ``rng`` decides
-    which requests a fault hits, ``clock`` (epoch seconds) bounds fault windows and ``scheduler``
-    (``call_later``) deletes expiring policies.
+    Seams: ``rng`` decides which requests a fault hits; ``clock`` (see :mod:`executor.model.clock`) is the one
+    time source: it times fault windows, paces the load, holds delayed requests and expires policies.
     """
 
     def __init__(
         self,
         settings: ExecutorSettings,
         *,
-        clock: Any = time.time,
-        sleep: Sleep = asyncio.sleep,
+        clock: Clock = LOOP_CLOCK,
         rng: random.Random | None = None,
-        scheduler: Scheduler | None = None,
     ) -> None:
         self.settings = settings
         self._clock = clock
-        self._sleep = sleep
         seed = settings.seed
         self._rng = rng or random.Random(seed)
         self._aux_rng = random.Random(None if seed is None else seed + 1)
-        self._scheduler = scheduler
         self._services: dict[str, ServiceTarget] = {}
         self._runners: list[web.AppRunner] = []
         self._closing = asyncio.Event()
@@ -72,12 +65,12 @@ class ExecutorRuntime:
         self.counters = ProxyCounters()
         self.traces = TraceCollector(rng=self._aux_rng)
         self.fault_store = FaultStore(
-            clock=clock, keep_recent=settings.keep_recent_faults, window_s=settings.idempotency_window_s
+            clock=clock.now, keep_recent=settings.keep_recent_faults, window_s=settings.idempotency_window_s
         )
         self.policy_store: PolicyStore | None = None
         self._proxy_base = ""
         self.base_url = ""
-        self._driver = LoadDriver(traces=self.traces)
+        self._driver = LoadDriver(traces=self.traces, clock=clock)
         self._demo: DemoShop | None = None
         self._proxy: FaultProxy | None = None
         self._data_plane: list[Http1Server] = []  # the proxy's server and the demo services'
@@ -132,8 +125,7 @@ class ExecutorRuntime:
         if self._started:
             raise ExecutorStartError("executor already started")
         self._started = True
-        loop = asyncio.get_running_loop()
-        self.policy_store = PolicyStore(scheduler=self._scheduler or loop)
+        self.policy_store = PolicyStore(scheduler=self._clock)
         try:
             await self._start_listeners()
         except BaseException:
@@ -158,7 +150,7 @@ class ExecutorRuntime:
             counters=self.counters,
             traces=self.traces,
             namespace=settings.namespace,
-            sleep=self._sleep,
+            clock=self._clock,
         )
         await proxy.open()
         self._proxy = proxy
@@ -197,7 +189,7 @@ class ExecutorRuntime:
         assert self.policy_store is not None and self._fault_runner is not None
         settings = self.settings
         app = web.Application(
-            middlewares=make_middlewares(rng=self._aux_rng, clock=self._clock),
+            middlewares=make_middlewares(rng=self._aux_rng, clock=self._clock.now),
             client_max_size=settings.max_body_bytes,
         )
         PolicyApi(

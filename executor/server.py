@@ -39,8 +39,15 @@ class EmbeddedExecutor:
             httpx.post(ex.proxy_url("payment") + "/api/v1/payment/process")
     """
 
-    def __init__(self, settings: ExecutorSettings | None = None, **runtime_options: Any) -> None:
+    def __init__(
+        self,
+        settings: ExecutorSettings | None = None,
+        *,
+        loop_factory: Callable[[], asyncio.AbstractEventLoop] = new_event_loop,
+        **runtime_options: Any,
+    ) -> None:
         self.settings = settings or ExecutorSettings()
+        self._loop_factory = loop_factory  # a virtual clock's tests run on the loop it watches
         self._runtime_options = runtime_options
         self._runtime: ExecutorRuntime | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -103,7 +110,7 @@ class EmbeddedExecutor:
         return self
 
     def _main(self, ready: Future[None]) -> None:
-        loop = new_event_loop()
+        loop = self._loop_factory()
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:

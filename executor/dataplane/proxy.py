@@ -16,6 +16,7 @@ from executor.dataplane.metrics import ProxyCounters
 from executor.dataplane.traces import TraceCollector
 from executor.dataplane.upstream_pool import UpstreamPool
 from executor.dataplane.upstream_response import UpstreamError, UpstreamResponse
+from executor.model.clock import LOOP_CLOCK, Cancellable, Clock
 from executor.model.fault_kinds import FAULT_HEADER, DelayFault, FaultKind, Injection, Sleep
 from executor.model.header_names import PARENT_HEADER, TRACE_HEADER
 from executor.model.rules import Rule, first_match
@@ -62,33 +63,6 @@ class ServiceTarget:
     apis: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
-def _halting_sleep(sleep: Sleep, halted: asyncio.Event | None) -> Sleep:
-    async def interruptible(seconds: float) -> None:
-        if halted is None:
-            await sleep(seconds)
-            return
-        if halted.is_set():
-            raise FaultHalted
-        if sleep is asyncio.sleep:  # the real clock: one timer, no extra tasks on the request's path
-            try:
-                async with asyncio.timeout(seconds):
-                    await halted.wait()
-            except TimeoutError:
-                return
-            raise FaultHalted
-        sleeper = asyncio.ensure_future(sleep(seconds))
-        waiter = asyncio.ensure_future(halted.wait())
-        try:
-            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            waiter.cancel()
-        if halted.is_set():
-            raise FaultHalted
-
-    return interruptible
-
-
 class FaultProxy:
     """Forward ``/s/{service}/{path}`` to the service's upstream, injecting the first matching rule."""
 
@@ -101,7 +75,7 @@ class FaultProxy:
         counters: ProxyCounters,
         traces: TraceCollector,
         namespace: str = "demo",
-        sleep: Sleep = asyncio.sleep,
+        clock: Clock = LOOP_CLOCK,
         upstream_timeout_sec: float = 60.0,
     ) -> None:
         self._services = services
@@ -110,7 +84,7 @@ class FaultProxy:
         self._counters = counters
         self._traces = traces
         self._namespace = namespace
-        self._sleep = sleep
+        self._clock = clock
         self._upstream_timeout_sec = upstream_timeout_sec
         self._pool: UpstreamPool | None = None
         self._holds: dict[asyncio.Event, set[_Hold]] = {}  # held requests, by the halt that frees them
@@ -193,13 +167,12 @@ class FaultProxy:
 
         This is the usual delay experiment, and a task per held request would add its own event-loop hops
         to the delay we report. The hold ends at once when its fault is halted (cancelled or deleted), and
-        is called off when the client goes away. Other faults, traced requests and an injected clock
-        (tests) take the task path.
+        is called off when the client goes away. Other faults and traced requests take the task path.
         """
         rule = call.rule
         assert rule is not None
         fault = rule.action.fault
-        if self._sleep is not asyncio.sleep or not isinstance(fault, DelayFault):
+        if not isinstance(fault, DelayFault):
             return False
         halted = rule.halted
         if halted is not None and halted.is_set():
@@ -208,10 +181,32 @@ class FaultProxy:
         holds = self._holds_for(halted)
         hold = _Hold(holds, functools.partial(self._release, call, reply))
         hold_s = (rule.action.start_delay_ms + fault.delay_ms) / 1000
-        hold.timer = asyncio.get_running_loop().call_later(hold_s, hold.release)
+        hold.timer = self._clock.call_later(hold_s, hold.release)
         holds.add(hold)
         reply.attach(hold)
         return True
+
+    def _halting_sleep(self, halted: asyncio.Event | None) -> Sleep:
+        """Return the task path's sleep: a hold on one timer, raising FaultHalted if its fault is halted."""
+        if halted is None:
+            return self._clock.sleep
+
+        async def interruptible(seconds: float) -> None:
+            if halted.is_set():
+                raise FaultHalted
+            woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            holds = self._holds_for(halted)
+            hold = _Hold(holds, functools.partial(_wake, woken))
+            hold.timer = self._clock.call_later(seconds, hold.release)
+            holds.add(hold)
+            try:
+                await woken
+            finally:
+                hold.cancel()
+            if halted.is_set():
+                raise FaultHalted
+
+        return interruptible
 
     def _holds_for(self, halted: asyncio.Event | None) -> set[_Hold]:
         if halted is None:
@@ -251,7 +246,7 @@ class FaultProxy:
         injection = Injection()
         if rule is not None:
             try:
-                injection = await rule.action.apply(_halting_sleep(self._sleep, rule.halted))
+                injection = await rule.action.apply(self._halting_sleep(rule.halted))
             except FaultHalted:
                 injection = Injection(kinds=[FaultKind.DELAY])
         self._counters.count_injection(name, injection.kinds)
@@ -350,7 +345,7 @@ class _Hold:
     def __init__(self, holds: set[_Hold], forward: Callable[[], None]) -> None:
         self._holds = holds
         self._forward = forward
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: Cancellable | None = None
 
     def release(self) -> None:
         """End the hold (its time is up, or its fault was halted) and forward the request."""
@@ -362,6 +357,11 @@ class _Hold:
         self._holds.discard(self)
         if self.timer is not None:
             self.timer.cancel()
+
+
+def _wake(woken: asyncio.Future[None]) -> None:
+    if not woken.done():
+        woken.set_result(None)
 
 
 @dataclass(slots=True)

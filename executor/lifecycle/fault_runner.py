@@ -7,7 +7,6 @@ import dataclasses
 import hashlib
 import json
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +16,8 @@ from executor.dataplane.proxy import ServiceTarget
 from executor.lifecycle.fault_stats import Recorder
 from executor.lifecycle.faultstore import FaultRecord, FaultStatus, FaultStore
 from executor.lifecycle.loadgen import LoadDriver, LoadSpec
-from executor.model.fault_kinds import FaultKind, Sleep
+from executor.model.clock import LOOP_CLOCK, Clock
+from executor.model.fault_kinds import FaultKind
 from executor.spec.faultspec import FaultSpec, build_rule
 from executor.spec.timefmt import rfc3339
 
@@ -41,7 +41,7 @@ class LoadDefaults:
 
 
 class FaultRunner:
-    """Apply, run, observe and halt family B/C faults."""
+    """Apply, run, observe and halt family B/C faults; every window is timed on ``clock``."""
 
     def __init__(
         self,
@@ -51,8 +51,7 @@ class FaultRunner:
         proxy_url: Callable[[str], str],
         driver: LoadDriver,
         defaults: LoadDefaults,
-        clock: Callable[[], float] = time.time,
-        sleep: Sleep = asyncio.sleep,
+        clock: Clock = LOOP_CLOCK,
         id_rng: random.Random | None = None,
         end_grace_s: float = 10.0,
     ) -> None:
@@ -63,15 +62,14 @@ class FaultRunner:
         self._driver = driver
         self._defaults = defaults
         self._clock = clock
-        self._sleep = sleep
         self._id_rng = id_rng or random.Random()
 
     def now(self) -> float:
         """Return the runner's clock (epoch seconds)."""
-        return self._clock()
+        return self._clock.now()
 
     def _new_id(self) -> str:
-        day = datetime.fromtimestamp(self._clock(), tz=UTC).strftime("%Y%m%d")
+        day = datetime.fromtimestamp(self._clock.now(), tz=UTC).strftime("%Y%m%d")
         while True:
             apply_id = f"fault-{day}-{self._id_rng.getrandbits(32):08x}"
             if self._store.get(apply_id) is None:  # remembered for a day: two must never share an id
@@ -89,7 +87,7 @@ class FaultRunner:
                 return record
         if spec.service not in self._services:
             raise UnknownServiceError(spec.service)
-        now = self._clock()
+        now = self._clock.now()
         start = now if spec.start_epoch_s is None else max(now, spec.start_epoch_s)  # a past start is now
         apply_id = self._new_id()
         halted = asyncio.Event()
@@ -141,7 +139,7 @@ class FaultRunner:
         """Wait ``seconds``, less if the fault is halted or ``until`` (left running) completes first."""
         if seconds <= 0:
             return
-        sleeper: asyncio.Future[Any] = asyncio.ensure_future(self._sleep(seconds))
+        sleeper: asyncio.Future[Any] = asyncio.ensure_future(self._clock.sleep(seconds))
         waiter: asyncio.Future[Any] = asyncio.ensure_future(record.halted.wait())
         try:
             await asyncio.wait(
@@ -155,19 +153,19 @@ class FaultRunner:
         recorder = record.recorder
         spec = record.spec
         try:
-            await self._wait(record, record.start_epoch_s - self._clock())
+            await self._wait(record, record.start_epoch_s - self._clock.now())
             if record.halted.is_set():
                 return
             recorder.log(
-                f"{rfc3339(self._clock())} {record.apply_id}: {spec.fault_type.value} on "
+                f"{rfc3339(self._clock.now())} {record.apply_id}: {spec.fault_type.value} on "
                 f"{spec.service} {spec.api} at {spec.percentage}% until {rfc3339(record.end_epoch_s)}"
             )
-            duration_s = record.end_epoch_s - self._clock()
+            duration_s = record.end_epoch_s - self._clock.now()
             load = asyncio.ensure_future(
                 self._driver.run(self._load_spec(spec, duration_s), recorder, halted=record.halted)
             )
             try:
-                await self._wait(record, record.end_epoch_s - self._clock())
+                await self._wait(record, record.end_epoch_s - self._clock.now())
                 if not record.halted.is_set():
                     # The fault ends now: it hits no new request and the driver sends no more (both stop at
                     # the end time by themselves). Requests it holds keep their delay, up to the grace.
@@ -177,7 +175,7 @@ class FaultRunner:
             finally:
                 load.cancel()
             record.finish(FaultStatus.COMPLETED)
-            recorder.log(f"{rfc3339(self._clock())} {record.apply_id}: completed")
+            recorder.log(f"{rfc3339(self._clock.now())} {record.apply_id}: completed")
         except asyncio.CancelledError:
             record.finish(FaultStatus.CANCELLED)
             raise
@@ -196,9 +194,9 @@ class FaultRunner:
         record = self._store.get(apply_id)
         if record is None:
             return None
-        if record.final_status is None and self._clock() < record.end_epoch_s:
+        if record.final_status is None and self._clock.now() < record.end_epoch_s:
             record.finish(FaultStatus.CANCELLED)
-            record.recorder.log(f"{rfc3339(self._clock())} {apply_id}: cancelled")
+            record.recorder.log(f"{rfc3339(self._clock.now())} {apply_id}: cancelled")
         record.halted.set()
         return record
 
@@ -209,7 +207,7 @@ class FaultRunner:
 
     def status_body(self, record: FaultRecord) -> dict[str, Any]:
         """Return family B's status body."""
-        now = self._clock()
+        now = self._clock.now()
         status = record.status(now)
         span = record.end_epoch_s - record.start_epoch_s
         progress = (
@@ -237,7 +235,7 @@ class FaultRunner:
             "fault_type": spec.fault_type.value,
             "percentage": spec.percentage,
             "headers": [header.to_wire() for header in spec.headers],
-            "active": record.active(self._clock()),
+            "active": record.active(self._clock.now()),
             "idempotency_key": record.idempotency_key,
         }
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from executor.dataplane.traces import TraceCollector
 from executor.dataplane.upstream_pool import UpstreamPool
 from executor.dataplane.upstream_response import UpstreamError
 from executor.lifecycle.fault_stats import Recorder, RequestSample
-from executor.model.fault_kinds import FAULT_HEADER, Sleep
+from executor.model.clock import LOOP_CLOCK, Clock
+from executor.model.fault_kinds import FAULT_HEADER
 from executor.model.header_names import TRACE_HEADER
 
 __all__ = ["LoadDriver", "LoadSpec"]
@@ -42,13 +41,12 @@ class LoadDriver:
         self,
         *,
         traces: TraceCollector,
-        clock: Callable[[], float] = time.perf_counter,
-        sleep: Sleep = asyncio.sleep,
+        clock: Clock = LOOP_CLOCK,
         request_timeout_sec: float = 120.0,
     ) -> None:
         self._traces = traces
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clock.monotonic  # pacing and latencies
+        self._sleep = clock.sleep
         self._timeout_s = request_timeout_sec
         self._pool: UpstreamPool | None = None
 

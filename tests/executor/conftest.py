@@ -10,6 +10,7 @@ import pytest
 from executor import EmbeddedExecutor, ExecutorSettings
 from tests.executor.helpers import RATE_RPS
 from tests.executor.upstream import CountingUpstream, counting_upstream
+from tests.executor.virtual_clock import VirtualClock, virtual_executor
 from tests.executors import running_demo_executor
 
 
@@ -45,6 +46,22 @@ def api_executor(counting: CountingUpstream) -> Iterator[EmbeddedExecutor]:
     """An executor fronting the ``counting`` upstream as service ``api``, without demo services."""
     settings = ExecutorSettings(demo=False, seed=3, services={"api": counting.url}, default_rate_rps=RATE_RPS)
     with EmbeddedExecutor(settings) as ex:
+        yield ex
+
+
+@pytest.fixture
+def virtual_clock() -> VirtualClock:
+    """A clock that stands still until the test lets it run (``running()``, ``advance()``)."""
+    return VirtualClock()
+
+
+@pytest.fixture
+def virtual_api_executor(
+    counting: CountingUpstream, virtual_clock: VirtualClock
+) -> Iterator[EmbeddedExecutor]:
+    """``api_executor`` on ``virtual_clock``: its faults, load and holds wait on virtual time only."""
+    settings = ExecutorSettings(demo=False, seed=3, services={"api": counting.url}, default_rate_rps=RATE_RPS)
+    with virtual_executor(settings, virtual_clock) as ex:
         yield ex
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from executor import EmbeddedExecutor
+from tests.executor.virtual_clock import VirtualClock
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,15 +47,19 @@ def policy(name: str, *, match: dict[str, Any], fault: dict[str, Any] | None = N
     }
 
 
-def wait_final(http: httpx.Client, ex: EmbeddedExecutor | str, apply_id: str) -> dict[str, Any]:
-    """Poll a fault's metrics until they are final; return them."""
+def wait_final(
+    http: httpx.Client, ex: EmbeddedExecutor | str, apply_id: str, clock: VirtualClock | None = None
+) -> dict[str, Any]:
+    """Poll a fault's metrics until they are final (letting ``clock`` run meanwhile); return them."""
     base = ex if isinstance(ex, str) else ex.base_url
 
     def final() -> dict[str, Any] | None:
         metrics: dict[str, Any] = http.get(base + f"/v1/faults/{apply_id}/metrics").json()
         return metrics if metrics["final"] else None
 
-    return wait_until(final, timeout=60, what=f"final metrics of {apply_id}")
+    with clock.running() if clock is not None else contextlib.nullcontext():
+        interval = 0.05 if clock is None else 0.01
+        return wait_until(final, timeout=60, interval=interval, what=f"final metrics of {apply_id}")
 
 
 _CHILD = """

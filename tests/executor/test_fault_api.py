@@ -13,6 +13,7 @@ import pytest
 from executor import EmbeddedExecutor, ExecutorSettings
 from tests.executor.helpers import REQUESTS, fault_body, wait_final
 from tests.executor.upstream import CountingUpstream
+from tests.executor.virtual_clock import VirtualClock, virtual_executor
 from tests.waiting import wait_until
 
 _body = fault_body
@@ -24,12 +25,14 @@ def upstream(counting: CountingUpstream) -> CountingUpstream:
 
 
 @pytest.fixture
-def ex(api_executor: EmbeddedExecutor) -> EmbeddedExecutor:
-    return api_executor
+def ex(virtual_api_executor: EmbeddedExecutor) -> EmbeddedExecutor:
+    """The executor fronting ``upstream`` as ``api``, on virtual time: it stands still unless let run."""
+    return virtual_api_executor
 
 
-@pytest.mark.slow
-def test_extended_apply_runs_load_and_reports_final_metrics(http: httpx.Client, ex: EmbeddedExecutor) -> None:
+def test_extended_apply_runs_load_and_reports_final_metrics(
+    http: httpx.Client, ex: EmbeddedExecutor, virtual_clock: VirtualClock
+) -> None:
     response = http.post(ex.base_url + "/v1/faults/apply", json=_body(), headers={"Idempotency-Key": "k-1"})
     assert response.status_code == 200
     applied = response.json()
@@ -47,7 +50,7 @@ def test_extended_apply_runs_load_and_reports_final_metrics(http: httpx.Client, 
         "error_message",
     ]
     assert status["status"] in ("pending", "running")
-    metrics = wait_final(http, ex, apply_id)
+    metrics = wait_final(http, ex, apply_id, virtual_clock)
     assert set(metrics) == {
         "apply_id",
         "final",
@@ -161,7 +164,9 @@ def test_unknown_apply_ids_are_404(http: httpx.Client, ex: EmbeddedExecutor) -> 
         assert response.json()["error"] == "not_found"
 
 
-def test_cancel_halts_a_fault_at_once_and_lists_it(http: httpx.Client, ex: EmbeddedExecutor) -> None:
+def test_cancel_halts_a_fault_at_once_and_lists_it(
+    http: httpx.Client, ex: EmbeddedExecutor, virtual_clock: VirtualClock
+) -> None:
     apply_id = http.post(ex.base_url + "/v1/faults/apply", json=_body(duration_seconds=600)).json()[
         "apply_id"
     ]
@@ -169,7 +174,7 @@ def test_cancel_halts_a_fault_at_once_and_lists_it(http: httpx.Client, ex: Embed
     cancelled = http.delete(ex.base_url + f"/v1/faults/{apply_id}")
     assert cancelled.json() == {"apply_id": apply_id, "status": "cancelled"}
     assert http.get(ex.proxy_url("api") + "/work").status_code == 200
-    assert wait_final(http, ex, apply_id)["final"] is True
+    assert wait_final(http, ex, apply_id, virtual_clock)["final"] is True
     (listed,) = http.get(ex.base_url + "/v1/faults").json()["faults"]
     assert listed["apply_id"] == apply_id
     assert listed["status"] == "cancelled"
@@ -185,19 +190,24 @@ def test_fault_scheduled_in_the_future_is_pending(http: httpx.Client, ex: Embedd
     http.delete(ex.base_url + f"/v1/faults/{apply_id}")
 
 
-@pytest.mark.slow
-def test_fault_ends_by_itself_at_its_end_time(http: httpx.Client, ex: EmbeddedExecutor) -> None:
+def test_fault_ends_by_itself_at_its_end_time(
+    http: httpx.Client, ex: EmbeddedExecutor, virtual_clock: VirtualClock
+) -> None:
     apply_id = http.post(ex.base_url + "/v1/faults/apply", json=_body(load={"rate_rps": 2})).json()[
         "apply_id"
     ]
-    wait_final(http, ex, apply_id)
+    wait_final(http, ex, apply_id, virtual_clock)
     assert http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["progress_percent"] == 100.0
     assert http.get(ex.proxy_url("api") + "/work").status_code == 200
 
 
-@pytest.mark.slow
-def test_direct_apply_returns_completed_metrics(http: httpx.Client, ex: EmbeddedExecutor) -> None:
-    response = http.post(ex.base_url + "/api/v1/faults/apply?include_samples=true", json=_body(percentage=50))
+def test_direct_apply_returns_completed_metrics(
+    http: httpx.Client, ex: EmbeddedExecutor, virtual_clock: VirtualClock
+) -> None:
+    with virtual_clock.running():
+        response = http.post(
+            ex.base_url + "/api/v1/faults/apply?include_samples=true", json=_body(percentage=50)
+        )
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "completed"
@@ -219,12 +229,13 @@ def test_direct_apply_returns_completed_metrics(http: httpx.Client, ex: Embedded
         1 - body["metrics"]["blocked_request_count"] / REQUESTS
     )
     assert "traceID" in body["trace_data"] and body["logs"]
-    plain = http.post(ex.base_url + "/api/v1/faults/apply", json=_body(load={"rate_rps": 5})).json()
+    with virtual_clock.running():
+        plain = http.post(ex.base_url + "/api/v1/faults/apply", json=_body(load={"rate_rps": 5})).json()
     assert "samples" not in plain
 
 
 def test_direct_apply_can_be_cancelled_from_another_connection(
-    http: httpx.Client, ex: EmbeddedExecutor
+    http: httpx.Client, ex: EmbeddedExecutor, virtual_clock: VirtualClock
 ) -> None:
     results: list[httpx.Response] = []
     key = {"Idempotency-Key": "direct-1"}
@@ -242,7 +253,8 @@ def test_direct_apply_can_be_cancelled_from_another_connection(
         lambda: http.get(metrics_url).json()["metrics"]["request_count"], interval=0.02, what="a request"
     )
     http.delete(ex.base_url + f"/v1/faults/{faults[0]['apply_id']}")
-    caller.join(timeout=30)
+    with virtual_clock.running():  # the halted load stops at its next tick
+        caller.join(timeout=30)
     assert results[0].status_code == 200
     assert results[0].json()["status"] == "cancelled"
     assert results[0].json()["metrics"]["total_request_count"] >= 1
@@ -252,9 +264,12 @@ def test_direct_apply_can_be_cancelled_from_another_connection(
 
 @pytest.mark.slow
 def test_collect_probes_through_the_proxy(
-    http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream
+    http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream, virtual_clock: VirtualClock
 ) -> None:
-    body = http.get(ex.base_url + "/collect?service=api&api=/probe&duration_sec=1&include_samples=1").json()
+    with virtual_clock.running():
+        body = http.get(
+            ex.base_url + "/collect?service=api&api=/probe&duration_sec=1&include_samples=1"
+        ).json()
     assert body["final"] is True
     assert body["metrics"]["request_count"] == REQUESTS
     assert len(body["samples"]) == REQUESTS
@@ -287,11 +302,11 @@ def test_health_ready_services_and_prometheus(http: httpx.Client, demo_executor:
 
 @pytest.mark.slow
 def test_requests_a_fault_holds_at_its_end_keep_their_whole_delay(
-    http: httpx.Client, ex: EmbeddedExecutor
+    http: httpx.Client, ex: EmbeddedExecutor, virtual_clock: VirtualClock
 ) -> None:
     body = _body(fault_type="delay", fault_config={"delay_milliseconds": 400})
     apply_id = http.post(ex.base_url + "/v1/faults/apply", json=body).json()["apply_id"]
-    metrics = wait_final(http, ex, apply_id)
+    metrics = wait_final(http, ex, apply_id, virtual_clock)
     assert metrics["metrics"]["request_count"] == metrics["metrics"]["affected_count"] == REQUESTS
     samples = http.get(ex.base_url + f"/v1/faults/{apply_id}/metrics?include_samples=true").json()["samples"]
     # the last four were sent within the fault's last 400 ms: they were not cut short when it ended
@@ -301,13 +316,13 @@ def test_requests_a_fault_holds_at_its_end_keep_their_whole_delay(
 
 @pytest.mark.slow
 def test_requests_held_past_the_end_grace_are_released(
-    http: httpx.Client, upstream: CountingUpstream
+    http: httpx.Client, upstream: CountingUpstream, virtual_clock: VirtualClock
 ) -> None:
     settings = ExecutorSettings(demo=False, seed=3, services={"api": upstream.url}, end_grace_s=0.3)
-    with EmbeddedExecutor(settings) as ex:
+    with virtual_executor(settings, virtual_clock) as ex:
         body = _body(fault_type="delay", fault_config={"delay_milliseconds": 600_000}, load={"rate_rps": 4})
         apply_id = http.post(ex.base_url + "/v1/faults/apply", json=body).json()["apply_id"]
-        metrics = wait_final(http, ex, apply_id)
+        metrics = wait_final(http, ex, apply_id, virtual_clock)
         sent = metrics["metrics"]["request_count"]
         assert 1 <= sent <= 4  # 4 req/s for 1 s; a loaded machine may start the last one after the end
         # every request was measured; those the fault held (all but one that a loaded machine may start
@@ -322,16 +337,16 @@ def test_requests_held_past_the_end_grace_are_released(
 
 @pytest.mark.slow
 def test_cancelling_in_the_end_grace_releases_at_once_and_keeps_completed(
-    http: httpx.Client, ex: EmbeddedExecutor
+    http: httpx.Client, ex: EmbeddedExecutor, virtual_clock: VirtualClock
 ) -> None:
     body = _body(fault_type="delay", fault_config={"delay_milliseconds": 600_000}, load={"rate_rps": 4})
     apply_id = http.post(ex.base_url + "/v1/faults/apply", json=body).json()["apply_id"]
     end = http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["end_time"]
-    status_url = ex.base_url + f"/v1/faults/{apply_id}/status"
-    wait_until(lambda: http.get(status_url).json()["progress_percent"] >= 100, what="its end time")
+    virtual_clock.advance(1.0)  # to the fault's end, not further: its grace has just begun
+    assert http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["progress_percent"] == 100
     assert not http.get(ex.base_url + "/v1/faults").json()["faults"][0]["active"]  # past its end: 10 s grace
     assert http.delete(ex.base_url + f"/v1/faults/{apply_id}").status_code == 200
-    metrics = wait_final(http, ex, apply_id)  # long before the grace runs out
+    metrics = wait_final(http, ex, apply_id)  # time stands still: long before the grace runs out
     assert metrics["metrics"]["max_latency_ms"] < 10_000
     status = http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()
     assert (status["status"], status["end_time"]) == ("completed", end)

@@ -14,19 +14,10 @@ import pytest
 from executor import EmbeddedExecutor, ExecutorSettings
 from executor.dataplane.proxy import FaultProxy
 from tests.executor.upstream import HOP_BY_HOP, CountingUpstream, counting_upstream
+from tests.executor.virtual_clock import RESOLUTION_S, VirtualClock, virtual_executor
 from tests.waiting import wait_until
 
 SEED = 1234
-
-
-class RecordingSleep:
-    """Record each requested wait and return at once, so delays are exact and instant."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture
@@ -36,16 +27,12 @@ def upstream() -> Iterator[CountingUpstream]:
 
 
 @pytest.fixture
-def sleep() -> RecordingSleep:
-    return RecordingSleep()
-
-
-@pytest.fixture
-def ex(upstream: CountingUpstream, sleep: RecordingSleep) -> Iterator[EmbeddedExecutor]:
+def ex(upstream: CountingUpstream, virtual_clock: VirtualClock) -> Iterator[EmbeddedExecutor]:
+    """The executor on virtual time: delays are exact and instant, and the production path holds them."""
     settings = ExecutorSettings(
         demo=False, seed=SEED, services={"api": upstream.url, "down": "http://127.0.0.1:9"}
     )
-    with EmbeddedExecutor(settings, sleep=sleep) as executor:
+    with virtual_executor(settings, virtual_clock) as executor:
         yield executor
 
 
@@ -94,26 +81,30 @@ def test_abort_answers_without_contacting_the_upstream(
 
 
 def test_delay_holds_start_delay_then_delay_then_forwards(
-    http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream, sleep: RecordingSleep
+    http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream, virtual_clock: VirtualClock
 ) -> None:
     fault = {"percentage": 100, "start_delay_ms": 20, "delay": {"fixed_delay_ms": 750}}
     http.post(ex.base_url + "/v1/policies", json=_policy("slow", fault, {"method": {"exact": "GET"}}))
-    response = http.get(ex.proxy_url("api") + "/x")
+    with virtual_clock.running():
+        response = http.get(ex.proxy_url("api") + "/x")
     assert response.status_code == 200
     assert response.headers["x-fault-injected"] == "delay"
-    assert sleep.waits == [0.02, 0.75]
+    assert virtual_clock.monotonic() == pytest.approx(
+        0.02 + 0.75, abs=RESOLUTION_S
+    )  # held exactly that long, then forwarded
     assert upstream.hits == [("GET", "/x")]
     assert "x-fault-injected" not in http.post(ex.proxy_url("api") + "/x").headers
 
 
 def test_a_rule_with_delay_and_abort_only_delays_as_the_real_data_plane(
-    http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream, sleep: RecordingSleep
+    http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream, virtual_clock: VirtualClock
 ) -> None:
     fault = {"percentage": 100, "delay": {"fixed_delay_ms": 300}, "abort": {"httpStatus": 503}}
     http.post(ex.base_url + "/v1/policies", json=_policy("both", fault))
-    response = http.get(ex.proxy_url("api") + "/x")
+    with virtual_clock.running():
+        response = http.get(ex.proxy_url("api") + "/x")
     assert (response.status_code, response.headers["x-fault-injected"]) == (200, "delay")
-    assert sleep.waits == [0.3]
+    assert virtual_clock.monotonic() == pytest.approx(0.3, abs=RESOLUTION_S)
     assert upstream.hits == [("GET", "/x")]
 
 
@@ -212,7 +203,7 @@ def test_head_through_the_proxy_keeps_the_upstreams_length(
 
 
 def test_a_bug_while_answering_is_a_500_not_a_hang(
-    http: httpx.Client, ex: EmbeddedExecutor, monkeypatch: pytest.MonkeyPatch
+    http: httpx.Client, ex: EmbeddedExecutor, virtual_clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert http.get(ex.proxy_url("api") + "/warm").status_code == 200  # leaves an idle pooled connection
 
@@ -224,10 +215,11 @@ def test_a_bug_while_answering_is_a_500_not_a_hang(
     assert (direct.status_code, "RuntimeError" in direct.text) == (500, True)
     fault = {"percentage": 100, "delay": {"fixed_delay_ms": 5}}
     http.post(ex.base_url + "/v1/policies", json=_policy("held", fault))
-    held = http.get(ex.proxy_url("api") + "/x")  # answered from the task that held it
-    assert (held.status_code, "RuntimeError" in held.text) == (500, True)
-    monkeypatch.undo()
-    assert http.get(ex.proxy_url("api") + "/after").status_code == 200
+    with virtual_clock.running():
+        held = http.get(ex.proxy_url("api") + "/x")  # answered from the timer that held it
+        assert (held.status_code, "RuntimeError" in held.text) == (500, True)
+        monkeypatch.undo()
+        assert http.get(ex.proxy_url("api") + "/after").status_code == 200
 
 
 def test_oversized_proxy_body_is_413(http: httpx.Client, ex: EmbeddedExecutor) -> None:
@@ -292,22 +284,21 @@ def test_a_delay_on_the_real_clock_holds_then_forwards_marked(
 
 
 def test_a_held_request_whose_client_goes_away_is_never_forwarded(
-    http: httpx.Client, real_clock: EmbeddedExecutor, upstream: CountingUpstream
+    http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream, virtual_clock: VirtualClock
 ) -> None:
     fault = {"percentage": 100, "delay": {"fixed_delay_ms": 100}}
-    http.post(real_clock.base_url + "/v1/policies", json=_policy("held", fault, {"path": {"exact": "/gone"}}))
-    host, port = real_clock.proxy_url("api").split("//")[1].split("/")[0].split(":")
+    http.post(ex.base_url + "/v1/policies", json=_policy("held", fault, {"path": {"exact": "/gone"}}))
+    host, port = ex.proxy_url("api").split("//")[1].split("/")[0].split(":")
     with socket.create_connection((host, int(port))) as raw:
         raw.sendall(b"GET /s/api/gone HTTP/1.1\r\nHost: x\r\n\r\n")
         wait_until(
-            lambda: 'proxied_requests_total{service="api"} 1' in _metrics(http, real_clock),
+            lambda: 'proxied_requests_total{service="api"} 1' in _metrics(http, ex),
             interval=0.01,
             what="the request to be held",
         )
-    # Not a wait for something: 0.3 s, well past the 100 ms delay, is how long nothing may happen (a hold
-    # not called off would have been forwarded by now). Bounded and short on purpose.
-    time.sleep(0.3)
-    http.delete(real_clock.base_url + "/v1/policies/held")  # and a halt must not revive it
-    assert http.get(real_clock.proxy_url("api") + "/after").status_code == 200
+        assert virtual_clock.pending() == [pytest.approx(0.1, abs=RESOLUTION_S)]  # held on one timer
+    virtual_clock.advance(0.3)  # well past the delay: a hold not called off would have been forwarded now
+    http.delete(ex.base_url + "/v1/policies/held")  # and a halt must not revive it
+    assert http.get(ex.proxy_url("api") + "/after").status_code == 200
     assert upstream.hits == [("GET", "/after")]
-    assert 'boifi_executor_injected_delays_total{service="api"} 0' in _metrics(http, real_clock)
+    assert 'boifi_executor_injected_delays_total{service="api"} 0' in _metrics(http, ex)

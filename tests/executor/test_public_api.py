@@ -1,9 +1,8 @@
-"""The executor package's public surface and its wire-level policy expiry with a fake scheduler."""
+"""The executor package's public surface and its wire-level policy expiry on a virtual clock."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import httpx
 from aiohttp import web
@@ -13,6 +12,7 @@ import executor
 from executor import EmbeddedExecutor, ExecutorSettings
 from executor.control.api_ops import OpsApi
 from executor.dataplane.metrics import ProxyCounters
+from tests.executor.virtual_clock import VirtualClock, virtual_executor
 
 
 def test_public_names_are_exactly_all() -> None:
@@ -28,25 +28,6 @@ def test_public_names_are_exactly_all() -> None:
     assert public - modules == set(executor.__all__)
 
 
-class ManualScheduler:
-    """Keep scheduled callbacks until the test fires them on the executor's loop."""
-
-    def __init__(self) -> None:
-        self.pending: list[tuple[float, Callable[[], None]]] = []
-
-    def call_later(self, delay: float, callback: Callable[[], None]) -> ManualScheduler:
-        self.pending.append((delay, callback))
-        return self
-
-    def cancel(self) -> None:
-        """Cancelling is a no-op here: every test fires explicitly."""
-
-    def fire(self) -> None:
-        pending, self.pending = self.pending, []
-        for _delay, callback in pending:
-            callback()
-
-
 def _policy(name: str, durations: list[int]) -> dict[str, object]:
     rules = [
         {
@@ -58,14 +39,13 @@ def _policy(name: str, durations: list[int]) -> dict[str, object]:
     return {"metadata": {"name": name, "version": "1.0.0"}, "spec": {"rules": rules}}
 
 
-def test_policy_expiry_reads_rules_zero_of_post_only(http: httpx.Client) -> None:
-    scheduler = ManualScheduler()
-    with EmbeddedExecutor(ExecutorSettings(demo=False), scheduler=scheduler) as ex:
+def test_policy_expiry_reads_rules_zero_of_post_only(http: httpx.Client, virtual_clock: VirtualClock) -> None:
+    with virtual_executor(ExecutorSettings(demo=False), virtual_clock) as ex:
         http.post(ex.base_url + "/v1/policies", json=_policy("expiring", [2]))
         http.post(ex.base_url + "/v1/policies", json=_policy("second-rule-only", [0, 2]))
         http.post(ex.base_url + "/v1/policies/create", json=_policy("created", [2]))
-        assert [delay for delay, _ in scheduler.pending] == [2]
-        ex.call(scheduler.fire)
+        assert virtual_clock.pending() == [2]
+        virtual_clock.advance(2)
         assert http.get(ex.base_url + "/v1/policies/expiring").status_code == 404
         names = {
             item["metadata"]["name"] for item in http.get(ex.base_url + "/v1/policies").json()["policies"]

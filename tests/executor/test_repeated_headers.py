@@ -11,6 +11,7 @@ import pytest
 
 from executor import EmbeddedExecutor, ExecutorSettings
 from executor.model.header_names import TRACE_HEADER
+from tests.executor.virtual_clock import VirtualClock, virtual_executor
 
 REPEATED = [
     ("X-Forwarded-For", "10.0.0.1"),
@@ -50,11 +51,6 @@ class RecordingUpstream:
         return [(name, value) for name, value in self.received[index] if name.lower() in NAMES]
 
 
-class NoSleep:
-    async def __call__(self, seconds: float) -> None:
-        """Return at once: an injected delay costs no time."""
-
-
 @pytest.fixture
 def upstream() -> Iterator[RecordingUpstream]:
     recording = RecordingUpstream()
@@ -69,9 +65,9 @@ def upstream() -> Iterator[RecordingUpstream]:
 
 
 @pytest.fixture
-def ex(upstream: RecordingUpstream) -> Iterator[EmbeddedExecutor]:
+def ex(upstream: RecordingUpstream, virtual_clock: VirtualClock) -> Iterator[EmbeddedExecutor]:
     settings = ExecutorSettings(demo=False, seed=1, services={"api": upstream.url})
-    with EmbeddedExecutor(settings, sleep=NoSleep()) as executor:
+    with virtual_executor(settings, virtual_clock) as executor:  # an injected delay costs no real time
         yield executor
 
 
@@ -98,13 +94,14 @@ def test_repeated_headers_reach_the_upstream_in_order(
 
 
 def test_repeated_headers_survive_a_delay_and_a_trace(
-    http: httpx.Client, ex: EmbeddedExecutor, upstream: RecordingUpstream
+    http: httpx.Client, ex: EmbeddedExecutor, upstream: RecordingUpstream, virtual_clock: VirtualClock
 ) -> None:
     fault = {"percentage": 100, "delay": {"fixed_delay_ms": 5}}
     assert http.post(ex.base_url + "/v1/policies", json=_policy("slow", fault)).status_code == 201
-    response = http.get(ex.proxy_url("api") + "/x", headers=REPEATED)
-    assert response.headers["x-fault-injected"] == "delay"
-    traced = http.get(ex.proxy_url("api") + "/x", headers=[*REPEATED, (TRACE_HEADER, "ab" * 16)])
+    with virtual_clock.running():
+        response = http.get(ex.proxy_url("api") + "/x", headers=REPEATED)
+        assert response.headers["x-fault-injected"] == "delay"
+        traced = http.get(ex.proxy_url("api") + "/x", headers=[*REPEATED, (TRACE_HEADER, "ab" * 16)])
     assert traced.status_code == 200
     assert [upstream.repeated(0), upstream.repeated(1)] == [REPEATED, REPEATED]
 
