@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from client import ApiMode, ClientEvent, EventKind, ExecutorClientConfig, FaultPlan, HttpExecutorClient
+from client import ApiMode, ClientEvent, EventKind, ExecutorClientConfig, HttpExecutorClient
 from executor import EmbeddedExecutor
+from tests.plans import payment_delay
 
-PLAN = FaultPlan(
-    service="payment",
-    api="/api/v1/payment/process",
-    method="POST",
-    fault_type="delay",
-    delay_seconds=0.05,
-    percentage=50,
-    duration_seconds=1,
-)
+PLAN = payment_delay(method="POST")
 
 
 def _client(executor: EmbeddedExecutor) -> HttpExecutorClient:

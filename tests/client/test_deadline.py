@@ -13,22 +13,16 @@ from typing import Any
 import httpx
 import pytest
 
-from client import ExecutorClientConfig, ExecutorTimeoutError, FaultPlan, HttpExecutorClient
+from client import ExecutorClientConfig, ExecutorTimeoutError, HttpExecutorClient
 from client.transport import DeadlineTransport, request_deadline
 from tests.client.raw_servers import Action, Answer, DripBody, DripHead, raw_serve
+from tests.plans import payment_delay
 
 TIMEOUT_SEC = 1.0
 CONNECT_SEC = 1.0
 SLACK_SEC = 2.0  # generous for a noisy machine; without the transport deadline these calls take minutes
 
-PLAN = FaultPlan(
-    service="payment",
-    api="/api/v1/payment/process",
-    fault_type="delay",
-    delay_seconds=0.05,
-    percentage=50,
-    duration_seconds=10,
-)
+PLAN = payment_delay(duration_seconds=10)
 HEALTHY = Answer(200, {"status": "healthy"})
 APPLY_PATHS = {"direct": "/api/v1/faults/apply", "extended": "/v1/faults/apply", "policy": "/v1/policies"}
 DRIPS = {"head": DripHead(), "body": DripBody()}

@@ -7,16 +7,10 @@ import json
 import httpx
 import pytest
 
-from client import ApiMode, ExecutorCancelledError, FaultPlan, FaultType
+from client import ApiMode, ExecutorCancelledError, FaultPlan
+from tests.plans import payment_abort
 
-PLAN = FaultPlan(
-    service="payment",
-    api="/pay",
-    fault_type=FaultType.ABORT,
-    abort_http_status=503,
-    percentage=30,
-    duration_seconds=2,
-)
+PLAN = payment_abort(api="/pay", percentage=30, duration_seconds=2)
 C_BODY = {
     "apply_id": "fault-9",
     "status": "completed",

@@ -14,21 +14,12 @@ from client import (
     ExecutorCancelledError,
     ExecutorTimeoutError,
     FaultExecutionError,
-    FaultPlan,
     RawObservation,
 )
 from tests.client.conftest import FakeClock, Script, make_client, metrics_body
+from tests.plans import payment_delay
 
-PLAN = FaultPlan(
-    service="payment",
-    api="/api/v1/payment/process",
-    fault_type="delay",
-    delay_seconds=2.5,
-    percentage=50,
-    duration_seconds=3,
-    start_delay_ms=200,
-    method="POST",
-)
+PLAN = payment_delay(delay_seconds=2.5, duration_seconds=3, start_delay_ms=200, method="POST")
 OK_APPLY = httpx.Response(200, json={"apply_id": "fault-1", "status": "applied"})
 STATUS = "/v1/faults/fault-1/status"
 METRICS = "/v1/faults/fault-1/metrics"

@@ -13,20 +13,13 @@ from client import (
     ExecutorConnectionError,
     ExecutorResponseError,
     ExecutorTimeoutError,
-    FaultPlan,
     HttpExecutorClient,
 )
 from tests.client.conftest import metrics_body
 from tests.client.servers import Reply, Seen, refused_url, serve
+from tests.plans import payment_abort, payment_delay
 
-PLAN = FaultPlan(
-    service="payment",
-    api="/api/v1/payment/process",
-    fault_type="delay",
-    delay_seconds=0.05,
-    percentage=50,
-    duration_seconds=1,
-)
+PLAN = payment_delay()
 HEALTHY = Reply(200, {"status": "healthy"})
 
 
@@ -179,14 +172,7 @@ class FamilyA:
 @pytest.mark.slow
 def test_policy_mode_against_a_family_a_server_with_the_real_probe() -> None:
     plane = FamilyA()
-    plan = FaultPlan(
-        service="payment",
-        api="/api/v1/payment/process",
-        fault_type="abort",
-        abort_http_status=503,
-        percentage=100,
-        duration_seconds=1,
-    )
+    plan = payment_abort()
     with serve(plane.control) as control, serve(plane.target) as target:
         config = {"api_mode": "policy", "probe_url": f"{target.url}/s/payment", "probe_rate_rps": 20}
         with _client(control.url, **config) as client:

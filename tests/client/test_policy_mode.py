@@ -21,16 +21,10 @@ from client import (
 )
 from client.protocols.policy import policy_body
 from tests.client.conftest import FakeClock, Script, make_client, metrics_body
+from tests.plans import payment_delay
 
-PLAN = FaultPlan(
-    service="payment",
-    api="/api/v1/payment/process",
-    fault_type="delay",
-    delay_seconds=0.25,
-    percentage=50,
-    duration_seconds=2,
-    method="POST",
-    headers=[{"name": "x-user-id", "exact": "42"}],
+PLAN = payment_delay(
+    delay_seconds=0.25, duration_seconds=2, method="POST", headers=[{"name": "x-user-id", "exact": "42"}]
 )
 NAME = policy_name_for("key-1")
 PROBE_URL = "http://target.test/s/payment"

@@ -12,20 +12,13 @@ from client import (
     ExecutorClientConfig,
     ExecutorConnectionError,
     ExecutorTimeoutError,
-    FaultPlan,
     HttpExecutorClient,
 )
 from executor import EmbeddedExecutor
 from tests.client.servers import Reply, Seen, serve
+from tests.plans import payment_abort
 
-PLAN = FaultPlan(
-    service="payment",
-    api="/api/v1/payment/process",
-    fault_type="abort",
-    abort_http_status=503,
-    percentage=10,
-    duration_seconds=120,
-)
+PLAN = payment_abort(percentage=10, duration_seconds=120)
 HEALTHY = Reply(200, {"status": "healthy"})
 
 pytestmark = pytest.mark.timeout(60)

@@ -9,26 +9,20 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import FaultPlan, FaultType
+from client import FaultPlan
 from executor import EmbeddedExecutor
 from services.console import Console, ConsoleSettings
 from services.guardrail import Guardrail
 from services.runner import HALTED_BY_USER
 from storage import RunStatus
+from tests.plans import payment_abort, payment_delay
 from tests.services.conftest import fast_config
 
 
 def delay_plan(
     duration_seconds: int = 1, service: str = "payment", api: str = "/api/v1/payment/process"
 ) -> FaultPlan:
-    return FaultPlan(
-        service=service,
-        api=api,
-        fault_type=FaultType.DELAY,
-        delay_seconds=0.02,
-        percentage=50,
-        duration_seconds=duration_seconds,
-    )
+    return payment_delay(service=service, api=api, delay_seconds=0.02, duration_seconds=duration_seconds)
 
 
 @pytest.fixture
@@ -126,14 +120,7 @@ def test_guardrail_stops_a_run_whose_error_rate_crosses_the_bound(
     executor: EmbeddedExecutor, engine: Engine, console_factory
 ) -> None:
     console = console_factory(executor.base_url)
-    plan = FaultPlan(
-        service="payment",
-        api="/api/v1/payment/process",
-        fault_type=FaultType.ABORT,
-        abort_http_status=503,
-        percentage=100,
-        duration_seconds=20,
-    )
+    plan = payment_abort(duration_seconds=20)
     run_id = console.runner.submit(plan, guardrail=Guardrail(max_error_rate=0.5, min_requests=10))
     assert console.runner.wait(run_id, timeout=20)
     run = finished(engine, run_id).run

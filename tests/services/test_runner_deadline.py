@@ -9,21 +9,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import FaultPlan, HttpExecutorClient
+from client import HttpExecutorClient
 from services.runner import Runner
 from storage import RunStatus
 from tests.client.raw_servers import Action, Answer, DripHead, raw_serve
+from tests.plans import payment_delay
 from tests.services.conftest import fast_config
 
 TIMEOUT_SEC = 1.0
-PLAN = FaultPlan(
-    service="payment",
-    api="/api/v1/payment/process",
-    fault_type="delay",
-    delay_seconds=0.05,
-    percentage=50,
-    duration_seconds=60,
-)
+PLAN = payment_delay(duration_seconds=60)
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -16,12 +16,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import ExecutorClientConfig, ExecutorClientError, FaultPlan, FaultType, HttpExecutorClient
+from client import ExecutorClientConfig, ExecutorClientError, FaultPlan, HttpExecutorClient
 from executor import EmbeddedExecutor
 from services.console import Console, ConsoleSettings
 from services.runner import PROCESS_EXITING, Runner
 from storage import RunStatus
 from tests.cli.processes import ROOT, active_faults, clean_env, read_until, runs_in
+from tests.plans import payment_delay
 from tests.ports import free_port
 from tests.services.conftest import fast_config
 from tests.waiting import wait_until
@@ -44,14 +45,7 @@ cli.main()
 
 
 def long_plan(service: str = "payment", api: str = "/api/v1/payment/process") -> FaultPlan:
-    return FaultPlan(
-        service=service,
-        api=api,
-        fault_type=FaultType.DELAY,
-        delay_seconds=0.01,
-        percentage=50,
-        duration_seconds=300,
-    )
+    return payment_delay(service=service, api=api, delay_seconds=0.01, duration_seconds=300)
 
 
 def run_row(engine: Engine, run_id: int) -> storage.Run:
