@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from client.breaker import BreakerState
+from client.events import EventKind
 from dashboard.timeline import Band, break_at_gaps, downsample_minmax
+
+if TYPE_CHECKING:
+    from dashboard.compare import FractionRow
+    from dashboard.data import LatencyBucket
+    from storage import EventCount, HealthSample, TimelinePoint
 
 WEBGL_THRESHOLD_POINTS = 2000
 RUN_COLOURS = (
@@ -91,14 +97,14 @@ def _layout(fig: go.Figure, *, title: str, height: int = 320) -> go.Figure:
     return fig
 
 
-def run_progress_figure(timeline: Sequence[Mapping[str, Any]], *, title: str = "Run progress") -> go.Figure:
+def run_progress_figure(timeline: Sequence[TimelinePoint], *, title: str = "Run progress") -> go.Figure:
     """Latency (ms) and error rate (%) per second of one run, on two stacked axes."""
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
-    t = [p.get("t_s") for p in timeline]
+    t = [p.t_s for p in timeline]
     for key, name, dash in (("p95_latency_ms", "p95", "solid"), ("avg_latency_ms", "mean", "dot")):
-        y = [_num(p.get(key)) for p in timeline]
+        y = [_num(getattr(p, key)) for p in timeline]
         fig.add_trace(line_trace(t, y, name=f"{name} latency", line={"dash": dash}), row=1, col=1)
-    errors = [_rate(p.get("error_count"), p.get("request_count")) for p in timeline]
+    errors = [_rate(p.error_count, p.request_count) for p in timeline]
     fig.add_trace(line_trace(t, errors, name="error rate", line={"color": "#d62728"}), row=2, col=1)
     fig.update_yaxes(title_text="latency (ms)", row=1, col=1, rangemode="tozero")
     fig.update_yaxes(title_text="error rate (%)", row=2, col=1, rangemode="tozero")
@@ -106,12 +112,12 @@ def run_progress_figure(timeline: Sequence[Mapping[str, Any]], *, title: str = "
     return _layout(fig, title=title, height=460)
 
 
-def latency_overlay_figure(runs: Sequence[tuple[str, Sequence[Mapping[str, Any]]]]) -> go.Figure:
+def latency_overlay_figure(runs: Sequence[tuple[str, Sequence[TimelinePoint]]]) -> go.Figure:
     """Overlay the p95 latency timelines of several runs, one colour each."""
     fig = go.Figure()
     for index, (label, timeline) in enumerate(runs):
-        t = [p.get("t_s") for p in timeline]
-        y = [_num(p.get("p95_latency_ms")) for p in timeline]
+        t = [p.t_s for p in timeline]
+        y = [_num(p.p95_latency_ms) for p in timeline]
         fig.add_trace(line_trace(t, y, name=label, line={"color": run_colour(index)}))
     fig.update_xaxes(title_text="time since start (s)")
     fig.update_yaxes(title_text="p95 latency (ms)", rangemode="tozero")
@@ -132,32 +138,32 @@ def latency_ecdf_figure(runs: Sequence[tuple[str, np.ndarray]]) -> go.Figure:
     return _layout(fig, title="Latency distribution (ECDF)")
 
 
-def fault_fraction_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
+def fault_fraction_figure(rows: Sequence[FractionRow]) -> go.Figure:
     """Achieved fault fraction with its 95 % interval against the configured percentage, per run."""
     fig = go.Figure()
     for index, row in enumerate(rows):
-        achieved = row.get("achieved_pct")
-        if achieved is None:
+        achieved, low, high = row.achieved_pct, row.low_pct, row.high_pct
+        if achieved is None or low is None or high is None:  # no requests: nothing achieved
             continue
         fig.add_trace(
             go.Scatter(
-                x=[row["label"]],
+                x=[row.label],
                 y=[achieved],
                 mode="markers",
                 marker={"size": 12, "color": run_colour(index)},
                 error_y={
                     "type": "data",
                     "symmetric": False,
-                    "array": [row["high_pct"] - achieved],
-                    "arrayminus": [achieved - row["low_pct"]],
+                    "array": [high - achieved],
+                    "arrayminus": [achieved - low],
                 },
-                name=f"{row['label']} achieved",
+                name=f"{row.label} achieved",
             )
         )
         fig.add_trace(
             go.Scatter(
-                x=[row["label"]],
-                y=[row["configured_pct"]],
+                x=[row.label],
+                y=[row.configured_pct],
                 mode="markers",
                 marker={"size": 14, "symbol": "line-ew-open", "color": "#333"},
                 name="configured",
@@ -169,20 +175,20 @@ def fault_fraction_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
 
 
 def health_figure(
-    samples: Sequence[Mapping[str, Any]], bands: Sequence[Band] = (), *, gap_sec: float = float("inf")
+    samples: Sequence[HealthSample], bands: Sequence[Band] = (), *, gap_sec: float = float("inf")
 ) -> go.Figure:
     """Health-check latency over time, broken where no sample came for `gap_sec`, breaker bands behind."""
     fig = go.Figure()
     ts, latency = break_at_gaps(
-        [s["timestamp"] for s in samples], [s.get("latency_ms") for s in samples], gap_sec=gap_sec
+        [s.timestamp for s in samples], [s.latency_ms for s in samples], gap_sec=gap_sec
     )
     fig.add_trace(line_trace(ts, [_num(v) for v in latency], name="health check latency"))
-    bad = [s for s in samples if not s.get("healthy")]
+    bad = [s for s in samples if not s.healthy]
     if bad:
         fig.add_trace(
             go.Scatter(
-                x=[s["timestamp"] for s in bad],
-                y=[_num(s.get("latency_ms")) for s in bad],
+                x=[s.timestamp for s in bad],
+                y=[_num(s.latency_ms) for s in bad],
                 mode="markers",
                 marker={"color": "#d62728", "size": 9, "symbol": "x"},
                 name="unhealthy",
@@ -196,26 +202,26 @@ def health_figure(
 
 # One colour per client event kind; "rejected" (refused by the open breaker, nothing sent) is not a failure.
 CALL_KIND_COLOURS = {
-    "attempt": "#1f77b4",
-    "retry": "#ff7f0e",
-    "failure": "#d62728",
-    "success": "#2ca02c",
-    "rejected": "#7f7f7f",
+    EventKind.ATTEMPT: "#1f77b4",
+    EventKind.RETRY: "#ff7f0e",
+    EventKind.FAILURE: "#d62728",
+    EventKind.SUCCESS: "#2ca02c",
+    EventKind.REJECTED: "#7f7f7f",
 }
 
 
-def client_calls_figure(counts: Sequence[Mapping[str, Any]], bands: Sequence[Band] = ()) -> go.Figure:
+def client_calls_figure(counts: Sequence[EventCount], bands: Sequence[Band] = ()) -> go.Figure:
     """Client attempts, retries, failures and calls the open breaker rejected, per bucket, bands behind."""
     fig = go.Figure()
     for kind, colour in CALL_KIND_COLOURS.items():
-        rows = [c for c in counts if str(c.get("kind", "")).lower() == kind]
+        rows = [c for c in counts if c.kind == kind]
         if not rows:
             continue
         fig.add_trace(
             go.Bar(
-                x=[r["bucket_start"] for r in rows],
-                y=[r["count"] for r in rows],
-                name=kind,
+                x=[r.bucket_start for r in rows],
+                y=[r.count for r in rows],
+                name=kind.value,
                 marker_color=colour,
             )
         )
@@ -227,7 +233,7 @@ def client_calls_figure(counts: Sequence[Mapping[str, Any]], bands: Sequence[Ban
 
 
 def call_latency_figure(
-    points: Sequence[Mapping[str, Any]],
+    points: Sequence[LatencyBucket],
     bands: Sequence[Band] = (),
     *,
     title: str = "Client call latency",
@@ -235,9 +241,9 @@ def call_latency_figure(
 ) -> go.Figure:
     """Latency (ms) and error rate (%) per bucket, broken across buckets without calls, bands behind both."""
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
-    starts = [p["bucket_start"] for p in points]
-    ts, latency = break_at_gaps(starts, [p.get("latency_ms") for p in points], gap_sec=gap_sec)
-    _, errors = break_at_gaps(starts, [p.get("error_rate_pct") for p in points], gap_sec=gap_sec)
+    starts = [p.bucket_start for p in points]
+    ts, latency = break_at_gaps(starts, [p.latency_ms for p in points], gap_sec=gap_sec)
+    _, errors = break_at_gaps(starts, [p.error_rate_pct for p in points], gap_sec=gap_sec)
     fig.add_trace(line_trace(ts, [_num(v) for v in latency], name="latency"), row=1, col=1)
     fig.add_trace(
         line_trace(ts, [_num(v) for v in errors], name="error rate", line={"color": "#d62728"}),

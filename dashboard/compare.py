@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -167,7 +167,21 @@ def comparison_records(comparisons: Sequence[CandidateComparison]) -> list[dict[
     return records
 
 
-def fraction_rows(views: Sequence[RunView]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class FractionRow:
+    """Achieved vs configured fault fraction of one run, with the 95 % Wilson interval, in percent."""
+
+    label: str
+    requests: int
+    affected: int
+    configured_pct: float
+    achieved_pct: float | None
+    low_pct: float | None
+    high_pct: float | None
+    consistent: bool | None
+
+
+def fraction_rows(views: Sequence[RunView]) -> list[FractionRow]:
     """Return achieved vs configured fault fraction per run, with the 95 % Wilson interval in percent."""
     rows = []
     for view in views:
@@ -178,18 +192,23 @@ def fraction_rows(views: Sequence[RunView]) -> list[dict[str, Any]]:
             affected, requests = int(run.affected_count), int(run.request_count)
         check = fault_fraction(affected, requests, run.percentage)
         rows.append(
-            {
-                "label": f"#{run.id}",
-                "requests": requests,
-                "affected": affected,
-                "configured_pct": run.percentage,
-                "achieved_pct": None if check.achieved is None else check.achieved * 100,
-                "low_pct": None if check.interval is None else check.interval.low * 100,
-                "high_pct": None if check.interval is None else check.interval.high * 100,
-                "consistent": check.consistent,
-            }
+            FractionRow(
+                label=f"#{run.id}",
+                requests=requests,
+                affected=affected,
+                configured_pct=run.percentage,
+                achieved_pct=None if check.achieved is None else check.achieved * 100,
+                low_pct=None if check.interval is None else check.interval.low * 100,
+                high_pct=None if check.interval is None else check.interval.high * 100,
+                consistent=check.consistent,
+            )
         )
     return rows
+
+
+def fraction_table(rows: Sequence[FractionRow]) -> list[dict[str, Any]]:
+    """Return fraction rows as a table for display, one column per field."""
+    return [asdict(row) for row in rows]
 
 
 def export_json(runs: Sequence[storage.Run], comparisons: Sequence[CandidateComparison] = ()) -> str:

@@ -41,7 +41,7 @@ class RunView:
     """One run as the pages show it: its row, timeline points and per-request samples."""
 
     run: storage.Run
-    timeline: list[dict[str, Any]]
+    timeline: list[storage.TimelinePoint]
     samples: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=storage.SAMPLE_DTYPE))
 
     @property
@@ -60,27 +60,13 @@ def executor_status(console: Console, *, embedded: bool) -> ExecutorStatus:
     )
 
 
-def _timeline_dicts(points: Sequence[storage.TimelinePoint]) -> list[dict[str, Any]]:
-    keys = (
-        "t_s",
-        "request_count",
-        "affected_count",
-        "error_count",
-        "avg_latency_ms",
-        "p50_latency_ms",
-        "p95_latency_ms",
-        "p99_latency_ms",
-    )
-    return [{key: getattr(point, key) for key in keys} for point in points]
-
-
 def load_run(engine: Engine, run_id: int) -> RunView | None:
     """Return one run with its timeline and samples, or None when it does not exist."""
     with Session(engine) as session:
         detail = storage.get_run(session, run_id=run_id)
     if detail is None:
         return None
-    return RunView(run=detail.run, timeline=_timeline_dicts(detail.timeline), samples=detail.samples)
+    return RunView(run=detail.run, timeline=detail.timeline, samples=detail.samples)
 
 
 def load_runs(engine: Engine, run_ids: Sequence[int]) -> list[RunView]:
@@ -89,7 +75,7 @@ def load_runs(engine: Engine, run_ids: Sequence[int]) -> list[RunView]:
         details = storage.load_runs_for_comparison(session, run_ids=list(run_ids))
     by_id = {d.run.id: d for d in details}
     return [
-        RunView(run=by_id[i].run, timeline=_timeline_dicts(by_id[i].timeline), samples=by_id[i].samples)
+        RunView(run=by_id[i].run, timeline=by_id[i].timeline, samples=by_id[i].samples)
         for i in run_ids
         if i in by_id
     ]
@@ -136,15 +122,25 @@ def error_count(samples: np.ndarray) -> int:
 
 
 @dataclass(frozen=True)
+class LatencyBucket:
+    """Finished client calls in the bucket starting at `bucket_start`: mean latency and the share failed."""
+
+    bucket_start: datetime
+    latency_ms: float | None
+    error_rate_pct: float
+    calls: int
+
+
+@dataclass(frozen=True)
 class MonitorData:
     """Everything the monitor page draws for one time window."""
 
     since: datetime
     until: datetime
-    health: list[dict[str, Any]]
+    health: list[storage.HealthSample]
     bands: list[Band]
-    counts: list[dict[str, Any]]
-    latency: list[dict[str, Any]]
+    counts: list[storage.EventCount]
+    latency: list[LatencyBucket]
     counters: dict[str, int]
     gap_sec: float
 
@@ -191,12 +187,12 @@ def monitor_data(
     bands = clip_bands(bands, observed_spans(seen, gap_sec=gap_sec, end=until))
     totals: dict[str, int] = {}
     for row in counts:
-        totals[row["kind"]] = totals.get(row["kind"], 0) + int(row["count"])
+        totals[row.kind] = totals.get(row.kind, 0) + row.count
     totals["breaker_opens"] = sum(1 for t in transitions if t.new_state is BreakerState.OPEN)
     return MonitorData(
         since=since,
         until=until,
-        health=[{"timestamp": h.timestamp, "latency_ms": h.latency_ms, "healthy": h.healthy} for h in health],
+        health=health,
         bands=bands,
         counts=counts,
         latency=call_latency_buckets(
@@ -209,7 +205,7 @@ def monitor_data(
 
 def call_latency_buckets(
     events: Sequence[tuple[datetime, str, float | None]], *, bucket_sec: int
-) -> list[dict[str, Any]]:
+) -> list[LatencyBucket]:
     """Average latency of finished calls and the share that failed, per time bucket."""
     buckets: dict[int, list[tuple[str, float | None]]] = {}
     for timestamp, kind, latency_ms in events:
@@ -223,12 +219,12 @@ def call_latency_buckets(
         latencies = [lat for _, lat in rows if lat is not None]
         failures = sum(1 for kind, _ in rows if kind == "failure")
         out.append(
-            {
-                "bucket_start": datetime.fromtimestamp(start, UTC),
-                "latency_ms": float(np.mean(latencies)) if latencies else None,
-                "error_rate_pct": 100.0 * failures / len(rows),
-                "calls": len(rows),
-            }
+            LatencyBucket(
+                bucket_start=datetime.fromtimestamp(start, UTC),
+                latency_ms=float(np.mean(latencies)) if latencies else None,
+                error_rate_pct=100.0 * failures / len(rows),
+                calls=len(rows),
+            )
         )
     return out
 

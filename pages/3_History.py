@@ -90,7 +90,7 @@ if len(views) >= 2:
     )
     fractions = compare.fraction_rows(views)
     st.plotly_chart(fault_fraction_figure(fractions), key="history_fraction")
-    st.dataframe(fractions, hide_index=True, key="history_fraction_table")
+    st.dataframe(compare.fraction_table(fractions), hide_index=True, key="history_fraction_table")
 elif len(views) == 1:
     st.caption("Select a second run to compare.")
 

@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from client.breaker import BreakerState
-from storage.models import BreakerTransition, ClientEventRow, HealthSample
+from storage.models import BreakerTransition, ClientEventRow, EventCount, HealthSample
 from storage.types import as_utc, detached, optional_float, optional_int, plain_str
 
 EVENT_STR_KEYS = ("operation", "error_class", "apply_key", "message", "executor_url")
@@ -123,11 +123,11 @@ def event_counts_per_bucket(
     until: datetime | None = None,
     bucket_sec: int = 10,
     executor_url: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[EventCount]:
     """Count client events per kind in `bucket_sec` buckets aligned to the Unix epoch.
 
-    Return ``{"bucket_start": aware UTC datetime, "kind": str, "count": int}`` dicts sorted by bucket, kind;
-    empty buckets are absent. Bucketing happens in Python so the SQL stays portable.
+    Return `EventCount`s sorted by bucket, kind; empty buckets are absent. Bucketing happens in Python so
+    the SQL stays portable.
     """
     if bucket_sec <= 0:
         raise ValueError("bucket_sec must be positive")
@@ -140,7 +140,7 @@ def event_counts_per_bucket(
         epoch_sec = as_utc(timestamp).timestamp()
         counts[(int(epoch_sec // bucket_sec) * bucket_sec, kind)] += 1
     return [
-        {"bucket_start": datetime.fromtimestamp(start, UTC), "kind": kind, "count": count}
+        EventCount(bucket_start=datetime.fromtimestamp(start, UTC), kind=kind, count=count)
         for (start, kind), count in sorted(counts.items())
     ]
 

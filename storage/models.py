@@ -226,6 +226,15 @@ class RunDetail:
 
 
 @dataclass(frozen=True)
+class EventCount:
+    """How many client events of one kind fell in the bucket starting at `bucket_start` (aware UTC)."""
+
+    bucket_start: datetime
+    kind: str
+    count: int
+
+
+@dataclass(frozen=True)
 class RunFilter:
     """The filters `list_runs` and `count_runs` accept, as one value (e.g. parsed from query params).
 

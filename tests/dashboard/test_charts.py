@@ -21,13 +21,26 @@ from dashboard.charts import (
     run_colour,
     run_progress_figure,
 )
+from dashboard.compare import FractionRow
+from dashboard.data import LatencyBucket
 from dashboard.timeline import break_at_gaps, breaker_bands, clip_bands, downsample_minmax, observed_spans
+from storage import EventCount, HealthSample, TimelinePoint
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
+
+
+def _health(timestamp: datetime, *, healthy: bool) -> HealthSample:
+    return HealthSample(
+        timestamp=timestamp,
+        executor_url="u",
+        healthy=healthy,
+        latency_ms=2.0,
+        breaker_state=BreakerState.CLOSED,
+    )
 
 
 def test_bands_follow_transitions_and_cover_the_range() -> None:
@@ -80,7 +93,7 @@ def test_downsample_keeps_short_series_untouched() -> None:
 
 def test_run_progress_has_units_on_axes() -> None:
     timeline = [
-        {"t_s": i, "request_count": 10, "error_count": i % 2, "avg_latency_ms": 5.0, "p95_latency_ms": 9.0}
+        TimelinePoint(t_s=i, request_count=10, error_count=i % 2, avg_latency_ms=5.0, p95_latency_ms=9.0)
         for i in range(5)
     ]
     fig = run_progress_figure(timeline)
@@ -90,7 +103,7 @@ def test_run_progress_has_units_on_axes() -> None:
 
 
 def test_overlay_and_ecdf_give_one_colour_per_run() -> None:
-    timeline = [{"t_s": 0, "p95_latency_ms": 3.0}, {"t_s": 1, "p95_latency_ms": 4.0}]
+    timeline = [TimelinePoint(t_s=0, p95_latency_ms=3.0), TimelinePoint(t_s=1, p95_latency_ms=4.0)]
     fig = latency_overlay_figure([("#1", timeline), ("#2", timeline)])
     assert [t.line.color for t in fig.data] == [run_colour(0), run_colour(1)]
     ecdf = latency_ecdf_figure([("#1", np.array([3.0, 1.0, 2.0])), ("#2", np.array([]))])
@@ -101,7 +114,18 @@ def test_overlay_and_ecdf_give_one_colour_per_run() -> None:
 
 def test_fault_fraction_figure_draws_interval() -> None:
     fig = fault_fraction_figure(
-        [{"label": "#1", "achieved_pct": 49.0, "low_pct": 46.0, "high_pct": 52.0, "configured_pct": 50.0}]
+        [
+            FractionRow(
+                label="#1",
+                requests=1000,
+                affected=490,
+                achieved_pct=49.0,
+                low_pct=46.0,
+                high_pct=52.0,
+                configured_pct=50.0,
+                consistent=True,
+            )
+        ]
     )
     assert list(fig.data[0].error_y.array) == [3.0]
     assert list(fig.data[1].y) == [50.0]
@@ -109,9 +133,9 @@ def test_fault_fraction_figure_draws_interval() -> None:
 
 def test_monitor_figures_render_with_and_without_data() -> None:
     bands = breaker_bands([], start=_at(0), end=_at(60))
-    health = health_figure([{"timestamp": _at(1), "latency_ms": 2.0, "healthy": False}], bands)
+    health = health_figure([_health(_at(1), healthy=False)], bands)
     assert health.data[1].name == "unhealthy"
-    calls = client_calls_figure([{"bucket_start": _at(0), "kind": "retry", "count": 3}], bands)
+    calls = client_calls_figure([EventCount(bucket_start=_at(0), kind="retry", count=3)], bands)
     assert calls.data[0].name == "retry"
     latency = call_latency_figure([], bands)
     assert latency.layout.yaxis.title.text == "latency (ms)"
@@ -139,19 +163,20 @@ def test_lines_break_across_a_gap_instead_of_running_straight() -> None:
     xs, ys = break_at_gaps([_at(0), _at(5), _at(60)], [1.0, 2.0, 3.0], gap_sec=15)
     assert ys == [1.0, 2.0, None, 3.0] and xs[2] == _at(32.5)
     fig = health_figure(
-        [{"timestamp": x, "latency_ms": 2.0, "healthy": True} for x in (_at(0), _at(5), _at(60))],
+        [_health(x, healthy=True) for x in (_at(0), _at(5), _at(60))],
         gap_sec=15,
     )
     assert np.isnan(fig.data[0].y[2]) and len(fig.data[0].y) == 4
     latency = call_latency_figure(
-        [{"bucket_start": _at(s), "latency_ms": 3.0, "error_rate_pct": 0.0} for s in (0, 5, 60)], gap_sec=7.5
+        [LatencyBucket(bucket_start=_at(s), latency_ms=3.0, error_rate_pct=0.0, calls=1) for s in (0, 5, 60)],
+        gap_sec=7.5,
     )
     assert [np.isnan(v) for v in latency.data[1].y] == [False, False, True, False]
 
 
 def test_calls_rejected_by_the_breaker_have_their_own_colour() -> None:
     counts = [
-        {"bucket_start": _at(0), "kind": kind, "count": 2} for kind in ("attempt", "failure", "rejected")
+        EventCount(bucket_start=_at(0), kind=kind, count=2) for kind in ("attempt", "failure", "rejected")
     ]
     calls = client_calls_figure(counts, breaker_bands([], start=_at(0), end=_at(60)))
     colours = {trace.name: trace.marker.color for trace in calls.data}

@@ -12,7 +12,14 @@ from streamlit.testing.v1 import AppTest
 
 import storage
 from client import ExecutorClientConfig, FaultPlan, FaultType
-from dashboard.compare import compare_all, comparison_rows, export_json, fraction_rows, parse_run_ids
+from dashboard.compare import (
+    compare_all,
+    comparison_rows,
+    export_json,
+    fraction_rows,
+    fraction_table,
+    parse_run_ids,
+)
 from dashboard.components import elapsed_and_remaining
 from dashboard.data import RunView, call_latency_buckets, error_count, runs_frame
 from dashboard.forms import build_client_config, build_guardrail, build_plan, validate_database_url
@@ -116,7 +123,8 @@ def test_comparison_rows_name_the_candidate_and_metric() -> None:
     assert [r["metric"] for r in rows][:4] == ["mean latency", "p50 latency", "p95 latency", "p99 latency"]
     assert rows[2]["candidate"] == "#2" and rows[2]["verdict"].endswith("× higher, significant")
     fractions = fraction_rows([base])
-    assert fractions[0]["achieved_pct"] == pytest.approx(50.0) and fractions[0]["consistent"] is True
+    assert fractions[0].achieved_pct == pytest.approx(50.0) and fractions[0].consistent is True
+    assert fraction_table(fractions)[0]["achieved_pct"] == fractions[0].achieved_pct
     exported = json.loads(export_json([base.run, cand.run], compare_all(base, [cand])))
     assert [record["id"] for record in exported["runs"]] == [1, 2]
     p95 = next(row for row in exported["comparison"] if row["metric"] == "p95_latency_ms")
@@ -145,7 +153,7 @@ def test_call_latency_buckets_average_finished_calls() -> None:
         (T0 + timedelta(seconds=12), "success", 5.0),
     ]
     buckets = call_latency_buckets(events, bucket_sec=10)
-    assert [(b["latency_ms"], b["error_rate_pct"], b["calls"]) for b in buckets] == [
+    assert [(b.latency_ms, b.error_rate_pct, b.calls) for b in buckets] == [
         (20.0, 50.0, 2),
         (5.0, 0.0, 1),
     ]

@@ -80,8 +80,8 @@ def test_bands_counters_and_latency_come_from_storage(tmp_path: Path) -> None:
     assert view.bands[-1].end == view.until
     assert view.counters["attempt"] == 1 and view.counters["retry"] == 1 and view.counters["failure"] == 1
     assert view.counters["breaker_opens"] == 0  # the only opening was before the window
-    assert [h["latency_ms"] for h in view.health] == [3.0]
-    assert [(p["latency_ms"], p["error_rate_pct"]) for p in view.latency] == [(9.0, 100.0)]
+    assert [h.latency_ms for h in view.health] == [3.0]
+    assert [(p.latency_ms, p.error_rate_pct) for p in view.latency] == [(9.0, 100.0)]
 
 
 def test_bands_stop_at_a_silence_and_resume_with_the_next_sample(tmp_path: Path) -> None:

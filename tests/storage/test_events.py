@@ -97,14 +97,14 @@ def test_event_counts_per_bucket_align_to_the_epoch(session: Session) -> None:
         session, since=T0 + timedelta(seconds=2), until=T0 + timedelta(seconds=60), bucket_sec=10
     )
     assert counts == [
-        {"bucket_start": T0, "kind": "attempt", "count": 1},
-        {"bucket_start": T0, "kind": "failure", "count": 1},
-        {"bucket_start": T0 + timedelta(seconds=10), "kind": "attempt", "count": 1},
-        {"bucket_start": T0 + timedelta(seconds=20), "kind": "attempt", "count": 1},
+        storage.EventCount(bucket_start=T0, kind="attempt", count=1),
+        storage.EventCount(bucket_start=T0, kind="failure", count=1),
+        storage.EventCount(bucket_start=T0 + timedelta(seconds=10), kind="attempt", count=1),
+        storage.EventCount(bucket_start=T0 + timedelta(seconds=20), kind="attempt", count=1),
     ]
-    assert all(row["bucket_start"].tzinfo is not None for row in counts)
+    assert all(row.bucket_start.tzinfo is not None for row in counts)
     only_mine = storage.event_counts_per_bucket(session, since=T0, bucket_sec=60, executor_url=URL)
-    assert [(row["kind"], row["count"]) for row in only_mine] == [
+    assert [(row.kind, row.count) for row in only_mine] == [
         ("attempt", 3),
         ("failure", 1),
         ("attempt", 1),

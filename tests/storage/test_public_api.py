@@ -13,6 +13,7 @@ EXPECTED = {
     "TimelinePoint",
     "LatencySample",
     "ClientEventRow",
+    "EventCount",
     "BreakerTransition",
     "HealthSample",
     "RunFilter",
