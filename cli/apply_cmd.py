@@ -82,7 +82,8 @@ def _open_console(
 ) -> Console:
     """Start the embedded executor if asked, then a Console for the plan's run; both close with `stack`."""
     from cli.common import client_config, open_engine
-    from services.console import Console, ConsoleSettings
+    from services.console import Console
+    from services.console_settings import ConsoleSettings
 
     extra: dict[str, Any] = {}
     if embedded:
@@ -98,7 +99,7 @@ def _open_console(
         Console(
             client_config=config,
             engine=open_engine(database_url),
-            settings=ConsoleSettings(database_url=database_url),
+            settings=ConsoleSettings.from_env(database_url=database_url),
             start_monitor=False,
         )
     )

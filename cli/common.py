@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -13,6 +12,7 @@ import storage
 from cli.exit_codes import ExitCode
 from cli.output import err
 from client import ExecutorClientConfig
+from client.environment import SettingsError
 
 
 def client_config(*, executor_url: str | None, api_mode: str | None, **extra: Any) -> ExecutorClientConfig:
@@ -23,12 +23,9 @@ def client_config(*, executor_url: str | None, api_mode: str | None, **extra: An
     if api_mode is not None:
         overrides["api_mode"] = api_mode
     try:
-        return ExecutorClientConfig(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ())) or 'config'}: {e.get('msg')}" for e in exc.errors()
-        )
-        err(f"invalid Executor settings: {problems}")
+        return ExecutorClientConfig.from_env(**overrides)
+    except SettingsError as exc:
+        err(f"invalid Executor settings: {'; '.join(exc.problems)}")
         raise typer.Exit(ExitCode.INVALID_PLAN) from exc
 
 

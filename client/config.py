@@ -1,15 +1,19 @@
-"""Client configuration: immutable, from keyword arguments or ``BOIFI_*`` environment variables."""
+"""Client configuration: an immutable value; ``from_env`` loads one from ``BOIFI_*`` variables."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from client.environment import load_settings
 from client.models import ApiMode
+
+# The documented name first; BOIFI_BASE_URL is the field's own name and works too.
+ENV_ALIASES = {"base_url": ("BOIFI_EXECUTOR_URL", "BOIFI_BASE_URL")}
 
 
 class RetryStrategy(StrEnum):
@@ -29,22 +33,20 @@ def _validate_url(value: str | None, field_name: str) -> str | None:
     return value.strip().rstrip("/")
 
 
-class ExecutorClientConfig(BaseSettings):
+class ExecutorClientConfig(BaseModel):
     """Settings of one Executor client; the seed's fields and defaults plus api mode, auth and probe.
 
-    >>> ExecutorClientConfig(base_url="http://127.0.0.1:8080", api_mode="policy", probe_url="http://127.0.0.1:9000")
+    Constructing one never reads the environment; `from_env` does.
 
-    Environment: ``BOIFI_EXECUTOR_URL`` (base_url), ``BOIFI_API_MODE``, ``BOIFI_AUTH_TOKEN`` and
-    ``BOIFI_<FIELD>`` for the rest.
+    >>> ExecutorClientConfig(base_url="http://127.0.0.1:8080", api_mode="policy", probe_url="http://127.0.0.1:9000")
+    >>> ExecutorClientConfig.from_env(api_mode="policy")  # BOIFI_EXECUTOR_URL, ..., then the keywords
     """
 
-    model_config = SettingsConfigDict(
-        env_prefix="BOIFI_", frozen=True, populate_by_name=True, extra="ignore", case_sensitive=False
-    )
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     executor_host: str = "localhost"
     executor_port: int = Field(default=8000, ge=1, le=65535)
-    base_url: str = Field(default="", validation_alias=AliasChoices("BOIFI_EXECUTOR_URL", "BOIFI_BASE_URL"))
+    base_url: str = ""
     api_mode: ApiMode = ApiMode.EXTENDED
     auth_token: SecretStr | None = None
 
@@ -75,14 +77,10 @@ class ExecutorClientConfig(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _default_base_url(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            url = next(
-                (data[k] for k in ("base_url", "BOIFI_EXECUTOR_URL", "BOIFI_BASE_URL") if data.get(k)), None
-            )
-            if not url:
-                host = data.get("executor_host", "localhost")
-                port = data.get("executor_port", 8000)
-                data = {**data, "base_url": f"http://{host}:{port}"}
+        if isinstance(data, dict) and not data.get("base_url"):
+            host = data.get("executor_host", "localhost")
+            port = data.get("executor_port", 8000)
+            data = {**data, "base_url": f"http://{host}:{port}"}
         return data
 
     @field_validator("base_url")
@@ -99,6 +97,10 @@ class ExecutorClientConfig(BaseSettings):
         return _validate_url(value, info.field_name)
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> ExecutorClientConfig:
-        """Build a config from ``BOIFI_*`` environment variables, with keyword overrides."""
-        return cls(**overrides)
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ExecutorClientConfig:
+        """Load a config from ``BOIFI_*`` variables of `environ` (default: the process's), then `overrides`.
+
+        ``BOIFI_EXECUTOR_URL`` (or ``BOIFI_BASE_URL``) is base_url; every other field is ``BOIFI_<FIELD>``.
+        Raises `client.environment.SettingsError` naming the variable of a bad value.
+        """
+        return load_settings(cls, environ=environ, aliases=ENV_ALIASES, overrides=overrides)

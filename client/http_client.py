@@ -87,7 +87,7 @@ class HttpExecutorClient(IExecutorClient):
         rng: Callable[[], float] | None = None,
     ) -> None:
         if config is None:
-            config = ExecutorClientConfig()
+            config = ExecutorClientConfig.from_env()
         else:  # re-validate: a model_copy(update=...) skips validation and may hold plain strings
             config = type(config).model_validate(
                 {name: getattr(config, name) for name in type(config).model_fields}

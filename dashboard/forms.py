@@ -113,7 +113,7 @@ def build_client_config(
     keep_token: str | None = None,
     current: ExecutorClientConfig | None = None,
 ) -> FormResult:
-    """Validate settings-form values as an ExecutorClientConfig (environment variables are not consulted).
+    """Validate settings-form values as an ExecutorClientConfig (a value: the environment is not read).
 
     Settings the form does not show (e.g. `probe_timeout_sec`) keep their `current` value, so applying an
     unchanged form gives a config equal to `current`.
@@ -127,21 +127,7 @@ def build_client_config(
     if current is not None:
         hidden = {key: value for key, value in current.model_dump().items() if key not in SETTINGS_FIELDS}
         data = {**hidden, **data}
-    result = _validate(_ExplicitClientConfig, data, SETTINGS_FIELDS)
-    if result.ok:
-        # Every field is explicit now, so the plain class built from the dump ignores the environment.
-        result.value = ExecutorClientConfig(**result.value.model_dump())
-    return result
-
-
-class _ExplicitClientConfig(ExecutorClientConfig):
-    """A client config built from the form only: the environment must not fill in what the user cleared."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls, settings_cls: Any, init_settings: Any, *args: Any, **kwargs: Any
-    ) -> Any:
-        return (init_settings,)
+    return _validate(ExecutorClientConfig, data, SETTINGS_FIELDS)
 
 
 def _validate(model: type[BaseModel], data: dict[str, Any], fields: tuple[str, ...]) -> FormResult:

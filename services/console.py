@@ -7,31 +7,18 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import Engine
 
 import storage
 from client import ExecutorClientConfig, HttpExecutorClient
 from services.active_faults import ActiveFaultsPoller
+from services.console_settings import ConsoleSettings
 from services.monitor import HealthMonitor
 from services.recorder import EventRecorder
 from services.retention import TelemetryRetention
 from services.runner import SHUT_DOWN, SHUTDOWN_TIMEOUT_SEC, Runner
 
 logger = logging.getLogger(__name__)
-
-
-class ConsoleSettings(BaseSettings):
-    """Settings of the console process (the client's own settings live in ExecutorClientConfig)."""
-
-    model_config = SettingsConfigDict(env_prefix="BOIFI_", extra="ignore", frozen=True)
-
-    database_url: str | None = None
-    lease_sec: float = 30.0
-    max_concurrent_runs: int = 4
-    health_interval_sec: float = 5.0
-    active_faults_interval_sec: float = Field(default=2.0, gt=0)
 
 
 class Console:
@@ -56,7 +43,7 @@ class Console:
         recover_on_start: bool = True,
         client_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        self.settings = settings or ConsoleSettings()
+        self.settings = settings if settings is not None else ConsoleSettings.from_env()
         self._owns_engine = engine is None
         self.engine = engine if engine is not None else storage.make_engine(self.settings.database_url)
         self._start_monitor = start_monitor

@@ -1,7 +1,8 @@
 """The one Console of a process, rebuilt on new settings while the runs of the old one finish.
 
-Configuration comes from `BOIFI_*` environment variables. With no `BOIFI_EXECUTOR_URL`, one embedded executor
-with its demo services is started for the whole process and the client talks to it. No Streamlit here: the
+Configuration is loaded from `BOIFI_*` environment variables (the `environ` given, else the process's). With
+no `BOIFI_EXECUTOR_URL`, one embedded executor with its demo services is started for the whole process and the
+client talks to it. No Streamlit here: the
 dashboard caches one holder per process (dashboard/factories.py).
 """
 
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from client import ExecutorClientConfig
-from services.console import Console, ConsoleSettings
+from services.console import Console
+from services.console_settings import ConsoleSettings
 
 EXECUTOR_URL_ENV = "BOIFI_EXECUTOR_URL"
 # Set by `boifi up`, which starts the embedded executor itself and passes its URL in BOIFI_EXECUTOR_URL.
@@ -47,23 +49,26 @@ class EmbeddedHandle:
         self._executor.stop()
 
 
-def _default_config(embedded: EmbeddedHandle | None, *, started_elsewhere: bool) -> DashboardConfig:
+def _default_config(
+    embedded: EmbeddedHandle | None, *, started_elsewhere: bool, environ: Mapping[str, str]
+) -> DashboardConfig:
     overrides: dict[str, Any] = {}
     if embedded is not None:
         overrides = {"base_url": embedded.base_url, "collector_url": embedded.base_url}
-    client_config = ExecutorClientConfig(**overrides)
+    client_config = ExecutorClientConfig.from_env(environ, **overrides)
     if started_elsewhere and client_config.collector_url is None:
         # The embedded executor serves GET /collect, so policy mode can observe through it.
-        client_config = ExecutorClientConfig(collector_url=client_config.base_url)
+        client_config = ExecutorClientConfig.from_env(environ, collector_url=client_config.base_url)
     return DashboardConfig(
         client_config=client_config,
-        database_url=ConsoleSettings().database_url,
+        database_url=ConsoleSettings.from_env(environ).database_url,
         embedded=embedded is not None or started_elsewhere,
     )
 
 
 def _build_console(config: DashboardConfig) -> Console:
-    settings = ConsoleSettings(database_url=config.database_url) if config.database_url else ConsoleSettings()
+    overrides: dict[str, Any] = {"database_url": config.database_url} if config.database_url else {}
+    settings = ConsoleSettings.from_env(**overrides)
     return Console(client_config=config.client_config, settings=settings).start()
 
 
@@ -108,7 +113,7 @@ class ConsoleHolder:
         self._console_factory = console_factory
         self.embedded: EmbeddedHandle | None = None if env.get(EXECUTOR_URL_ENV) else embedded_factory()
         started_elsewhere = self.embedded is None and env.get(EMBEDDED_FLAG_ENV) == "1"
-        self._config = _default_config(self.embedded, started_elsewhere=started_elsewhere)
+        self._config = _default_config(self.embedded, started_elsewhere=started_elsewhere, environ=env)
         self._embedded_url = self._config.client_config.base_url if self._config.embedded else None
         self._console: Console | None = None
         self._retiring: dict[Console, threading.Thread] = {}

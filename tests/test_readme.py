@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from client import ExecutorClientConfig
-from services.console import ConsoleSettings
+from services.console_settings import ConsoleSettings
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

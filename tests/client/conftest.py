@@ -84,15 +84,6 @@ class FixedWallClock:
 
 
 @pytest.fixture(autouse=True)
-def _no_boifi_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name.upper().startswith("BOIFI_"):
-            monkeypatch.delenv(name)
-
-
-@pytest.fixture(autouse=True)
 def _no_thread_left_behind() -> Iterator[None]:
     before = set(threading.enumerate())
     yield

@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from client import ApiMode, ExecutorClientConfig, RetryStrategy
+from client.environment import SettingsError
 
 
 def test_seed_defaults() -> None:
@@ -23,23 +24,65 @@ def test_host_and_port_build_base_url() -> None:
     assert ExecutorClientConfig(executor_host="exec", executor_port=9000).base_url == "http://exec:9000"
 
 
-def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BOIFI_EXECUTOR_URL", "https://executor.example:8443/")
-    monkeypatch.setenv("BOIFI_API_MODE", "policy")
-    monkeypatch.setenv("BOIFI_AUTH_TOKEN", "s3cret")
-    monkeypatch.setenv("BOIFI_MAX_RETRIES", "7")
-    monkeypatch.setenv("BOIFI_PROBE_URL", "http://127.0.0.1:9000")
-    config = ExecutorClientConfig.from_env()
+def test_environment_is_read() -> None:
+    environ = {
+        "BOIFI_EXECUTOR_URL": "https://executor.example:8443/",
+        "BOIFI_API_MODE": "policy",
+        "BOIFI_AUTH_TOKEN": "s3cret",
+        "BOIFI_MAX_RETRIES": "7",
+        "BOIFI_PROBE_URL": "http://127.0.0.1:9000",
+    }
+    config = ExecutorClientConfig.from_env(environ)
     assert config.base_url == "https://executor.example:8443"
     assert config.api_mode is ApiMode.POLICY and config.max_retries == 7
     assert config.auth_token is not None and config.auth_token.get_secret_value() == "s3cret"
     assert config.probe_url == "http://127.0.0.1:9000"
-    assert ExecutorClientConfig(base_url="http://other:1").base_url == "http://other:1"
+    assert ExecutorClientConfig.from_env(environ, base_url="http://other:1").base_url == "http://other:1"
 
 
-def test_unprefixed_base_url_variable_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BASE_URL", "http://elsewhere:1")
+def test_from_env_reads_the_process_environment_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOIFI_MAX_RETRIES", "9")
+    assert ExecutorClientConfig.from_env().max_retries == 9
+
+
+def test_a_value_never_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOIFI_MAX_RETRIES", "9")
+    monkeypatch.setenv("BOIFI_EXECUTOR_URL", "http://from-env:1")
+    assert ExecutorClientConfig().max_retries == 3
     assert ExecutorClientConfig().base_url == "http://localhost:8000"
+    config = ExecutorClientConfig(base_url="http://127.0.0.1:9", api_mode="policy")
+    assert config.max_retries == 3 and config.api_mode is ApiMode.POLICY
+    assert ExecutorClientConfig.model_validate(config.model_dump()).max_retries == 3
+
+
+def test_base_url_alias_and_names_in_any_case() -> None:
+    assert ExecutorClientConfig.from_env({"BOIFI_BASE_URL": "http://b:2"}).base_url == "http://b:2"
+    both = {"BOIFI_EXECUTOR_URL": "http://first:1", "BOIFI_BASE_URL": "http://second:2"}
+    assert ExecutorClientConfig.from_env(both).base_url == "http://first:1"
+    assert ExecutorClientConfig.from_env({"boifi_max_retries": "5"}).max_retries == 5
+    host = {"BOIFI_EXECUTOR_HOST": "exec", "BOIFI_EXECUTOR_PORT": "9000"}
+    assert ExecutorClientConfig.from_env(host).base_url == "http://exec:9000"
+
+
+def test_a_bad_variable_is_named_in_the_error() -> None:
+    with pytest.raises(SettingsError, match=r"BOIFI_MAX_RETRIES: Input should be a valid integer.*got 'abc'"):
+        ExecutorClientConfig.from_env({"BOIFI_MAX_RETRIES": "abc"})
+    with pytest.raises(SettingsError, match="BOIFI_EXECUTOR_URL: base_url must be an http") as caught:
+        ExecutorClientConfig.from_env({"BOIFI_EXECUTOR_URL": "not-a-url", "BOIFI_API_MODE": "nope"})
+    assert len(caught.value.problems) == 2 and caught.value.problems[1].startswith("BOIFI_API_MODE: ")
+    with pytest.raises(SettingsError, match="BOIFI_EXECUTOR_PORT: Input should be less than or equal"):
+        ExecutorClientConfig.from_env({"BOIFI_EXECUTOR_PORT": "70000"})
+
+
+def test_a_bad_override_is_named_by_its_field() -> None:
+    with pytest.raises(SettingsError, match=r"^invalid settings: base_url: base_url must be an http"):
+        ExecutorClientConfig.from_env({"BOIFI_EXECUTOR_URL": "http://ok:1"}, base_url="nope")
+
+
+def test_unprefixed_base_url_variable_is_ignored() -> None:
+    assert (
+        ExecutorClientConfig.from_env({"BASE_URL": "http://elsewhere:1"}).base_url == "http://localhost:8000"
+    )
 
 
 @pytest.mark.parametrize("url", ["ftp://x", "executor:8000", "http://", "http:///path"])

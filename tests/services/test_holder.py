@@ -83,6 +83,9 @@ def test_holder_starts_an_embedded_executor_only_without_an_executor_url() -> No
         environ={EXECUTOR_URL_ENV: "http://127.0.0.1:7000", EMBEDDED_FLAG_ENV: "1"},
     )
     assert started_by_up.embedded is None and started_by_up.config.embedded
+    # The holder's settings come from the environ it was given, not the process's.
+    assert started_by_up.config.client_config.base_url == "http://127.0.0.1:7000"
+    assert started_by_up.config.client_config.collector_url == "http://127.0.0.1:7000"
 
 
 def test_holder_keeps_the_old_console_when_new_settings_fail() -> None:

@@ -15,7 +15,8 @@ import storage
 from client import ClientEvent, EventKind, ExecutorClientConfig, HttpExecutorClient
 from services import runner as runner_module
 from services.active_faults import ActiveFaultsPoller
-from services.console import Console, ConsoleSettings
+from services.console import Console
+from services.console_settings import ConsoleSettings
 from services.recorder import EventRecorder
 from services.runner import Runner
 from storage import RunStatus

@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 
 import storage
 from client import ExecutorClientConfig
-from services.console import Console, ConsoleSettings
+from services.console import Console
+from services.console_settings import ConsoleSettings
 from services.retention import PRUNE_INTERVAL_SEC, TelemetryRetention
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)

@@ -11,7 +11,8 @@ from sqlmodel import Session
 import storage
 from client import FaultPlan
 from executor import EmbeddedExecutor
-from services.console import Console, ConsoleSettings
+from services.console import Console
+from services.console_settings import ConsoleSettings
 from services.guardrail import Guardrail
 from services.runner import HALTED_BY_USER
 from storage import RunStatus

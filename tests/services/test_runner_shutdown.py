@@ -18,7 +18,8 @@ from sqlmodel import Session
 import storage
 from client import ExecutorClientConfig, ExecutorClientError, FaultPlan, HttpExecutorClient
 from executor import EmbeddedExecutor
-from services.console import Console, ConsoleSettings
+from services.console import Console
+from services.console_settings import ConsoleSettings
 from services.runner import PROCESS_EXITING, Runner
 from storage import RunStatus
 from tests.cli.processes import ROOT, active_faults, clean_env, read_until, runs_in

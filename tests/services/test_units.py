@@ -120,7 +120,8 @@ def test_console_that_fails_to_start_closes_what_it_built(tmp_path, monkeypatch)
 def test_the_console_polls_active_faults_with_its_monitor_and_stops_on_close(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import storage
     from client import ExecutorClientConfig
-    from services.console import Console, ConsoleSettings
+    from services.console import Console
+    from services.console_settings import ConsoleSettings
 
     with pytest.raises(ValueError, match="active_faults_interval_sec"):
         ConsoleSettings(active_faults_interval_sec=0)

@@ -1,0 +1,36 @@
+"""Settings of the console process: an immutable value; ``from_env`` loads one from ``BOIFI_*`` variables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from client.environment import load_settings
+
+
+class ConsoleSettings(BaseModel):
+    """Settings of the console process (the client's own settings live in ExecutorClientConfig).
+
+    Constructing one never reads the environment; `from_env` does.
+
+    >>> ConsoleSettings(max_concurrent_runs=8)
+    >>> ConsoleSettings.from_env(database_url="sqlite://")  # BOIFI_LEASE_SEC, ..., then the keywords
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    database_url: str | None = None
+    lease_sec: float = 30.0
+    max_concurrent_runs: int = 4
+    health_interval_sec: float = 5.0
+    active_faults_interval_sec: float = Field(default=2.0, gt=0)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ConsoleSettings:
+        """Load settings from ``BOIFI_<FIELD>`` of `environ` (default: the process's), then `overrides`.
+
+        Raises `client.environment.SettingsError` naming the variable of a bad value.
+        """
+        return load_settings(cls, environ=environ, overrides=overrides)
