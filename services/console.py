@@ -79,7 +79,7 @@ class Console:
         )
         self.retention = TelemetryRetention(
             engine=self.engine,
-            retention_days=getattr(self.settings, "telemetry_retention_days", 30.0),
+            retention_days=self.settings.telemetry_retention_days,
         )
         self._started = False
         self._closed = False

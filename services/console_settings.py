@@ -26,6 +26,7 @@ class ConsoleSettings(BaseModel):
     max_concurrent_runs: int = 4
     health_interval_sec: float = 5.0
     active_faults_interval_sec: float = Field(default=2.0, gt=0)
+    telemetry_retention_days: float = Field(default=30.0, gt=0)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ConsoleSettings:

@@ -46,6 +46,7 @@ SAMPLES: dict[str, tuple[str, str, Any]] = {
     "BOIFI_MAX_CONCURRENT_RUNS": ("max_concurrent_runs", "2", 2),
     "BOIFI_HEALTH_INTERVAL_SEC": ("health_interval_sec", "0.5", 0.5),
     "BOIFI_ACTIVE_FAULTS_INTERVAL_SEC": ("active_faults_interval_sec", "600", 600.0),
+    "BOIFI_TELEMETRY_RETENTION_DAYS": ("telemetry_retention_days", "7", 7.0),
 }
 # Not a setting: a flag `boifi up` passes to the dashboard (tests/dashboard/test_glue.py covers it).
 FLAGS = {"BOIFI_EMBEDDED_EXECUTOR"}
@@ -75,15 +76,16 @@ def test_the_loader_reads_each_documented_variable(variable: str) -> None:
 
 def test_console_settings_ignore_the_environment_unless_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BOIFI_MAX_CONCURRENT_RUNS", "9")
+    monkeypatch.setenv("BOIFI_TELEMETRY_RETENTION_DAYS", "3")
     assert ConsoleSettings().max_concurrent_runs == 4
-    assert ConsoleSettings(lease_sec=5).max_concurrent_runs == 4
+    assert ConsoleSettings(lease_sec=5).telemetry_retention_days == 30.0
     loaded = ConsoleSettings.from_env(lease_sec=5)
-    assert (loaded.max_concurrent_runs, loaded.lease_sec) == (9, 5)
+    assert (loaded.max_concurrent_runs, loaded.telemetry_retention_days, loaded.lease_sec) == (9, 3.0, 5)
 
 
 def test_console_settings_name_a_bad_variable() -> None:
-    with pytest.raises(SettingsError, match="BOIFI_ACTIVE_FAULTS_INTERVAL_SEC: Input should be greater"):
-        ConsoleSettings.from_env({"BOIFI_ACTIVE_FAULTS_INTERVAL_SEC": "0"})
+    with pytest.raises(SettingsError, match="BOIFI_TELEMETRY_RETENTION_DAYS: Input should be greater than 0"):
+        ConsoleSettings.from_env({"BOIFI_TELEMETRY_RETENTION_DAYS": "0"})
     with pytest.raises(SettingsError, match=r"BOIFI_LEASE_SEC: Input should be a valid number.*got 'soon'"):
         ConsoleSettings.from_env({"BOIFI_LEASE_SEC": "soon", "BOIFI_OTHER_THING": "ignored"})
 

@@ -134,7 +134,9 @@ def test_retention_days_must_be_positive(engine: Engine) -> None:
 
 
 def test_the_console_starts_retention_with_its_setting_and_stops_it_on_close(engine: Engine) -> None:
-    settings = ConsoleSettings(health_interval_sec=60, active_faults_interval_sec=60)
+    settings = ConsoleSettings(
+        health_interval_sec=60, active_faults_interval_sec=60, telemetry_retention_days=7
+    )
     console = Console(
         client_config=ExecutorClientConfig(base_url=URL, max_retries=1),
         engine=engine,
@@ -143,7 +145,7 @@ def test_the_console_starts_retention_with_its_setting_and_stops_it_on_close(eng
         recover_on_start=False,
     )
     assert not console.retention.worker.running  # building a Console starts nothing
-    assert console.retention.retention_days == getattr(settings, "telemetry_retention_days", 30.0)
+    assert console.retention.retention_days == 7.0
     with console:
         assert console.retention.worker.running
     assert not console.retention.worker.running
