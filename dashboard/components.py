@@ -117,9 +117,8 @@ def run_metrics(run: storage.Run) -> None:
 def result_card(run: storage.Run) -> None:
     """Show the outcome of a finished run."""
     status = str(getattr(run.status, "value", run.status))
-    headline = (
-        f"Run #{run.id} {status_text(run)} — {run.fault_type} on {run.service}{run.api} at {run.percentage}%"
-    )
+    fault = run.fault_type or ""  # None: a plan without a fault type
+    headline = f"Run #{run.id} {status_text(run)} — {fault} on {run.service}{run.api} at {run.percentage}%"
     if status == "completed":
         st.success(headline)
         warning = run_warning(run)
@@ -143,7 +142,7 @@ def runs_table(runs: list[storage.Run], *, key: str) -> None:
             "status": status_text(run),
             "created (UTC)": run.created_at.strftime("%Y-%m-%d %H:%M:%S") if run.created_at else "",
             "target": f"{run.service}{run.api}",
-            "fault": f"{run.fault_type} {run.percentage}%",
+            "fault": f"{run.fault_type or ''} {run.percentage}%",
             "requests": run.request_count,
             "error rate (%)": None if run.error_rate is None else round(run.error_rate * 100, 2),
             "p95 latency (ms)": None if run.p95_latency_ms is None else round(run.p95_latency_ms, 1),

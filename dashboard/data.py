@@ -46,8 +46,12 @@ class RunView:
 
     @property
     def label(self) -> str:
-        run = self.run
-        return f"#{run.id} {run.fault_type} {run.service}{run.api} {run.percentage}%"
+        return run_label(self.run)
+
+
+def run_label(run: storage.Run) -> str:
+    """Return a run's short label: id, fault type, target and percentage."""
+    return f"#{run.id} {run.fault_type or ''} {run.service}{run.api} {run.percentage}%"
 
 
 def executor_status(console: Console, *, embedded: bool) -> ExecutorStatus:

@@ -167,7 +167,8 @@ def live_panel() -> None:
         elif view.run.finished_at is None:
             run = view.run
             elapsed, remaining = elapsed_and_remaining(run)
-            st.subheader(f"Run #{run.id} {run.status.value} — {run.fault_type} on {run.service}{run.api}")
+            fault = run.fault_type or ""  # None: a plan without a fault type
+            st.subheader(f"Run #{run.id} {run.status.value} — {fault} on {run.service}{run.api}")
             st.progress(min(1.0, elapsed / max(1, run.duration_seconds)))
             st.caption(f"elapsed {elapsed:.0f} s · remaining {remaining:.0f} s")
             if st.button("Halt", key=f"launch_halt_{run.id}", type="secondary"):

@@ -56,7 +56,7 @@ if "history_selected" not in st.session_state:
 choices = list(
     dict.fromkeys([*url_ids, *st.session_state["history_selected"], *(int(r.id) for r in runs if r.id)])
 )
-labels = {int(r.id): f"#{r.id} {r.fault_type} {r.service}{r.api} {r.percentage}%" for r in runs if r.id}
+labels = {int(r.id): data.run_label(r) for r in runs if r.id}
 selected = st.multiselect(
     "runs to compare (the first is the baseline)",
     choices,

@@ -89,6 +89,7 @@ def run_record(run: Run) -> dict[str, Any]:
     values: dict[str, Any] = {name: _scalar(getattr(run, name)) for name in Run.model_fields}
     for fraction, pct in PERCENT_FIELDS.items():
         values[pct] = percent(values.pop(fraction))
+    values["fault_type"] = values["fault_type"] or ""  # a plan without one: '' as before revision 0006
     values["plan"] = dict(run.plan or {})
     values["guardrail"] = _guardrail_record(run.guardrail)
     values["labels"] = [str(label) for label in run.labels or []]

@@ -17,7 +17,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
 from client.breaker import BreakerState
-from client.models import ApiMode
+from client.models import ApiMode, FaultType
 from storage.types import UTCDateTime, enum_column_type
 
 
@@ -67,6 +67,11 @@ def _api_mode_type() -> SAEnum:
     return enum_column_type(ApiMode, name="api_mode", length=32)
 
 
+def _fault_type_type() -> SAEnum:
+    # The client's values (delay, abort, error_injection); NULL for a plan without one (revision 0006).
+    return enum_column_type(FaultType, name="fault_type", length=64)
+
+
 def _run_fk(ondelete: str) -> Any:
     return ForeignKey("runs.id", ondelete=ondelete)
 
@@ -94,7 +99,7 @@ class Run(SQLModel, table=True):
     status: RunStatus = Field(default=RunStatus.QUEUED, sa_column=Column(_run_status_type(), nullable=False))
     service: str = Field(default="", sa_column=Column(String(255), nullable=False))
     api: str = Field(default="", sa_column=Column(String(1024), nullable=False))
-    fault_type: str = Field(default="", sa_column=Column(String(64), nullable=False))
+    fault_type: FaultType | None = Field(default=None, sa_column=Column(_fault_type_type(), nullable=True))
     percentage: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     duration_seconds: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     plan: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, or_, update
 from sqlmodel import Session, col, select
 
-from client.models import ApiMode
+from client.models import ApiMode, FaultType, enum_or_none
 from storage.models import ACTIVE_STATUSES, ClientEventRow, LatencySample, Run, RunStatus, TimelinePoint
 from storage.samples import pack_chunks, to_sample_array
 from storage.types import as_utc, json_safe, optional_float, optional_int, plain_str, utc_now
@@ -58,7 +58,7 @@ def create_run(
         status=RunStatus.QUEUED,
         service=str(stored_plan.get("service") or ""),
         api=str(stored_plan.get("api") or ""),
-        fault_type=plain_str(stored_plan.get("fault_type")) or "",
+        fault_type=enum_or_none(FaultType, plain_str(stored_plan.get("fault_type"))),
         percentage=int(stored_plan.get("percentage") or 0),
         duration_seconds=int(stored_plan.get("duration_seconds") or 0),
         plan=stored_plan,

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import ApiMode, BreakerState
+from client import ApiMode, BreakerState, FaultType
 from storage.engine import alembic_config, current_revision, head_revision, upgrade
 
 
@@ -232,4 +232,37 @@ def test_api_modes_an_older_app_stored_read_back_as_the_clients_enum_and_export_
         "extended",
     ]
     assert all(type(record["api_mode"]) is str for record in storage.runs_to_records(runs))
+    engine.dispose()
+
+
+def test_fault_types_read_back_as_the_clients_enum_and_none_when_the_plan_had_none(tmp_path: Path) -> None:
+    engine = storage.make_engine(f"sqlite:///{tmp_path / 'older.db'}")
+    upgrade(engine, "0005")
+    with engine.begin() as connection:
+        for run_id, fault_type in ((1, ""), (2, "Delay"), (3, "abort")):
+            connection.execute(
+                text(
+                    "INSERT INTO runs (id, created_at, owner, status, service, api, fault_type, percentage,"
+                    " duration_seconds, plan, executor_url, api_mode, apply_key, request_count,"
+                    " affected_count, labels, notes)"
+                    " VALUES (:id, '2026-01-02 03:04:05.000000', 'old:1:x', 'completed', 'payment', '/pay',"
+                    " :fault_type, 100, 10, '{}', 'http://127.0.0.1:1', 'direct', :key, 40, 40, '[]', '')"
+                ),
+                {"id": run_id, "fault_type": fault_type, "key": f"k{run_id}"},
+            )
+    storage.init_db(engine)
+    with Session(engine) as session:
+        runs = sorted(storage.list_runs(session), key=lambda run: run.id or 0)
+        delays = storage.list_runs(session, fault_type="delay")
+    assert [run.fault_type for run in runs] == [None, FaultType.DELAY, FaultType.ABORT]
+    assert type(runs[1].fault_type) is FaultType
+    assert [run.id for run in delays] == [2]
+    assert [record["fault_type"] for record in storage.runs_to_records(runs)] == ["", "delay", "abort"]
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT fault_type FROM runs ORDER BY id")).scalars().all()
+    assert stored == ["", "delay", "abort"]
     engine.dispose()

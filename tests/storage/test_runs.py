@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import storage
-from client import ApiMode, BreakerState
+from client import ApiMode, BreakerState, FaultType
 from storage import LatencySample, RunStatus, TimelinePoint
 from tests.storage.conftest import PLAN, T0, new_run
 
@@ -325,3 +325,12 @@ def test_api_mode_round_trips_as_the_clients_enum(session: Session, mode: ApiMod
     stored = storage.get_run(session, run_id=run.id or 0)
     assert stored is not None and stored.run.api_mode is mode
     assert storage.run_record(stored.run)["api_mode"] == mode.value
+
+
+@pytest.mark.parametrize("fault_type", list(FaultType))
+def test_fault_type_round_trips_as_the_clients_enum(session: Session, fault_type: FaultType) -> None:
+    run_id = new_run(session, fault_type=fault_type.value)
+    stored = storage.get_run(session, run_id=run_id)
+    assert stored is not None and stored.run.fault_type is fault_type
+    assert storage.run_record(stored.run)["fault_type"] == fault_type.value
+    assert storage.distinct_values(session)["fault_types"] == [fault_type.value]
