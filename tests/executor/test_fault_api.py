@@ -262,7 +262,6 @@ def test_direct_apply_can_be_cancelled_from_another_connection(
     assert replay.json()["apply_id"] == results[0].json()["apply_id"]
 
 
-@pytest.mark.slow
 def test_collect_probes_through_the_proxy(
     http: httpx.Client, ex: EmbeddedExecutor, upstream: CountingUpstream, virtual_clock: VirtualClock
 ) -> None:
@@ -300,7 +299,6 @@ def test_health_ready_services_and_prometheus(http: httpx.Client, demo_executor:
         assert f"# TYPE boifi_executor_{name}" in text.text
 
 
-@pytest.mark.slow
 def test_requests_a_fault_holds_at_its_end_keep_their_whole_delay(
     http: httpx.Client, ex: EmbeddedExecutor, virtual_clock: VirtualClock
 ) -> None:
@@ -314,7 +312,6 @@ def test_requests_a_fault_holds_at_its_end_keep_their_whole_delay(
     assert http.get(ex.base_url + f"/v1/faults/{apply_id}/status").json()["status"] == "completed"
 
 
-@pytest.mark.slow
 def test_requests_held_past_the_end_grace_are_released(
     http: httpx.Client, upstream: CountingUpstream, virtual_clock: VirtualClock
 ) -> None:
@@ -335,7 +332,6 @@ def test_requests_held_past_the_end_grace_are_released(
         assert http.delete(ex.base_url + f"/v1/faults/{apply_id}").json()["status"] == "completed"
 
 
-@pytest.mark.slow
 def test_cancelling_in_the_end_grace_releases_at_once_and_keeps_completed(
     http: httpx.Client, ex: EmbeddedExecutor, virtual_clock: VirtualClock
 ) -> None:

@@ -75,7 +75,6 @@ def test_a_key_retried_after_more_than_200_newer_faults_returns_the_same_fault(
     assert first.json()["apply_id"] not in {item["apply_id"] for item in listed}  # summarised, not listed
 
 
-@pytest.mark.slow
 def test_a_key_is_replayed_within_its_window_and_forgotten_after_it(
     http: httpx.Client, small_executor: EmbeddedExecutor, clock: VirtualClock
 ) -> None:
@@ -103,7 +102,6 @@ def test_a_key_is_replayed_within_its_window_and_forgotten_after_it(
     http.delete(base + f"/v1/faults/{fresh.json()['apply_id']}")
 
 
-@pytest.mark.slow
 def test_memory_is_released_when_the_window_has_passed(
     http: httpx.Client, small_executor: EmbeddedExecutor, clock: VirtualClock
 ) -> None:
@@ -120,7 +118,6 @@ def test_memory_is_released_when_the_window_has_passed(
     http.delete(base + f"/v1/faults/{last}")
 
 
-@pytest.mark.slow
 def test_a_direct_apply_retried_after_its_record_was_summarised_answers_the_same(
     http: httpx.Client, small_executor: EmbeddedExecutor, clock: VirtualClock
 ) -> None:

@@ -50,7 +50,6 @@ def _status_of(connection: socket.socket) -> int:
     return int(received.split(b" ", 2)[1])
 
 
-@pytest.mark.slow
 def test_a_catastrophic_path_regex_answers_promptly_and_never_stalls_the_control_api(
     child: tuple[str, str],
 ) -> None:
@@ -65,7 +64,6 @@ def test_a_catastrophic_path_regex_answers_promptly_and_never_stalls_the_control
         assert http.get(proxy + "/aaaa").status_code == 503
 
 
-@pytest.mark.slow
 def test_a_catastrophic_header_regex_answers_promptly(child: tuple[str, str]) -> None:
     control, proxy = child
     with httpx.Client(timeout=30) as http:
