@@ -16,23 +16,13 @@ def payment_delay(**overrides: Any) -> FaultPlan:
 
         PLAN = payment_delay(duration_seconds=60)
     """
-    fields: dict[str, Any] = {
-        **PAYMENT,
-        "fault_type": FaultType.DELAY,
-        "delay_seconds": 0.05,
-        "percentage": 50,
-        "duration_seconds": 1,
-    }
-    return FaultPlan(**{**fields, **overrides})
+    return _payment({"fault_type": FaultType.DELAY, "delay_seconds": 0.05, "percentage": 50}, overrides)
 
 
 def payment_abort(**overrides: Any) -> FaultPlan:
     """Abort every payment API call with a 503 for a second; `overrides` set any other field."""
-    fields: dict[str, Any] = {
-        **PAYMENT,
-        "fault_type": FaultType.ABORT,
-        "abort_http_status": 503,
-        "percentage": 100,
-        "duration_seconds": 1,
-    }
-    return FaultPlan(**{**fields, **overrides})
+    return _payment({"fault_type": FaultType.ABORT, "abort_http_status": 503, "percentage": 100}, overrides)
+
+
+def _payment(fault: dict[str, Any], overrides: dict[str, Any]) -> FaultPlan:
+    return FaultPlan(**{**PAYMENT, "duration_seconds": 1, **fault, **overrides})
