@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -61,14 +62,25 @@ def boifi(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
             process.stdout.close()
 
 
-def read_until(process: subprocess.Popen[str], done: Callable[[str], bool]) -> list[str]:
-    """Read output lines until one satisfies `done`; fail with the output so far if the process ends first."""
+def read_until(
+    process: subprocess.Popen[str], done: Callable[[str], bool], *, timeout_s: float = 90.0
+) -> list[str]:
+    """Read output lines until one satisfies `done`; fail with the output so far if the process ends first.
+
+    The deadline: a process still silent after `timeout_s` is killed, which ends the read.
+    """
     assert process.stdout is not None
     lines: list[str] = []
-    while not lines or not done(lines[-1]):
-        line = process.stdout.readline()
-        assert line, "\n".join(lines) or "no output"
-        lines.append(line.strip())
+    watchdog = threading.Timer(timeout_s, process.kill)
+    watchdog.start()
+    try:
+        while not lines or not done(lines[-1]):
+            line = process.stdout.readline()
+            ended = "the process ended" if not watchdog.finished.is_set() else f"killed after {timeout_s:g} s"
+            assert line, "\n".join([*lines, f"({ended})"])
+            lines.append(line.strip())
+    finally:
+        watchdog.cancel()
     return lines
 
 
