@@ -16,6 +16,7 @@ from executor.dataplane.upstream_pool import UpstreamPool
 from executor.dataplane.upstream_response import UpstreamError
 from tests.executor.helpers import RATE_RPS, REQUESTS, fault_body, policy
 from tests.executor.upstream import CountingUpstream
+from tests.executor.virtual_clock import VirtualClock
 
 APPLY_PATHS = ("/v1/faults/apply", "/api/v1/faults/apply")
 
@@ -62,17 +63,22 @@ def test_extended_fault_hits_only_requests_carrying_the_planned_header(
         http.delete(api_executor.base_url + f"/v1/faults/{apply_id}")
 
 
-@pytest.mark.slow
 def test_load_headers_make_matching_traffic_and_only_it_is_hit(
-    http: httpx.Client, api_executor: EmbeddedExecutor, counting: CountingUpstream
+    http: httpx.Client,
+    virtual_api_executor: EmbeddedExecutor,
+    counting: CountingUpstream,
+    virtual_clock: VirtualClock,
 ) -> None:
     planned = [{"name": "x-user-id", "exact": "42"}]
     matching = fault_body(headers=planned, load={"rate_rps": RATE_RPS, "headers": {"X-User-Id": "42"}})
-    body = http.post(api_executor.base_url + "/api/v1/faults/apply", json=matching).json()
+    base = virtual_api_executor.base_url
+    with virtual_clock.running():
+        body = http.post(base + "/api/v1/faults/apply", json=matching).json()
     assert body["metrics"]["total_request_count"] == REQUESTS
     assert body["metrics"]["blocked_request_count"] == REQUESTS
     other = fault_body(headers=planned, load={"rate_rps": RATE_RPS, "headers": {"x-user-id": "7"}})
-    body = http.post(api_executor.base_url + "/api/v1/faults/apply", json=other).json()
+    with virtual_clock.running():
+        body = http.post(base + "/api/v1/faults/apply", json=other).json()
     assert body["metrics"]["total_request_count"] == REQUESTS
     assert body["metrics"]["blocked_request_count"] == 0
     assert [seen.get("x-user-id") for seen in counting.headers] == ["7"] * REQUESTS

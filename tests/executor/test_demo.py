@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from executor import EmbeddedExecutor
+from executor import EmbeddedExecutor, ExecutorSettings
 from tests.executor.helpers import wait_final
+from tests.executor.virtual_clock import VirtualClock, virtual_executor
 from tests.executors import running_demo_executor
 
 
@@ -97,8 +98,7 @@ def test_each_request_yields_spans_across_the_call_graph(http: httpx.Client, sho
         assert isinstance(span["tags"], dict)
 
 
-@pytest.mark.slow
-def test_concurrent_faults_on_different_services(http: httpx.Client, shop: EmbeddedExecutor) -> None:
+def test_concurrent_faults_on_different_services(http: httpx.Client, virtual_clock: VirtualClock) -> None:
     bodies = [
         {
             "service": "payment",
@@ -119,12 +119,14 @@ def test_concurrent_faults_on_different_services(http: httpx.Client, shop: Embed
             "fault_config": {"error_message": "orders down"},
         },
     ]
-    ids = []
-    for body in bodies:
-        body.update({"percentage": 100, "duration_seconds": 1, "load": {"rate_rps": 10}})
-        ids.append(http.post(shop.base_url + "/v1/faults/apply", json=body).json()["apply_id"])
-    for apply_id, expected_status in zip(ids, (200, 429, 500), strict=True):
-        metrics = wait_final(http, shop, apply_id)
+    settings = ExecutorSettings(demo=True, seed=5, gateway_timeout_ms=300, default_rate_rps=20)
+    with virtual_executor(settings, virtual_clock) as shop:  # the faults and their load on virtual time
+        ids = []
+        for body in bodies:
+            body.update({"percentage": 100, "duration_seconds": 1, "load": {"rate_rps": 10}})
+            ids.append(http.post(shop.base_url + "/v1/faults/apply", json=body).json()["apply_id"])
+        finals = [wait_final(http, shop, apply_id, virtual_clock) for apply_id in ids]
+    for metrics, expected_status in zip(finals, (200, 429, 500), strict=True):
         assert metrics["metrics"]["request_count"] == 10
         assert metrics["metrics"]["affected_count"] == 10
         assert metrics["status_code"] == expected_status
