@@ -65,7 +65,7 @@ class ExecutorRuntime:
         self.counters = ProxyCounters()
         self.traces = TraceCollector(rng=self._aux_rng)
         self.fault_store = FaultStore(
-            clock=clock.now, keep_recent=settings.keep_recent_faults, window_s=settings.idempotency_window_s
+            clock=clock, keep_recent=settings.keep_recent_faults, window_s=settings.idempotency_window_s
         )
         self.policy_store: PolicyStore | None = None
         self._proxy_base = ""

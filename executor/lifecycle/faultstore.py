@@ -5,19 +5,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import heapq
-import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
 from executor.lifecycle.fault_stats import Recorder
+from executor.model.clock import LOOP_CLOCK, Clock
 from executor.model.rules import Rule
 from executor.spec.faultspec import FaultSpec
 
 __all__ = ["FaultRecord", "FaultStatus", "FaultStore"]
 
-Clock = Callable[[], float]
 DEFAULT_WINDOW_S = 24 * 3600.0
 _RECHECK_S = 60.0  # a fault still running a window after its end (it cannot): look again this much later
 
@@ -98,9 +96,9 @@ class FaultStore:
     """
 
     def __init__(
-        self, *, clock: Clock = time.time, keep_recent: int = 200, window_s: float = DEFAULT_WINDOW_S
+        self, *, clock: Clock = LOOP_CLOCK, keep_recent: int = 200, window_s: float = DEFAULT_WINDOW_S
     ) -> None:
-        self._clock = clock
+        self._now = clock.now  # epoch seconds: what is active now, what is forgotten
         self._keep_recent = keep_recent
         self._window_s = window_s
         self._faults: OrderedDict[str, FaultRecord] = OrderedDict()  # in apply order
@@ -149,12 +147,12 @@ class FaultStore:
 
     def active_rules(self) -> list[Rule]:
         """Return the rules of faults injecting now."""
-        now = self._clock()
+        now = self._now()
         return [record.rule for record in self._live.values() if record.active(now)]
 
     def active_count(self) -> int:
         """Count faults injecting now."""
-        now = self._clock()
+        now = self._now()
         return sum(1 for record in self._live.values() if record.active(now))
 
     def _tidy(self) -> None:
@@ -164,7 +162,7 @@ class FaultStore:
                 self._recent.append(apply_id)
         while len(self._recent) > self._keep_recent:
             self._faults[self._recent.popleft()].summarise()
-        now = self._clock()
+        now = self._now()
         while self._expiry and self._expiry[0][0] <= now:
             _, apply_id = heapq.heappop(self._expiry)
             if apply_id in self._live:
