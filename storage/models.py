@@ -17,6 +17,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
 from client.breaker import BreakerState
+from client.errors import ErrorKind, error_kind_named
 from client.models import ApiMode, FaultType
 from storage.types import UTCDateTime, enum_column_type
 
@@ -126,6 +127,11 @@ class Run(SQLModel, table=True):
     )
     stop_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
+    @property
+    def error_kind(self) -> ErrorKind | None:
+        """Return the kind of the error the run ended with (by its class name), None without one."""
+        return error_kind_named(self.error_class)
+
 
 class TimelinePoint(SQLModel, table=True):
     """One per-second bucket of a run's time series."""
@@ -188,6 +194,11 @@ class ClientEventRow(SQLModel, table=True):
     apply_key: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
     run_id: int | None = Field(default=None, sa_column=Column(Integer, _run_fk("SET NULL"), nullable=True))
     message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+    @property
+    def error_kind(self) -> ErrorKind | None:
+        """Return the kind of the event's error (by its class name), None without one."""
+        return error_kind_named(self.error_class)
 
 
 class BreakerTransition(SQLModel, table=True):

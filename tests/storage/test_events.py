@@ -8,7 +8,7 @@ from enum import Enum
 from sqlmodel import Session
 
 import storage
-from client import BreakerState
+from client import BreakerState, ErrorKind
 from tests.storage.conftest import T0, new_run
 
 URL = "http://127.0.0.1:8080"
@@ -198,3 +198,22 @@ def test_breaker_states_round_trip_as_the_clients_enum(session: Session) -> None
     assert [t.new_state for t in transitions] == list(BreakerState)
     assert [s.breaker_state for s in samples] == list(BreakerState)
     assert all(type(s.breaker_state) is BreakerState for s in samples)
+
+
+def test_stored_events_and_runs_tell_their_error_kind_by_class(session: Session) -> None:
+    storage.record_client_events(
+        session,
+        events=[
+            {"timestamp": T0, "kind": "failure", "error_class": "ExecutorTimeoutError"},
+            {"timestamp": T0, "kind": "failure", "error_class": "CircuitOpenError"},
+            {"timestamp": T0, "kind": "success"},
+        ],
+    )
+    kinds = [event.error_kind for event in storage.client_event_series(session, since=T0)]
+    assert kinds == [ErrorKind.TIMEOUT, ErrorKind.CIRCUIT_OPEN, None]
+    run_id = new_run(session)
+    storage.finish_run(
+        session, run_id=run_id, status=storage.RunStatus.FAILED, error="x", error_class="BadRequestError"
+    )
+    detail = storage.get_run(session, run_id=run_id)
+    assert detail is not None and detail.run.error_kind is ErrorKind.BAD_REQUEST
