@@ -19,13 +19,13 @@ from services.run_recording import run_warning
 logger = logging.getLogger(__name__)
 
 STATUS_ICONS = {
-    "queued": "⏳",
-    "running": "▶️",
-    "completed": "✅",
-    "failed": "❌",
-    "cancelled": "⏹️",
-    "interrupted": "⚠️",
-    "guardrail_stop": "🛡️",
+    storage.RunStatus.QUEUED: "⏳",
+    storage.RunStatus.RUNNING: "▶️",
+    storage.RunStatus.COMPLETED: "✅",
+    storage.RunStatus.FAILED: "❌",
+    storage.RunStatus.CANCELLED: "⏹️",
+    storage.RunStatus.INTERRUPTED: "⚠️",
+    storage.RunStatus.GUARDRAIL_STOP: "🛡️",
 }
 RUN_STATUSES = tuple(status.value for status in storage.RunStatus)
 
@@ -90,8 +90,8 @@ def format_pct(value: float | None) -> str:
 
 
 def status_text(run: storage.Run) -> str:
-    status = str(getattr(run.status, "value", run.status))
-    return f"{STATUS_ICONS.get(status, '')} {status}"
+    status = storage.RunStatus(run.status)
+    return f"{STATUS_ICONS[status]} {status.value}"
 
 
 def elapsed_and_remaining(run: storage.Run, *, now: datetime | None = None) -> tuple[float, float]:
@@ -116,15 +116,15 @@ def run_metrics(run: storage.Run) -> None:
 
 def result_card(run: storage.Run) -> None:
     """Show the outcome of a finished run."""
-    status = str(getattr(run.status, "value", run.status))
+    status = storage.RunStatus(run.status)
     fault = run.fault_type or ""  # None: a plan without a fault type
     headline = f"Run #{run.id} {status_text(run)} — {fault} on {run.service}{run.api} at {run.percentage}%"
-    if status == "completed":
+    if status is storage.RunStatus.COMPLETED:
         st.success(headline)
         warning = run_warning(run)
         if warning:  # the run completed; its numbers may not mean what they seem
             st.warning(f"Warning: {warning}", icon="⚠️")
-    elif status in ("failed", "interrupted"):
+    elif status in (storage.RunStatus.FAILED, storage.RunStatus.INTERRUPTED):
         st.error(f"{headline}: {run.error or 'no error message'}")
     else:  # cancelled (someone halted it) or guardrail_stop (its guardrail did): say why
         st.warning(f"{headline}{': ' + run.stop_reason if run.stop_reason else ''}")
