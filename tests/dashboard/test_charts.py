@@ -182,3 +182,15 @@ def test_calls_rejected_by_the_breaker_have_their_own_colour() -> None:
     colours = {trace.name: trace.marker.color for trace in calls.data}
     assert {"attempt", "failure", "rejected"} <= set(colours)
     assert colours["rejected"] not in {colours["attempt"], colours["failure"]}
+
+
+def test_the_time_series_geometry_draws_nothing() -> None:
+    import ast
+    from pathlib import Path
+
+    import dashboard.timeline
+
+    tree = ast.parse(Path(dashboard.timeline.__file__).read_text(encoding="utf-8"))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not {name for name in imported if name.split(".")[0] in {"plotly", "streamlit"}}
