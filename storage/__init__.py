@@ -26,6 +26,13 @@ from storage.events import (
     record_health_sample,
 )
 from storage.exports import RECORD_FIELDS, run_record, runs_to_csv, runs_to_records, runs_to_rows
+from storage.failures import (
+    STORAGE_ERRORS,
+    DatabaseUrlError,
+    StorageUnavailableError,
+    describe_error,
+    describe_failure,
+)
 from storage.models import (
     ACTIVE_STATUSES,
     SAMPLE_DTYPE,
@@ -66,8 +73,10 @@ __all__ = [
     "ACTIVE_STATUSES",
     "RECORD_FIELDS",
     "SAMPLE_DTYPE",
+    "STORAGE_ERRORS",
     "BreakerTransition",
     "ClientEventRow",
+    "DatabaseUrlError",
     "EventCount",
     "HealthSample",
     "LatencySample",
@@ -75,6 +84,7 @@ __all__ = [
     "RunDetail",
     "RunFilter",
     "RunStatus",
+    "StorageUnavailableError",
     "TimelinePoint",
     "active_runs",
     "breaker_series",
@@ -83,6 +93,8 @@ __all__ = [
     "create_run",
     "default_database_url",
     "delete_run",
+    "describe_error",
+    "describe_failure",
     "distinct_values",
     "event_counts_per_bucket",
     "finish_run",

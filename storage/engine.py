@@ -15,47 +15,100 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import create_engine
 
-DATABASE_URL_ENV = "BOIFI_DATABASE_URL"
+from storage.failures import (
+    DATABASE_URL_ENV,
+    STORAGE_ERRORS,
+    DatabaseUrlError,
+    StorageUnavailableError,
+    describe_failure,
+    redact,
+)
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
+CONNECT_TIMEOUT_SEC = 10
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def default_database_url() -> str:
-    """Return `BOIFI_DATABASE_URL`, or a SQLite file under the user's data directory (created)."""
+    """Return `BOIFI_DATABASE_URL`, or a SQLite file under the user's data directory (created).
+
+    Raises `StorageUnavailableError` when the data directory cannot be created.
+    """
     url = os.environ.get(DATABASE_URL_ENV, "").strip()
     if url:
         return url
     data_dir = Path(platformdirs.user_data_dir("boifi"))
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageUnavailableError(f"cannot create the data directory {data_dir}: {exc.strerror}") from exc
     return f"sqlite:///{data_dir / 'boifi.db'}"
 
 
-def make_engine(url: str | None = None) -> Engine:
+def make_engine(url: str | None = None, *, setting: str = DATABASE_URL_ENV) -> Engine:
     """Create an engine for `url` (default: `default_database_url()`), with SQLite tuned for concurrent use.
 
     SQLite gets WAL, a busy timeout and foreign keys on every connection; ``sqlite://`` (in memory) shares
-    one connection across threads so that every session sees the same database.
+    one connection across threads so that every session sees the same database. A URL that cannot work (not
+    a URL, an unknown database, a SQLite file whose directory does not exist) raises `DatabaseUrlError`
+    naming `setting`; the directory of an explicit URL is never created, only the default one is.
     """
     url = url or default_database_url()
-    parsed = make_url(url)
+    parsed = _parse(url, setting)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps)
+        # A server that does not answer costs a bounded wait, not a hung command (unless the URL says so).
+        timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT_SEC}
+        connect_args = timeout if parsed.get_backend_name() == "postgresql" else {}
+        return _create(
+            url, setting, pool_pre_ping=True, json_serializer=_json_dumps, connect_args=connect_args
+        )
     in_memory = parsed.database in (None, "", ":memory:")
     sqlite_args: dict[str, Any] = {
         "connect_args": {"check_same_thread": False},
         "json_serializer": _json_dumps,
     }
     if in_memory:
-        engine = create_engine(url, poolclass=StaticPool, **sqlite_args)
+        engine = _create(url, setting, poolclass=StaticPool, **sqlite_args)
     else:
-        Path(parsed.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, **sqlite_args)
+        _check_directory(Path(parsed.database or "").expanduser().parent, setting)
+        engine = _create(url, setting, **sqlite_args)
     _install_sqlite_pragmas(engine, wal=not in_memory)
     return engine
+
+
+def _parse(url: str, setting: str) -> URL:
+    try:
+        return make_url(url)
+    except sa_exc.ArgumentError as exc:
+        raise DatabaseUrlError(f"{setting}: not a valid URL: {redact(url)!r}") from exc
+
+
+def _create(url: str, setting: str, **kwargs: Any) -> Engine:
+    try:
+        return create_engine(url, **kwargs)
+    except sa_exc.NoSuchModuleError as exc:
+        name = make_url(url).drivername
+        raise DatabaseUrlError(
+            f"{setting}: unknown database {name!r}; use sqlite:/// or postgresql+psycopg://"
+        ) from exc
+    except ModuleNotFoundError as exc:
+        raise DatabaseUrlError(f"{setting}: the driver {exc.name!r} of this URL is not installed") from exc
+
+
+def _check_directory(directory: Path, setting: str) -> None:
+    if directory.is_dir():
+        return
+    if directory.exists():
+        raise DatabaseUrlError(f"{setting}: {directory} is not a directory")
+    for parent in directory.parents:  # a regular file somewhere above: say which
+        if parent.exists() and not parent.is_dir():
+            raise DatabaseUrlError(f"{setting}: {parent} is not a directory")
+    raise DatabaseUrlError(f"{setting}: directory {directory} does not exist")
 
 
 def _json_dumps(value: Any) -> str:
@@ -108,8 +161,15 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def init_db(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest migration; idempotent, keeps existing data."""
-    upgrade(engine, "head")
+    """Create or upgrade the schema to the newest migration; idempotent, keeps existing data.
+
+    Raises `StorageUnavailableError` (one line: which database, and why) when the database cannot be
+    opened or written.
+    """
+    try:
+        upgrade(engine, "head")
+    except STORAGE_ERRORS as exc:
+        raise StorageUnavailableError(describe_failure(engine.url, exc)) from exc
 
 
 def upgrade(engine: Engine, revision: str) -> None:

@@ -41,6 +41,7 @@ def test_make_engine_without_url_uses_default(monkeypatch: pytest.MonkeyPatch, t
 
 
 def test_sqlite_file_gets_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    (tmp_path / "nested").mkdir()
     engine = storage.make_engine(f"sqlite:///{tmp_path / 'nested' / 'b.db'}")
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
