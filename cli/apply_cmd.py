@@ -85,6 +85,7 @@ def _open_console(
     from services.console import Console
     from services.console_settings import ConsoleSettings
 
+    settings = ConsoleSettings.from_env(database_url=database_url)  # a bad value fails before anything starts
     extra: dict[str, Any] = {}
     if embedded:
         from executor import EmbeddedExecutor, ExecutorSettings
@@ -99,7 +100,7 @@ def _open_console(
         Console(
             client_config=config,
             engine=open_engine(database_url),
-            settings=ConsoleSettings.from_env(database_url=database_url),
+            settings=settings,
             start_monitor=False,
         )
     )

@@ -30,7 +30,9 @@ def client_config(*, executor_url: str | None, api_mode: str | None, **extra: An
 
 
 def open_engine(database_url: str | None) -> Engine:
-    engine = storage.make_engine(database_url)
+    """Open and migrate the database of `--database-url` (default: BOIFI_DATABASE_URL, then the data dir)."""
+    setting = "--database-url" if database_url else "BOIFI_DATABASE_URL"
+    engine = storage.make_engine(database_url, setting=setting)
     storage.init_db(engine)
     return engine
 

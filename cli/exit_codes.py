@@ -6,12 +6,14 @@ __all__ = ["UNREACHABLE_ERRORS", "ExitCode"]
 
 
 class ExitCode:
-    """Exit codes of `boifi apply` and friends."""
+    """Exit codes of `boifi apply` and friends (README lists them)."""
 
     OK = 0
     INVALID_PLAN = 2
+    BAD_SETTINGS = 2  # a BOIFI_* variable or option that does not validate; the message names it
     UNREACHABLE = 3
     RUN_FAILED = 4
+    STORAGE_UNAVAILABLE = 6  # the database cannot be opened or written (read-only, full, unreachable)
 
 
 UNREACHABLE_ERRORS = frozenset({"ExecutorConnectionError", "CircuitOpenError"})

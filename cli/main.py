@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-import logging
+import sys
+from typing import Any
 
 import typer
 
-from cli import executor_cmd, up_cmd
+from cli import executor_cmd, problems, up_cmd
 from cli.apply_cmd import apply
 from cli.runs_cmd import runs_app
 
-app = typer.Typer(
+
+class BoifiTyper(typer.Typer):
+    """The `boifi` app: a problem the user can fix ends the command with one line, not a traceback."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as exc:
+            code = problems.report(exc)
+            if code is None:
+                raise
+            sys.exit(code)
+
+
+app = BoifiTyper(
     help="BOIFI Console: fault-injection experiments from the command line.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -19,11 +34,13 @@ app = typer.Typer(
 
 
 @app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the client does.")) -> None:
+def main(
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Log what the client does; show tracebacks (or BOIFI_LOG_LEVEL)."
+    ),
+) -> None:
     """Run fault-injection experiments against an Executor."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    problems.configure_logging(verbose=verbose)
 
 
 def _complete_short_help(typer_app: typer.Typer) -> None:

@@ -70,6 +70,8 @@ class EventRecorder:
         """Write everything queued so far on the calling thread (used by tests and at shutdown)."""
         try:
             self._write_queued()
+        except storage.STORAGE_ERRORS as exc:  # an outage: one line, no traceback
+            logger.error("could not record client events: %s", storage.describe_error(exc))
         except Exception:
             logger.exception("could not record client events")
 

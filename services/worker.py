@@ -8,6 +8,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from storage import STORAGE_ERRORS, describe_error
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["Wait", "Worker", "event_wait"]
@@ -131,11 +133,12 @@ class Worker:
             step()
         except Exception as exc:
             self.failures += 1
-            self.last_error = f"{type(exc).__name__}: {exc}"
+            expected = isinstance(exc, STORAGE_ERRORS)  # an outage, said in one line: no traceback
+            self.last_error = f"{type(exc).__name__}: {describe_error(exc) if expected else exc}"
             if self.last_error not in self._reported:
                 if len(self._reported) < _MAX_REMEMBERED_ERRORS:
                     self._reported.add(self.last_error)
-                logger.error("%s failed: %s", self.name, self.last_error, exc_info=exc)
+                logger.error("%s failed: %s", self.name, self.last_error, exc_info=None if expected else exc)
         else:
             self.last_error = None
         finally:

@@ -1,0 +1,184 @@
+"""Bad settings and unusable storage: one line on stderr naming the setting or resource, a documented code.
+
+Each case runs `boifi` for real in a subprocess: the line is all of stderr, stdout stays empty, and no
+traceback is shown unless `--verbose` or `BOIFI_LOG_LEVEL=DEBUG` asks for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import storage
+from cli.exit_codes import ExitCode
+from tests.cli.processes import ROOT, clean_env
+from tests.ports import free_port
+
+pytestmark = pytest.mark.slow
+
+PLAN = {
+    "service": "payment",
+    "api": "/api/v1/payment/process",
+    "fault_type": "delay",
+    "delay_seconds": 0.01,
+    "percentage": 50,
+    "duration_seconds": 1,
+}
+
+
+def run_boifi(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run `python -m cli ARGS` to its end, standard output and standard error apart."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def assert_one_line(done: subprocess.CompletedProcess[str], code: int, line: str) -> None:
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines() == [line], done.stderr
+    assert done.stdout == ""
+    assert done.returncode == code, done.stderr
+
+
+def _sqlite(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def test_a_database_url_that_is_not_a_url() -> None:
+    done = run_boifi("runs", "list", env=clean_env(BOIFI_DATABASE_URL="not a url"))
+    assert_one_line(done, ExitCode.BAD_SETTINGS, "BOIFI_DATABASE_URL: not a valid URL: 'not a url'")
+
+
+def test_the_option_is_named_when_the_url_came_from_it() -> None:
+    done = run_boifi("runs", "list", "--database-url", "not a url", env=clean_env())
+    assert_one_line(done, ExitCode.BAD_SETTINGS, "--database-url: not a valid URL: 'not a url'")
+
+
+def test_a_directory_that_does_not_exist_is_refused_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent" / "sub"
+    done = run_boifi("runs", "list", env=clean_env(BOIFI_DATABASE_URL=_sqlite(missing / "x.db")))
+    assert_one_line(done, ExitCode.BAD_SETTINGS, f"BOIFI_DATABASE_URL: directory {missing} does not exist")
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_a_path_under_a_regular_file(tmp_path: Path) -> None:
+    regular = tmp_path / "notes.txt"
+    regular.write_text("not a directory", encoding="utf-8")
+    done = run_boifi("runs", "list", env=clean_env(BOIFI_DATABASE_URL=_sqlite(regular / "sub" / "x.db")))
+    assert_one_line(done, ExitCode.BAD_SETTINGS, f"BOIFI_DATABASE_URL: {regular} is not a directory")
+
+
+def test_an_unreachable_postgresql_names_host_and_port() -> None:
+    port = free_port()
+    url = f"postgresql+psycopg://boifi:s3cret@127.0.0.1:{port}/boifi"
+    done = run_boifi("runs", "list", env=clean_env(BOIFI_DATABASE_URL=url))
+    line = f"PostgreSQL at 127.0.0.1:{port} unreachable: connection refused"
+    assert_one_line(done, ExitCode.STORAGE_UNAVAILABLE, line)
+    assert "s3cret" not in done.stderr
+
+
+@contextlib.contextmanager
+def _immutable(path: Path) -> Iterator[None]:
+    """Make `path` unwritable even for root (chattr +i), or by its mode for anyone else; undo afterwards."""
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+        try:
+            yield
+        finally:
+            path.chmod(0o644)
+        return
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)]).returncode != 0:
+        pytest.skip("running as root on a file system without chattr +i: cannot make a file read-only")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_a_read_only_database_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    engine = storage.make_engine(_sqlite(path))
+    storage.init_db(engine)
+    engine.dispose()
+    with _immutable(path):
+        done = run_boifi("runs", "list", env=clean_env(BOIFI_DATABASE_URL=_sqlite(path)))
+    assert_one_line(done, ExitCode.STORAGE_UNAVAILABLE, f"database is read-only: {path}")
+
+
+@contextlib.contextmanager
+def _read_only_directory(path: Path) -> Iterator[str]:
+    """Make `path` a read-only directory: a tmpfs remounted read-only as root, else mode 0555; say why."""
+    path.mkdir()
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        try:
+            yield f"permission denied in {path}"
+        finally:
+            path.chmod(0o755)
+        return
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(path)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(
+            f"running as root where mounting a tmpfs is not allowed: {mounted.stderr.decode().strip()}"
+        )
+    try:
+        subprocess.run(["mount", "-o", "remount,ro", str(path)], check=True)
+        yield "read-only file system"
+    finally:
+        subprocess.run(["umount", str(path)], check=True)
+
+
+def test_a_read_only_file_system(tmp_path: Path) -> None:
+    directory = tmp_path / "ro"
+    with _read_only_directory(directory) as why:
+        done = run_boifi("runs", "list", env=clean_env(BOIFI_DATABASE_URL=_sqlite(directory / "x.db")))
+    assert_one_line(done, ExitCode.STORAGE_UNAVAILABLE, f"cannot open database {directory / 'x.db'}: {why}")
+
+
+@pytest.mark.parametrize(
+    ("variable", "line_start"),
+    [
+        ("BOIFI_LEASE_SEC", "BOIFI_LEASE_SEC: Input should be a valid number"),
+        (
+            "BOIFI_MAX_RETRIES",
+            "invalid Executor settings: BOIFI_MAX_RETRIES: Input should be a valid integer",
+        ),
+    ],
+)
+def test_a_bad_number_names_its_variable(tmp_path: Path, variable: str, line_start: str) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(PLAN), encoding="utf-8")
+    env = clean_env(BOIFI_DATABASE_URL=_sqlite(tmp_path / "x.db"), **{variable: "abc"})
+    done = run_boifi(
+        "apply", str(plan), "--json", "--executor-url", f"http://127.0.0.1:{free_port()}", env=env
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(line_start) and line.endswith("got 'abc'"), line
+    assert (done.returncode, done.stdout) == (ExitCode.BAD_SETTINGS, "")
+    assert not (tmp_path / "x.db").exists()  # nothing opened, nothing stored
+
+
+def test_a_bad_log_level_names_its_variable() -> None:
+    done = run_boifi("runs", "list", env=clean_env(BOIFI_LOG_LEVEL="loud"))
+    line = "BOIFI_LOG_LEVEL: not a log level: 'loud'; use one of debug, info, warning, error"
+    assert_one_line(done, ExitCode.BAD_SETTINGS, line)
+
+
+@pytest.mark.parametrize(("args", "level"), [(("--verbose",), ""), ((), "DEBUG")], ids=["verbose", "debug"])
+def test_verbose_or_debug_shows_the_traceback_before_the_line(args: tuple[str, ...], level: str) -> None:
+    env = clean_env(BOIFI_DATABASE_URL="not a url", **({"BOIFI_LOG_LEVEL": level} if level else {}))
+    done = run_boifi(*args, "runs", "list", env=env)
+    assert done.returncode == ExitCode.BAD_SETTINGS
+    assert "Traceback" in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "BOIFI_DATABASE_URL: not a valid URL: 'not a url'"
