@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +18,7 @@ from cli.signals import StopSignals
 if TYPE_CHECKING:  # the command imports these in its body: `boifi --help` must not load storage or the client
     from client import FaultPlan
     from services.console import Console
+    from services.guardrail import Guardrail
 
 
 def _progress_line(row: dict[str, Any], duration_s: int) -> str:
@@ -99,7 +101,7 @@ def _open_console(
     return stack.enter_context(
         Console(
             client_config=config,
-            engine=open_engine(database_url),
+            engine=open_engine(database_url, writable=True),
             settings=settings,
             start_monitor=False,
         )
@@ -171,12 +173,8 @@ def apply(
                 stack, plan, executor_url=executor_url, api_mode=api_mode, embedded=embedded,
                 database_url=database_url,
             )  # fmt: skip
-            run_id = console.runner.submit(
-                plan,
-                labels=label or (),
-                notes=notes,
-                guardrail=guardrail if guardrail.enabled else None,
-                timeout_sec=timeout_sec,
+            run_id = _submit(
+                console, plan, guardrail, labels=label or (), notes=notes, timeout_sec=timeout_sec
             )
             guarded = f"; guardrail: {guardrail.describe()}" if guardrail.enabled else ""
             err(f"run {run_id} submitted to {console.executor_url} ({console.runner.api_mode} mode){guarded}")
@@ -190,3 +188,22 @@ def apply(
     if signum is not None:
         raise typer.Exit(128 + signum)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     raise typer.Exit(_exit_code(row))
+
+
+def _submit(
+    console: Console, plan: FaultPlan, guardrail: Guardrail, *, labels: Sequence[str], notes: str,
+    timeout_sec: float | None,
+) -> int:  # fmt: skip
+    """Submit the run; a database that cannot record it fails the command with one line (nothing started)."""
+    import storage
+
+    try:
+        return console.runner.submit(
+            plan,
+            labels=labels,
+            notes=notes,
+            guardrail=guardrail if guardrail.enabled else None,
+            timeout_sec=timeout_sec,
+        )
+    except storage.STORAGE_ERRORS as exc:
+        raise storage.StorageUnavailableError(storage.describe_failure(console.engine.url, exc)) from exc

@@ -29,11 +29,16 @@ def client_config(*, executor_url: str | None, api_mode: str | None, **extra: An
         raise typer.Exit(ExitCode.INVALID_PLAN) from exc
 
 
-def open_engine(database_url: str | None) -> Engine:
-    """Open and migrate the database of `--database-url` (default: BOIFI_DATABASE_URL, then the data dir)."""
+def open_engine(database_url: str | None, *, writable: bool = False) -> Engine:
+    """Open and migrate the database of `--database-url` (default: BOIFI_DATABASE_URL, then the data dir).
+
+    With `writable` a database that takes no write (read-only) fails now, before the command starts anything.
+    """
     setting = "--database-url" if database_url else "BOIFI_DATABASE_URL"
     engine = storage.make_engine(database_url, setting=setting)
     storage.init_db(engine)
+    if writable:
+        storage.ensure_writable(engine)
     return engine
 
 

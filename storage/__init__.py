@@ -13,7 +13,7 @@ timezone-aware UTC datetimes. The SQL is portable (SQLite by default, PostgreSQL
 
 from __future__ import annotations
 
-from storage.engine import default_database_url, init_db, make_engine
+from storage.engine import default_database_url, ensure_writable, init_db, make_engine
 from storage.events import (
     breaker_series,
     client_event_series,
@@ -96,6 +96,7 @@ __all__ = [
     "describe_error",
     "describe_failure",
     "distinct_values",
+    "ensure_writable",
     "event_counts_per_bucket",
     "finish_run",
     "get_run",

@@ -172,6 +172,16 @@ def init_db(engine: Engine) -> None:
         raise StorageUnavailableError(describe_failure(engine.url, exc)) from exc
 
 
+def ensure_writable(engine: Engine) -> None:
+    """Raise `StorageUnavailableError` unless the database takes a write (one, rolled back at once)."""
+    try:
+        with engine.connect() as connection, connection.begin() as transaction:
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+            transaction.rollback()
+    except STORAGE_ERRORS as exc:
+        raise StorageUnavailableError(describe_failure(engine.url, exc)) from exc
+
+
 def upgrade(engine: Engine, revision: str) -> None:
     """Upgrade the database behind `engine` to `revision` (used by `init_db` and by migration tests).
 

@@ -108,8 +108,19 @@ def test_a_read_only_database_file(tmp_path: Path) -> None:
     engine = storage.make_engine(_sqlite(path))
     storage.init_db(engine)
     engine.dispose()
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(PLAN), encoding="utf-8")
     with _immutable(path):
-        done = run_boifi("runs", "list", env=clean_env(BOIFI_DATABASE_URL=_sqlite(path)))
+        listed = run_boifi("runs", "list", env=clean_env(BOIFI_DATABASE_URL=_sqlite(path)))
+        executor_url = f"http://127.0.0.1:{free_port()}"
+        done = run_boifi(
+            "apply",
+            str(plan),
+            "--executor-url",
+            executor_url,
+            env=clean_env(BOIFI_DATABASE_URL=_sqlite(path)),
+        )
+    assert (listed.returncode, listed.stdout) == (0, "no runs\n"), listed.stderr  # reading needs no write
     assert_one_line(done, ExitCode.STORAGE_UNAVAILABLE, f"database is read-only: {path}")
 
 

@@ -24,6 +24,7 @@ EXPECTED = {
     "StorageUnavailableError",
     "describe_error",
     "describe_failure",
+    "ensure_writable",
     "ACTIVE_STATUSES",
     "create_run",
     "mark_running",
