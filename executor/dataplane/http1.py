@@ -4,9 +4,10 @@ The proxy sits on every request of an experiment, so its own cost is what it add
 report. aiohttp's server builds a request object, a router match, a response object and a payload writer
 per request; this server does only what a buffering reverse proxy needs: parse the head and the whole body,
 call one handler, write one response. Keep-alive, pipelining (answered in order), ``Expect: 100-continue``,
-chunked request bodies, a body limit (413), malformed requests (400) and an idle timeout are handled here;
-the handler sees a plain :class:`Request` and answers a plain :class:`Response` through a :class:`Reply`
-(all three in :mod:`executor.dataplane.http_messages`).
+chunked request bodies, a body limit (413), malformed requests (400), an idle timeout, a request-head
+deadline (408) and a connection cap (503) are handled here; the handler sees a plain :class:`Request` and
+answers a plain :class:`Response` through a :class:`Reply` (all three in
+:mod:`executor.dataplane.http_messages`).
 
 A client's end of stream cancels its request in progress: a caller that gives up on a held (delayed) request
 must release it at once, so a half-closing client, rare over HTTP/1.1, is treated as gone.
@@ -42,12 +43,16 @@ class _DateHeader:
 class Http1Server:
     """Serve ``handler`` over HTTP/1.1 on one listening socket.
 
+    A connection closes after ``keepalive_timeout_s`` with nothing in progress, or when a request head takes
+    longer than ``head_timeout_s`` to arrive; past ``max_connections`` open ones (None: no cap), a new
+    connection is answered 503 and closed.
+
     Example::
 
         async def hello(request: Request) -> Response:
             return Response(200, [("Content-Type", "text/plain")], b"hello")
 
-        server = Http1Server(hello, max_body_bytes=1 << 20)
+        server = Http1Server(hello, max_body_bytes=1 << 20, head_timeout_s=10, max_connections=1024)
         port = await server.start("127.0.0.1", 0)
         ...
         await server.stop()
@@ -59,6 +64,8 @@ class Http1Server:
         *,
         max_body_bytes: int,
         keepalive_timeout_s: float = 75.0,
+        head_timeout_s: float = 10.0,
+        max_connections: int | None = None,
         callback_handler: CallbackHandler | None = None,
     ) -> None:
         if callback_handler is None:
@@ -68,6 +75,8 @@ class Http1Server:
         self.handler = callback_handler
         self.max_body_bytes = max_body_bytes
         self.keepalive_timeout_s = keepalive_timeout_s
+        self.head_timeout_s = head_timeout_s
+        self.max_connections = max_connections
         self.connections: set[Http1Connection] = set()
         self.date = _DateHeader()
         self.stopping = False

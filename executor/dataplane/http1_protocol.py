@@ -1,8 +1,9 @@
 """One client connection of the data plane's HTTP/1.1 server: httptools' parser under an asyncio protocol.
 
 Requests are parsed whole (head and body), answered in order (pipelining), kept alive, and timed out when
-idle; a rejection (400, 413, 431, 501) is answered after the requests before it, then the connection
-closes. A client's end of stream cancels its request in progress.
+idle or slow to send a head (:mod:`executor.dataplane.http1_deadlines`); a rejection (400, 413, 431, 501) is
+answered after the requests before it, then the connection closes. A client's end of stream cancels its
+request in progress. Past the server's connection cap, a new connection is answered 503 and closed at once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING, cast
 
 import httptools
 
-from executor.dataplane.http_head import MAX_HEAD_BYTES, header_lines
+from executor.dataplane.http1_deadlines import ConnectionDeadlines
+from executor.dataplane.http_head import MAX_HEAD_BYTES, canned_response, header_lines
 from executor.dataplane.http_messages import Reply, Request, Response, plain_response
 
 if TYPE_CHECKING:
@@ -25,11 +27,11 @@ __all__ = ["Http1Connection"]
 _MAX_PIPELINED = 16  # stop reading from a client that queues more requests than this
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_TIMER_SLACK_S = 0.002  # the loop's clock and timers have millisecond resolution
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+_REFUSED = canned_response(503, "the fault proxy has reached its connection limit; try again later\n")
 
 
-class Http1Connection(asyncio.Protocol):
+class Http1Connection(ConnectionDeadlines, asyncio.Protocol):
     """One client connection: parse requests, answer them in order, keep the connection alive."""
 
     def __init__(self, server: Http1Server) -> None:
@@ -41,7 +43,8 @@ class Http1Connection(asyncio.Protocol):
         self._current: Reply | None = None  # the request being answered; the ones behind it wait
         self._dispatching = False
         self._idle_timer: asyncio.TimerHandle | None = None
-        self._idle_since: float | None = None  # loop time since when nothing is received or answered
+        self._idle_since: float | None = None
+        self._head_deadline: float | None = None
         self._paused = False
         self._closing = False
         # the request being parsed
@@ -52,14 +55,21 @@ class Http1Connection(asyncio.Protocol):
         self._rejected = False
         self._continue_pending = False
         self._in_body = False
+        self._in_head = False
         self._head_bytes = 0  # bytes received while the head of a request is not complete
 
     # -- asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
-        self._server.connections.add(self)
-        self._arm_idle_timer()
+        server = self._server
+        if server.max_connections is not None and len(server.connections) >= server.max_connections:
+            self._closing = True  # refused; the connections already open keep being served
+            self._transport.write(_REFUSED)
+            self._transport.close()
+            return
+        server.connections.add(self)
+        self._start_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
@@ -89,10 +99,13 @@ class Http1Connection(asyncio.Protocol):
             self._next()
         if self._current is None and not self._closing:
             self._arm_idle_timer()  # part of a request: a client that stalls mid-request is timed out too
+            if self._in_head and self._head_deadline is None:
+                self._await_head()  # a head split across reads, begun while idle: the rare case
 
     # -- httptools callbacks
 
     def on_message_begin(self) -> None:
+        self._in_head = True
         self._url = b""
         self._headers = []
         self._body = []
@@ -106,6 +119,8 @@ class Http1Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._in_body = True
+        self._in_head = False
+        self._head_deadline = None
         self._head_bytes = 0
         expected = 0
         expects_continue = False
@@ -211,6 +226,8 @@ class Http1Connection(asyncio.Protocol):
             self._continue_pending = False
             self._transport.write(_CONTINUE)
         self._arm_idle_timer()
+        if self._in_head and self._head_deadline is None:
+            self._await_head()  # a pipelined head waited for this answer: its time starts now
 
     def _write(self, response: Response, version: str, keep_alive: bool, head: bool) -> None:
         transport = self._transport
@@ -247,31 +264,6 @@ class Http1Connection(asyncio.Protocol):
         head_bytes = "".join(lines).encode("latin-1")
         send_body = has_body and not head and response.body
         transport.write(head_bytes + response.body if send_body else head_bytes)
-
-    def _arm_idle_timer(self) -> None:
-        """Start the idle period; one timer per connection checks it, instead of a new timer per request."""
-        self._idle_since = self._loop.time()
-        if self._idle_timer is None:
-            self._idle_timer = self._loop.call_at(
-                self._idle_since + self._server.keepalive_timeout_s, self._check_idle
-            )
-
-    def _check_idle(self) -> None:
-        self._idle_timer = None
-        if self._closing:
-            return
-        timeout_s = self._server.keepalive_timeout_s
-        if self._idle_since is None:  # a request is being received or answered: look again later
-            self._idle_timer = self._loop.call_later(timeout_s, self._check_idle)
-        elif self._loop.time() >= self._idle_since + timeout_s - _TIMER_SLACK_S:
-            self._close()
-        else:
-            self._idle_timer = self._loop.call_at(self._idle_since + timeout_s, self._check_idle)
-
-    def _stop_idle_timer(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
 
     def _close(self) -> None:
         self._closing = True

@@ -1,8 +1,10 @@
-"""Read HTTP/1.1 heads: the one size limit and header parser the server and the upstream client share."""
+"""HTTP/1.1 heads: the one size limit and header parser the server and the upstream client share."""
 
 from __future__ import annotations
 
-__all__ = ["MAX_HEAD_BYTES", "header_lines"]
+from http import HTTPStatus
+
+__all__ = ["MAX_HEAD_BYTES", "canned_response", "header_lines"]
 
 MAX_HEAD_BYTES = 64 * 1024  # a request or status line and its headers together
 
@@ -14,3 +16,13 @@ def header_lines(raw_head: bytes) -> list[tuple[str, str]]:
         name, _, value = line.partition(":")
         headers.append((name.strip(), value.strip()))
     return headers
+
+
+def canned_response(status: int, text: str, content_type: str = "text/plain") -> bytes:
+    """Return a whole answer that closes the connection, written when no request is (or can be) read."""
+    body = text.encode()
+    head = (
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
