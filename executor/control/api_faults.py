@@ -9,6 +9,7 @@ from aiohttp import web
 from executor.control.api_common import json_reply, read_body
 from executor.lifecycle.fault_runner import FaultRunner, IdempotencyConflictError, UnknownServiceError
 from executor.lifecycle.faultstore import FaultRecord, FaultStatus, FaultStore
+from executor.lifecycle.load_budget import LoadBudgetExceededError
 from executor.spec.faultspec import FaultSpec, FaultSpecError, parse_fault_spec
 from executor.spec.specfields import check_api, read_method
 from executor.spec.timefmt import rfc3339
@@ -73,6 +74,8 @@ class FaultApi:
                 "message": "this Idempotency-Key was used with a different body",
             }
             return json_reply(body, status=409)
+        except LoadBudgetExceededError as exc:
+            return json_reply(exc.body(), status=429)
         except UnknownServiceError:
             return json_reply(
                 {

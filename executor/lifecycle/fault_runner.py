@@ -15,6 +15,7 @@ from typing import Any
 from executor.dataplane.proxy import ServiceTarget
 from executor.lifecycle.fault_stats import Recorder
 from executor.lifecycle.faultstore import FaultRecord, FaultStatus, FaultStore
+from executor.lifecycle.load_budget import check_load_budget
 from executor.lifecycle.loadgen import LoadDriver, LoadSpec
 from executor.model.clock import LOOP_CLOCK, Clock
 from executor.model.fault_kinds import FaultKind
@@ -54,8 +55,10 @@ class FaultRunner:
         clock: Clock = LOOP_CLOCK,
         id_rng: random.Random | None = None,
         end_grace_s: float = 10.0,
+        load_budget_rps: float | None = None,
     ) -> None:
         self._store = store
+        self._load_budget_rps = load_budget_rps
         self._end_grace_s = end_grace_s
         self._services = services
         self._proxy_url = proxy_url
@@ -76,7 +79,10 @@ class FaultRunner:
                 return apply_id
 
     def apply(self, spec: FaultSpec, raw_body: bytes, *, family: str, key: str | None) -> FaultRecord:
-        """Start a fault, or return the one this idempotency key started (the store remembers it a window)."""
+        """Start a fault, or return the one this idempotency key started (the store remembers it a window).
+
+        Raises LoadBudgetExceededError, before anything is stored, if its load does not fit the budget.
+        """
         digest = hashlib.sha256(raw_body).hexdigest()
         if key is not None:
             known = self._store.find_key(family, key)
@@ -89,6 +95,16 @@ class FaultRunner:
             raise UnknownServiceError(spec.service)
         now = self._clock.now()
         start = now if spec.start_epoch_s is None else max(now, spec.start_epoch_s)  # a past start is now
+        if self._load_budget_rps is not None:
+            check_load_budget(
+                self._load_budget_rps,
+                (start, start + spec.duration_seconds, self._rate_rps(spec)),
+                (
+                    (other.start_epoch_s, other.end_epoch_s, self._rate_rps(other.spec))
+                    for other in self._store.unfinished()
+                    if not other.halted.is_set()
+                ),
+            )
         apply_id = self._new_id()
         halted = asyncio.Event()
         record = FaultRecord(
@@ -106,6 +122,9 @@ class FaultRunner:
         record.task = asyncio.ensure_future(self._run(record))
         return record
 
+    def _rate_rps(self, spec: FaultSpec) -> float:
+        return (spec.load.rate_rps if spec.load else None) or self._defaults.rate_rps
+
     def _load_spec(self, spec: FaultSpec, duration_s: float) -> LoadSpec:
         override = spec.load
         method = (override.method if override else None) or spec.method or self._api_method(spec)
@@ -121,7 +140,7 @@ class FaultRunner:
             method=method,
             body=body,
             content_type=content_type,
-            rate_rps=(override.rate_rps if override else None) or self._defaults.rate_rps,
+            rate_rps=self._rate_rps(spec),
             concurrency=(override.concurrency if override else None) or self._defaults.concurrency,
             duration_s=duration_s,
             headers=override.headers if override else (),
