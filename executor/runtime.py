@@ -12,8 +12,10 @@ from executor.control.api_common import make_middlewares
 from executor.control.api_faults import FaultApi
 from executor.control.api_ops import OpsApi
 from executor.control.api_policies import PolicyApi
+from executor.control.control_listener import ControlLimits, GuardedSite
 from executor.dataplane.demo_shop import DEMO_APIS, DemoShop
 from executor.dataplane.http1 import Http1Server
+from executor.dataplane.http_messages import CallbackHandler
 from executor.dataplane.metrics import ProxyCounters
 from executor.dataplane.proxy import PROXY_PREFIX, FaultProxy, ServiceTarget
 from executor.dataplane.traces import TraceCollector
@@ -100,7 +102,13 @@ class ExecutorRuntime:
         runner = web.AppRunner(app, shutdown_timeout=_SHUTDOWN_TIMEOUT_S, access_log=None)
         await runner.setup()
         self._runners.append(runner)
-        site = web.TCPSite(runner, self.settings.host, port)
+        settings = self.settings
+        limits = ControlLimits(
+            head_timeout_s=settings.request_head_timeout_s,
+            idle_timeout_s=settings.idle_keepalive_timeout_s,
+            max_connections=settings.max_connections,
+        )
+        site = GuardedSite(runner, settings.host, port, limits=limits)
         try:
             await site.start()
         except OSError as exc:
@@ -109,6 +117,16 @@ class ExecutorRuntime:
             ) from exc
         bound_port = runner.addresses[0][1]
         return f"http://{self.settings.host}:{bound_port}"
+
+    def _data_server(self, handler: CallbackHandler) -> Http1Server:
+        settings = self.settings
+        return Http1Server(
+            callback_handler=handler,
+            max_body_bytes=settings.max_body_bytes,
+            keepalive_timeout_s=settings.idle_keepalive_timeout_s,
+            head_timeout_s=settings.request_head_timeout_s,
+            max_connections=settings.max_connections,
+        )
 
     async def _serve_data_plane(self, server: Http1Server, port: int, what: str) -> str:
         self._data_plane.append(server)
@@ -155,7 +173,7 @@ class ExecutorRuntime:
         await proxy.open()
         self._proxy = proxy
         self._proxy_base = await self._serve_data_plane(
-            Http1Server(callback_handler=proxy.dispatch, max_body_bytes=settings.max_body_bytes),
+            self._data_server(proxy.dispatch),
             settings.proxy_port,
             "fault proxy",
         )
@@ -168,8 +186,7 @@ class ExecutorRuntime:
             )
             await self._demo.open()
             for name, handler in self._demo.handlers().items():
-                server = Http1Server(callback_handler=handler, max_body_bytes=settings.max_body_bytes)
-                upstream = await self._serve_data_plane(server, 0, f"demo service {name}")
+                upstream = await self._serve_data_plane(self._data_server(handler), 0, f"demo service {name}")
                 self._services[name] = ServiceTarget(name=name, upstream=upstream, apis=DEMO_APIS[name])
         self._fault_runner = FaultRunner(
             store=self.fault_store,
@@ -182,6 +199,7 @@ class ExecutorRuntime:
             clock=self._clock,
             id_rng=self._aux_rng,
             end_grace_s=settings.end_grace_s,
+            load_budget_rps=settings.load_budget_rps,
         )
         self.base_url = await self._serve(self._control_app(), settings.port, "control API")
 

@@ -43,7 +43,7 @@ class ControlLimits:
 
     head_timeout_s: float = 10.0
     idle_timeout_s: float = 60.0
-    max_connections: int = 1024
+    max_connections: int = 4096
 
 
 class GuardedHandler(web.RequestHandler):
