@@ -54,6 +54,7 @@ RECORD_FIELDS = (
     "notes",
     "owner",
     "heartbeat_at",
+    "launched_by",
 )
 _ENCODED_FIELDS = ("plan", "guardrail", "labels")
 

@@ -126,6 +126,9 @@ class Run(SQLModel, table=True):
         default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
     )
     stop_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Added by revision 0007: who launched the run from a dashboard with a login (the OIDC user's email or
+    # name, or "password"); None without a login, or from the CLI and the library.
+    launched_by: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
 
     @property
     def error_kind(self) -> ErrorKind | None:

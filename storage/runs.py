@@ -47,6 +47,7 @@ def create_run(
     notes: str = "",
     guardrail: Mapping[str, Any] | None = None,
     now: datetime | None = None,
+    launched_by: str | None = None,
 ) -> Run:
     """Record a queued run for `plan` (written before the apply starts) and return it with its id."""
     created_at = as_utc(now) if now is not None else utc_now()
@@ -68,6 +69,7 @@ def create_run(
         labels=[str(label) for label in labels],
         notes=notes,
         guardrail=json_safe(dict(guardrail)) if guardrail is not None else None,
+        launched_by=launched_by[:255] if launched_by else None,
     )
     session.add(run)
     session.commit()
