@@ -45,14 +45,23 @@ def submit(
     guardrail: Guardrail | None,
     labels: Sequence[str] = (),
     notes: str = "",
+    launched_by: str | None = None,
 ) -> Submitted:
-    """Start a run in the background in `api_mode` (for this run only: the shared console is kept)."""
+    """Start a run in the background in `api_mode` (for this run only: the shared console is kept).
+
+    `launched_by` is who is logged in (dashboard/auth.py), recorded on the run; None without a login.
+    """
     problem = api_mode_problem(holder, api_mode)
     if problem is not None:
         return Submitted(None, problem)
     console = holder.console()
     run_id = console.runner.submit(
-        plan, labels=list(labels), notes=notes, guardrail=guardrail, api_mode=api_mode
+        plan,
+        labels=list(labels),
+        notes=notes,
+        guardrail=guardrail,
+        api_mode=api_mode,
+        launched_by=launched_by,
     )
     return Submitted(run_id, database=str(console.engine.url))
 

@@ -142,11 +142,13 @@ class Runner:
         timeout_sec: float | None = None,
         start_time: datetime | None = None,
         api_mode: str | None = None,
+        launched_by: str | None = None,
     ) -> int:
         """Record a queued run for `plan` and start it on a worker thread; return its id at once.
 
         `api_mode` is the API family this run speaks (None: the client's configured mode); the one client
-        speaks it per call, and the run's halts and recovery use the mode stored on the run.
+        speaks it per call, and the run's halts and recovery use the mode stored on the run. `launched_by`
+        is who launched it (the dashboard's logged-in user), stored on the run.
         """
         if self._closed.is_set():
             raise RuntimeError(_CLOSED)
@@ -166,6 +168,7 @@ class Runner:
                 notes=notes,
                 guardrail=guardrail.to_dict() if guardrail and guardrail.enabled else None,
                 now=self._now(),
+                launched_by=launched_by,
             )
             run_id = int(run.id)  # type: ignore[arg-type]
         active = ActiveRun(run_id=run_id, plan=plan, apply_key=apply_key, guardrail=guardrail, api_mode=mode)
