@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import auth, data
 from dashboard.components import executor_banner, require_console, result_card, runs_table
 
 st.set_page_config(page_title="BOIFI Console", page_icon="🧪", layout="wide")
+auth.require_login()  # with a login configured, nothing else shows until it succeeds
 st.title("BOIFI Console")
 st.caption("Launch fault-injection experiments, watch the Executor and compare runs.")
 

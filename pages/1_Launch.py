@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import cached, data, halting, launch
+from dashboard import auth, cached, data, halting, launch
 from dashboard.charts import run_progress_figure
 from dashboard.components import (
     elapsed_and_remaining,
@@ -20,6 +20,7 @@ from dashboard.components import (
 from dashboard.forms import build_guardrail, build_plan
 
 st.set_page_config(page_title="Launch · BOIFI Console", page_icon="🚀", layout="wide")
+user = auth.require_login()  # with a login configured, nothing else shows until it succeeds
 st.title("🚀 Launch an experiment")
 holder, console = require_console()
 executor_banner(holder, console)
@@ -145,6 +146,7 @@ if st.button("Launch", type="primary", key="launch_submit"):
             guardrail=guard_result.value,
             labels=launch.parse_labels(labels_text),
             notes=notes,
+            launched_by=user,
         )
         if outcome.error:
             st.error(f"Nothing was sent: {outcome.error}")

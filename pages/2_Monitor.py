@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, halting
+from dashboard import auth, data, halting
 from dashboard.charts import call_latency_figure, client_calls_figure, health_figure
 from dashboard.components import executor_banner, require_console
 
 st.set_page_config(page_title="Monitor · BOIFI Console", page_icon="📈", layout="wide")
+auth.require_login()  # with a login configured, nothing else shows until it succeeds
 st.title("📈 Live monitor")
 holder, console = require_console()
 

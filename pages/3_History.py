@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from dashboard import cached, compare, data
+from dashboard import auth, cached, compare, data
 from dashboard.charts import fault_fraction_figure, latency_ecdf_figure, latency_overlay_figure
 from dashboard.components import RUN_STATUSES, require_console
 
 st.set_page_config(page_title="History · BOIFI Console", page_icon="🗂️", layout="wide")
+auth.require_login()  # with a login configured, nothing else shows until it succeeds
 st.title("🗂️ History and comparison")
 holder, console = require_console()
 CREATED_WITHIN = {"any time": None, "last hour": 1, "last 24 hours": 24, "last 7 days": 24 * 7}
@@ -47,6 +48,7 @@ else:
         c for c in ("id", "status", "created_at", "service", "api", "fault_type", "percentage") if c in frame
     ]
     shown += [c for c in ("request_count", "error_rate_pct", "p95_latency_ms", "labels") if c in frame]
+    shown += [c for c in ("launched_by",) if c in frame]  # who launched it, with a dashboard login
     st.dataframe(frame[shown], hide_index=True, key="history_table")
 
 # The selection lives in the URL (?runs=3,7) so that a comparison can be shared.

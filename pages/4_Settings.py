@@ -6,10 +6,12 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard import auth
 from dashboard.components import executor_banner, require_holder, try_console
 from dashboard.forms import build_client_config, validate_database_url
 
 st.set_page_config(page_title="Settings · BOIFI Console", page_icon="⚙️", layout="wide")
+auth.require_login()  # with a login configured, nothing else shows until it succeeds
 st.title("⚙️ Settings")
 holder = require_holder()
 console = try_console(holder)
