@@ -46,3 +46,4 @@ class ExecutorSettings:
     # samples), older ones as summaries.
     idempotency_window_s: float = 24 * 3600.0
     keep_recent_faults: int = 200
+    token: str | None = field(default=None, repr=False)

@@ -2,13 +2,14 @@
 
 Configuration is loaded from `BOIFI_*` environment variables (the `environ` given, else the process's). With
 no `BOIFI_EXECUTOR_URL`, one embedded executor with its demo services is started for the whole process and the
-client talks to it. No Streamlit here: the
+client talks to it, with the random token that executor requires. No Streamlit here: the
 dashboard caches one holder per process (dashboard/factories.py).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,12 +34,19 @@ class DashboardConfig:
 
 
 class EmbeddedHandle:
-    """Start the embedded executor with demo services on loopback and stop it on close."""
+    """Start the embedded executor with demo services on loopback and stop it on close.
+
+    Its control API requires a fresh random token, which only this process's client is given (`token`):
+    another local user or a web page cannot drive it. The token is never shown or stored.
+    """
 
     def __init__(self) -> None:
         from executor import EmbeddedExecutor, ExecutorSettings
 
-        self._executor = EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=None))
+        self.token: str | None = secrets.token_urlsafe(32)
+        self._executor = EmbeddedExecutor(
+            ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=None, token=self.token)
+        )
         self._executor.start()
         self.base_url: str = str(self._executor.base_url)
 
@@ -55,6 +63,8 @@ def _default_config(
     overrides: dict[str, Any] = {}
     if embedded is not None:
         overrides = {"base_url": embedded.base_url, "collector_url": embedded.base_url}
+        if embedded.token is not None:
+            overrides["auth_token"] = embedded.token
     client_config = ExecutorClientConfig.from_env(environ, **overrides)
     if started_elsewhere and client_config.collector_url is None:
         # The embedded executor serves GET /collect, so policy mode can observe through it.

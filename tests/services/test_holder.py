@@ -44,6 +44,7 @@ class _FakeConsole:
 
 class _FakeEmbedded:
     base_url = "http://127.0.0.1:5555"
+    token: str | None = None
 
     def __init__(self) -> None:
         self.closed = False
