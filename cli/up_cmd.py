@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
+import secrets
 import signal
 import subprocess
 import sys
+import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from cli.exit_codes import ExitCode
 from cli.output import err
 from cli.signals import StopSignals
 
@@ -19,6 +24,42 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP_PATH = PROJECT_ROOT / "app.py"
 # The dashboard halts its runs on the way out, each bounded by the runner's shutdown timeout; allow for that.
 DASHBOARD_STOP_MARGIN_S = 15.0
+PASSWORD_ENV = "BOIFI_DASHBOARD_PASSWORD"  # read by dashboard/auth.py
+TOKEN_ENV = "BOIFI_AUTH_TOKEN"  # the dashboard's client sends it as `Authorization: Bearer`
+_HOW_TO_LOG_IN = (
+    f"set {PASSWORD_ENV}, or configure Streamlit's OIDC login in an [auth] section of .streamlit/secrets.toml"
+)
+
+
+def is_loopback(host: str) -> bool:
+    """Tell whether binding `host` reaches only this machine (127.0.0.0/8, ::1 or localhost)."""
+    name = host.strip().strip("[]").lower()
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return name == "localhost"
+
+
+def secrets_files(home: Path | None = None) -> list[Path]:
+    """Return where Streamlit reads `secrets.toml` for the dashboard: the user's, then the project's."""
+    return [base / ".streamlit" / "secrets.toml" for base in (home or Path.home(), PROJECT_ROOT)]
+
+
+def oidc_configured(paths: Sequence[Path]) -> bool:
+    """Tell whether one of the secrets files has an `[auth]` section (Streamlit's `st.login`)."""
+    for path in paths:
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue  # absent or unreadable: Streamlit ignores it too
+        if isinstance(document.get("auth"), dict) and document["auth"]:
+            return True
+    return False
+
+
+def login_configured(environ: Mapping[str, str], paths: Sequence[Path]) -> bool:
+    """Tell whether the dashboard will ask for a login: a shared password or an OIDC `[auth]` section."""
+    return bool(environ.get(PASSWORD_ENV)) or oidc_configured(paths)
 
 
 def _stop_dashboard(process: subprocess.Popen[bytes], signum: int, timeout_s: float) -> int:
@@ -45,6 +86,10 @@ def up(
 ) -> None:
     """Start the embedded executor (unless BOIFI_EXECUTOR_URL is set) and the dashboard until Ctrl-C.
 
+    The embedded executor requires a fresh random token, handed to the dashboard in BOIFI_AUTH_TOKEN. Off
+    loopback, a dashboard login must be configured (BOIFI_DASHBOARD_PASSWORD or an OIDC [auth] secrets
+    section), else `up` refuses to start (exit 2) before anything binds.
+
     SIGINT and SIGTERM are passed on to the dashboard, which halts and marks its runs in flight; the
     embedded executor stops only after that, so that the halts still reach it.
     """
@@ -52,16 +97,20 @@ def up(
 
     stop_timeout_s = SHUTDOWN_TIMEOUT_SEC + DASHBOARD_STOP_MARGIN_S
     env = dict(os.environ)
+    if not is_loopback(host) and not login_configured(env, secrets_files()):
+        err(f"error: --host {host or repr(host)} is reachable from other machines: {_HOW_TO_LOG_IN}")
+        raise typer.Exit(ExitCode.BAD_SETTINGS)  # before anything binds
     exit_code = 0
     with contextlib.ExitStack() as stack:
         stop = stack.enter_context(StopSignals())  # entered first, so it also guards the shutdown
         if not env.get("BOIFI_EXECUTOR_URL"):
             from executor import EmbeddedExecutor, ExecutorSettings
 
-            executor = stack.enter_context(
-                EmbeddedExecutor(ExecutorSettings(host=host, port=executor_port, demo=True, seed=seed))
-            )
+            token = secrets.token_urlsafe(32)  # fresh each start; only the dashboard is given it, never shown
+            settings = ExecutorSettings(host=host, port=executor_port, demo=True, seed=seed, token=token)
+            executor = stack.enter_context(EmbeddedExecutor(settings))
             env["BOIFI_EXECUTOR_URL"] = executor.base_url
+            env[TOKEN_ENV] = token
             env["BOIFI_EMBEDDED_EXECUTOR"] = "1"
             typer.echo(f"embedded executor: {executor.base_url}")
             for name in executor.service_names():
