@@ -48,8 +48,9 @@ SAMPLES: dict[str, tuple[str, str, Any]] = {
     "BOIFI_ACTIVE_FAULTS_INTERVAL_SEC": ("active_faults_interval_sec", "600", 600.0),
     "BOIFI_TELEMETRY_RETENTION_DAYS": ("telemetry_retention_days", "7", 7.0),
 }
-# Not a setting: a flag `boifi up` passes to the dashboard (tests/dashboard/test_glue.py covers it).
-FLAGS = {"BOIFI_EMBEDDED_EXECUTOR"}
+# Not settings: a flag `boifi up` passes to the dashboard (tests/dashboard/test_glue.py covers it), and the
+# dashboard's login password, which only dashboard/auth.py reads (tests/dashboard/test_auth.py covers it).
+FLAGS = {"BOIFI_EMBEDDED_EXECUTOR", "BOIFI_DASHBOARD_PASSWORD"}
 
 
 def _readme_variables() -> set[str]:
