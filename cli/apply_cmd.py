@@ -6,6 +6,7 @@ import contextlib
 import signal
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,6 +17,7 @@ from cli.output import describe_run, err, print_json
 from cli.signals import StopSignals
 
 if TYPE_CHECKING:  # the command imports these in its body: `boifi --help` must not load storage or the client
+    import storage
     from client import FaultPlan
     from services.console import Console
     from services.guardrail import Guardrail
@@ -37,40 +39,63 @@ def _progress_line(row: dict[str, Any], duration_s: int) -> str:
     return "  ".join(parts)
 
 
-def _load_row(
-    console: Console, run_id: int, *, with_timeline: bool = True
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    from cli.common import load_run
-
-    loaded = load_run(console.engine, run_id, with_timeline=with_timeline)
-    assert loaded is not None, f"run {run_id} vanished from storage"
-    return loaded
-
-
 POLL_S = 0.2
 PROGRESS_INTERVAL_S = 1.0
-HALT_TIMEOUT_S = 30.0
+STOP_BOUND_S = 30.0  # README: after a stop signal `boifi apply` exits within this, whatever else happens
+CLOSE_RESERVE_S = 12.0  # of it, what closing the console (storage, events, client) and the report may take
 
 
-def _watch(console: Console, run_id: int, stop: StopSignals, duration_s: int) -> int | None:
-    """Print progress until the run ends or a stop signal arrives; then halt it and return that signal."""
+@dataclass
+class Progress:
+    """The run as last read from storage, for the progress lines and as the report's fallback."""
+
+    run: storage.Run
+    failing: str | None = None  # why storage could not be read, while it cannot
+
+    def refresh(self, console: Console, run_id: int) -> None:
+        """Read the run again; while storage cannot be read, keep the last known run and say why."""
+        import storage
+        from cli.run_report import read_run
+
+        try:
+            self.run, _ = read_run(console, run_id, with_timeline=False)
+        except storage.STORAGE_ERRORS as exc:
+            self.failing = storage.describe_failure(console.engine.url, exc)
+        else:
+            self.failing = None
+
+    def show(self, console: Console, run_id: int, duration_s: int) -> None:
+        """Print one progress line: from storage, or the last known one while storage cannot be read."""
+        import storage
+
+        self.refresh(console, run_id)
+        line = _progress_line(storage.run_record(self.run), duration_s)
+        err(line if self.failing is None else f"{line}  (storage unavailable: {self.failing})")
+
+
+def _watch(
+    console: Console, run_id: int, stop: StopSignals, progress: Progress, duration_s: int
+) -> tuple[int | None, float]:
+    """Print progress until the run ends or a stop signal arrives; then ask the run to halt.
+
+    Return the signal (or None) and how long closing the console may wait for the run to stop: one
+    deadline, `STOP_BOUND_S` after the signal, bounds it and leaves `CLOSE_RESERVE_S` for the rest.
+    """
     next_progress = time.monotonic() + PROGRESS_INTERVAL_S
     while not console.runner.wait(run_id, timeout=POLL_S):
         if stop.received is not None:
             break
         if time.monotonic() >= next_progress:
             next_progress += PROGRESS_INTERVAL_S
-            row, _ = _load_row(console, run_id, with_timeline=False)
-            err(_progress_line(row, duration_s))
+            progress.show(console, run_id, duration_s)
     signum = stop.received
     if signum is None:
-        return None
+        return None, STOP_BOUND_S
+    halt_until = (stop.received_at or time.monotonic()) + STOP_BOUND_S - CLOSE_RESERVE_S
     name = signal.Signals(signum).name
     err(f"received {name}: halting the fault ...")
     console.runner.cancel(run_id, reason=f"interrupted by {name}")
-    if not console.runner.wait(run_id, timeout=HALT_TIMEOUT_S):
-        err(f"run {run_id} did not stop within {HALT_TIMEOUT_S:g} s; closing the console marks it")
-    return signum
+    return signum, round(max(0.0, halt_until - time.monotonic()), 1)
 
 
 def _open_console(
@@ -87,7 +112,9 @@ def _open_console(
     from services.console import Console
     from services.console_settings import ConsoleSettings
 
-    settings = ConsoleSettings.from_env(database_url=database_url)  # a bad value fails before anything starts
+    settings = ConsoleSettings.from_env(
+        database_url=database_url
+    )  # a bad BOIFI_* value fails before anything
     extra: dict[str, Any] = {}
     if embedded:
         from executor import EmbeddedExecutor, ExecutorSettings
@@ -153,8 +180,11 @@ def apply(
     ] = None,
 ) -> None:
     """Apply one fault plan, show progress, store the run and print its observation."""
+    import storage
     from cli.plan_file import PlanFileError, load_plan
+    from cli.run_report import planned_run, read_run
     from services.guardrail import Guardrail
+    from services.runner import SHUT_DOWN
 
     try:
         plan = load_plan(plan_file)
@@ -178,9 +208,13 @@ def apply(
             )
             guarded = f"; guardrail: {guardrail.describe()}" if guardrail.enabled else ""
             err(f"run {run_id} submitted to {console.executor_url} ({console.runner.api_mode} mode){guarded}")
-            signum = _watch(console, run_id, stop, plan.duration_seconds)
+            progress = Progress(planned_run(console, run_id, plan))
+            progress.refresh(console, run_id)
+            signum, close_s = _watch(console, run_id, stop, progress, plan.duration_seconds)
+            console.close(reason=SHUT_DOWN, timeout_sec=close_s)
         # Read after the console closed: closing records a run that did not stop in time as interrupted.
-        row, timeline = _load_row(console, run_id)
+        run, timeline = read_run(console, run_id, with_timeline=True)
+        row = storage.run_record(run)
         if json_output:
             print_json({"run": row, "timeline": timeline})
         else:

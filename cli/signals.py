@@ -27,6 +27,7 @@ class StopSignals:
 
     def __init__(self, *, poll_s: float = 0.1) -> None:
         self.received: int | None = None
+        self.received_at: float | None = None  # time.monotonic() of the first signal
         self._poll_s = poll_s
         self._previous: dict[int, object] = {}
 
@@ -41,6 +42,8 @@ class StopSignals:
         self._previous.clear()
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.received_at is None:
+            self.received_at = time.monotonic()
         self.received = signum
 
     def wait(self, timeout_s: float | None = None) -> bool:

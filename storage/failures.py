@@ -79,6 +79,8 @@ def _why_not_openable(path: Path) -> str:
     directory = path.parent
     if read_only_filesystem(directory):
         return "read-only file system"
+    if not directory.exists():
+        return f"directory {directory} does not exist"
     if not directory.is_dir():
         return f"{directory} is not a directory"
     if not os.access(directory, os.W_OK | os.X_OK):

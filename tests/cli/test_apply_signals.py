@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from cli.apply_cmd import STOP_BOUND_S
 from executor import EmbeddedExecutor
 from storage import RunStatus
 from tests.cli.processes import active_faults, boifi, clean_env, read_until, runs_in
+from tests.client.raw_servers import Action, Answer, DripHead, raw_serve
 from tests.waiting import wait_until
 
 LONG_PLAN = {
@@ -48,3 +50,26 @@ def test_a_stop_signal_halts_the_fault_marks_the_run_and_exits_128_plus_signum(
     assert run.stop_reason is not None and signum.name in run.stop_reason
     assert active_faults(executor.base_url, [apply_key]) == []
     assert f"run {run.id}: cancelled" in output
+
+
+def test_sigterm_exits_within_the_documented_30_s_against_a_frozen_executor(tmp_path: Path) -> None:
+    # The Executor takes every request and never finishes an answer: the apply, and the halt, hang on it.
+    database_url = f"sqlite:///{tmp_path / 'apply.db'}"
+    plan_path = tmp_path / "plan.json"
+    plan_path.write_text(json.dumps(LONG_PLAN), encoding="utf-8")
+
+    def frozen(method: str, path: str) -> Action:
+        if path in ("/health", "/v1/health"):
+            return Answer(200, {"status": "healthy"})
+        return DripHead()  # a status line, then one header byte every 0.5 s, for ever
+
+    with raw_serve(frozen) as server:
+        command = ("apply", str(plan_path), "--executor-url", server.url, "--database-url", database_url)
+        with boifi(*command, env=clean_env()) as process:
+            read_until(process, lambda line: "submitted" in line)
+            wait_until(lambda: server.requests("POST", "/v1/faults/apply"), what="the apply to hang")
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=STOP_BOUND_S)  # README: exits within 30 s
+    assert process.returncode == 143, output
+    [run] = runs_in(database_url)
+    assert run.status in (RunStatus.CANCELLED, RunStatus.INTERRUPTED), output

@@ -14,15 +14,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 import storage
+from cli.apply_cmd import Progress
 from cli.exit_codes import ExitCode
+from storage import RunStatus
 from tests.cli.processes import ROOT, clean_env
 from tests.ports import free_port
-
-pytestmark = pytest.mark.slow
 
 PLAN = {
     "service": "payment",
@@ -52,16 +53,19 @@ def _sqlite(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+@pytest.mark.slow
 def test_a_database_url_that_is_not_a_url() -> None:
     done = run_boifi("runs", "list", env=clean_env(BOIFI_DATABASE_URL="not a url"))
     assert_one_line(done, ExitCode.BAD_SETTINGS, "BOIFI_DATABASE_URL: not a valid URL: 'not a url'")
 
 
+@pytest.mark.slow
 def test_the_option_is_named_when_the_url_came_from_it() -> None:
     done = run_boifi("runs", "list", "--database-url", "not a url", env=clean_env())
     assert_one_line(done, ExitCode.BAD_SETTINGS, "--database-url: not a valid URL: 'not a url'")
 
 
+@pytest.mark.slow
 def test_a_directory_that_does_not_exist_is_refused_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "nonexistent" / "sub"
     done = run_boifi("runs", "list", env=clean_env(BOIFI_DATABASE_URL=_sqlite(missing / "x.db")))
@@ -69,6 +73,7 @@ def test_a_directory_that_does_not_exist_is_refused_not_created(tmp_path: Path) 
     assert not (tmp_path / "nonexistent").exists()
 
 
+@pytest.mark.slow
 def test_a_path_under_a_regular_file(tmp_path: Path) -> None:
     regular = tmp_path / "notes.txt"
     regular.write_text("not a directory", encoding="utf-8")
@@ -76,6 +81,7 @@ def test_a_path_under_a_regular_file(tmp_path: Path) -> None:
     assert_one_line(done, ExitCode.BAD_SETTINGS, f"BOIFI_DATABASE_URL: {regular} is not a directory")
 
 
+@pytest.mark.slow
 def test_an_unreachable_postgresql_names_host_and_port() -> None:
     port = free_port()
     url = f"postgresql+psycopg://boifi:s3cret@127.0.0.1:{port}/boifi"
@@ -103,6 +109,7 @@ def _immutable(path: Path) -> Iterator[None]:
         subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
+@pytest.mark.slow
 def test_a_read_only_database_file(tmp_path: Path) -> None:
     path = tmp_path / "x.db"
     engine = storage.make_engine(_sqlite(path))
@@ -149,6 +156,7 @@ def _read_only_directory(path: Path) -> Iterator[str]:
         subprocess.run(["umount", str(path)], check=True)
 
 
+@pytest.mark.slow
 def test_a_read_only_file_system(tmp_path: Path) -> None:
     directory = tmp_path / "ro"
     with _read_only_directory(directory) as why:
@@ -156,6 +164,7 @@ def test_a_read_only_file_system(tmp_path: Path) -> None:
     assert_one_line(done, ExitCode.STORAGE_UNAVAILABLE, f"cannot open database {directory / 'x.db'}: {why}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("variable", "line_start"),
     [
@@ -180,12 +189,14 @@ def test_a_bad_number_names_its_variable(tmp_path: Path, variable: str, line_sta
     assert not (tmp_path / "x.db").exists()  # nothing opened, nothing stored
 
 
+@pytest.mark.slow
 def test_a_bad_log_level_names_its_variable() -> None:
     done = run_boifi("runs", "list", env=clean_env(BOIFI_LOG_LEVEL="loud"))
     line = "BOIFI_LOG_LEVEL: not a log level: 'loud'; use one of debug, info, warning, error"
     assert_one_line(done, ExitCode.BAD_SETTINGS, line)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "level"), [(("--verbose",), ""), ((), "DEBUG")], ids=["verbose", "debug"])
 def test_verbose_or_debug_shows_the_traceback_before_the_line(args: tuple[str, ...], level: str) -> None:
     env = clean_env(BOIFI_DATABASE_URL="not a url", **({"BOIFI_LOG_LEVEL": level} if level else {}))
@@ -193,3 +204,21 @@ def test_verbose_or_debug_shows_the_traceback_before_the_line(args: tuple[str, .
     assert done.returncode == ExitCode.BAD_SETTINGS
     assert "Traceback" in done.stderr
     assert done.stderr.strip().splitlines()[-1] == "BOIFI_DATABASE_URL: not a valid URL: 'not a url'"
+
+
+def test_the_progress_line_survives_a_database_that_cannot_be_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = tmp_path / "gone"
+    directory.mkdir()
+    engine = storage.make_engine(_sqlite(directory / "x.db"))
+    directory.rmdir()  # the database cannot be opened any more
+    console = SimpleNamespace(engine=engine)
+    run = storage.Run(id=7, status=RunStatus.RUNNING, service="payment", api="/pay", duration_seconds=5)
+    progress = Progress(run)
+    progress.show(console, 7, 5)  # type: ignore[arg-type]
+    engine.dispose()
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("run 7 running"), line
+    why = f"cannot open database {directory / 'x.db'}: directory {directory} does not exist"
+    assert line.endswith(f"(storage unavailable: {why})"), line
