@@ -29,7 +29,9 @@ from storage.failures import (
     redact,
 )
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# A writer waits this long for another connection's lock (a long transaction, a backup) before failing.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+WAL_SWITCH_TIMEOUT_MS = 5000  # creating the write-ahead log races only while a new file is opened
 CONNECT_TIMEOUT_SEC = 10
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -69,7 +71,7 @@ def make_engine(url: str | None = None, *, setting: str = DATABASE_URL_ENV) -> E
         )
     in_memory = parsed.database in (None, "", ":memory:")
     sqlite_args: dict[str, Any] = {
-        "connect_args": {"check_same_thread": False},
+        "connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         "json_serializer": _json_dumps,
     }
     if in_memory:
@@ -117,11 +119,13 @@ def _json_dumps(value: Any) -> str:
 
 
 def _install_sqlite_pragmas(engine: Engine, *, wal: bool) -> None:
+    """Set the busy timeout (read at each connect), foreign keys and, for files, WAL on every connection."""
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_MS)}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if wal:
                 _enable_wal(cursor)
@@ -135,9 +139,9 @@ def _enable_wal(cursor: Any) -> None:
     """Switch the file to WAL, retrying while another connection is switching or recovering it.
 
     SQLite answers "database is locked" at once, without its busy handler, when connections open a new file
-    at the same moment and one of them is creating the write-ahead log; retry up to the busy timeout.
+    at the same moment and one of them is creating the write-ahead log; retry for `WAL_SWITCH_TIMEOUT_MS`.
     """
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + WAL_SWITCH_TIMEOUT_MS / 1000
     pause_s = 0.002
     while True:
         try:

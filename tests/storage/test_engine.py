@@ -45,7 +45,7 @@ def test_sqlite_file_gets_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> N
     engine = storage.make_engine(f"sqlite:///{tmp_path / 'nested' / 'b.db'}")
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
 
