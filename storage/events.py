@@ -13,7 +13,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from client.breaker import BreakerState
-from storage.models import BreakerTransition, ClientEventRow, EventCount, HealthSample
+from storage.aggregates import call_aggregate_series
+from storage.models import BreakerTransition, CallAggregateRow, ClientEventRow, EventCount, HealthSample
 from storage.types import as_utc, detached, optional_float, optional_int, plain_str
 
 EVENT_STR_KEYS = ("operation", "error_class", "apply_key", "message", "executor_url")
@@ -57,8 +58,12 @@ def record_breaker_transition(
     old_state: BreakerState | str | Enum,
     new_state: BreakerState | str | Enum,
     executor_url: str,
+    commit: bool = True,
 ) -> None:
-    """Record one circuit-breaker state change (a state's name in any case is taken too)."""
+    """Record one circuit-breaker state change (a state's name in any case is taken too).
+
+    With `commit` False the row joins the session's transaction (the recorder commits a batch at once).
+    """
     session.add(
         BreakerTransition(
             timestamp=as_utc(timestamp),
@@ -67,7 +72,8 @@ def record_breaker_transition(
             executor_url=executor_url,
         )
     )
-    session.commit()
+    if commit:
+        session.commit()
 
 
 def record_health_sample(
@@ -124,10 +130,12 @@ def event_counts_per_bucket(
     bucket_sec: int = 10,
     executor_url: str | None = None,
 ) -> list[EventCount]:
-    """Count client events per kind in `bucket_sec` buckets aligned to the Unix epoch.
+    """Count client events per kind in `bucket_sec` buckets aligned to the Unix epoch, aggregates included.
 
-    Return `EventCount`s sorted by bucket, kind; empty buckets are absent. Bucketing happens in Python so
-    the SQL stays portable.
+    Return `EventCount`s sorted by bucket, kind; empty buckets are absent. A call aggregate (routine calls
+    counted per interval) adds its count to the bucket its interval starts in, so totals and buckets that
+    are whole intervals are the same as if each call had its row. Bucketing happens in Python so the SQL
+    stays portable.
     """
     if bucket_sec <= 0:
         raise ValueError("bucket_sec must be positive")
@@ -139,6 +147,9 @@ def event_counts_per_bucket(
     for timestamp, kind in session.exec(statement).all():
         epoch_sec = as_utc(timestamp).timestamp()
         counts[(int(epoch_sec // bucket_sec) * bucket_sec, kind)] += 1
+    for aggregate in call_aggregate_series(session, since=since, until=until, executor_url=executor_url):
+        epoch_sec = aggregate.interval_start.timestamp()
+        counts[(int(epoch_sec // bucket_sec) * bucket_sec, aggregate.kind)] += aggregate.count
     return [
         EventCount(bucket_start=datetime.fromtimestamp(start, UTC), kind=kind, count=count)
         for (start, kind), count in sorted(counts.items())
@@ -186,11 +197,16 @@ def last_breaker_state(session: Session, *, executor_url: str) -> BreakerState |
 
 
 def prune_telemetry(session: Session, *, before: datetime) -> int:
-    """Delete client events, breaker transitions and health samples older than `before`; return how many."""
+    """Delete client events, breaker transitions, health samples and call aggregates older than `before`.
+
+    Return how many rows went; an aggregate goes when its interval started before `before`.
+    """
     cutoff = as_utc(before)
     removed = 0
     for model in (ClientEventRow, BreakerTransition, HealthSample):
         result = session.exec(delete(model).where(col(model.timestamp) < cutoff))
         removed += result.rowcount
+    aggregates = delete(CallAggregateRow).where(col(CallAggregateRow.interval_start) < cutoff)
+    removed += session.exec(aggregates).rowcount
     session.commit()
     return removed

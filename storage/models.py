@@ -230,6 +230,32 @@ class HealthSample(SQLModel, table=True):
     latency_ms: float | None = None
     breaker_state: BreakerState = Field(sa_column=Column(_breaker_state_type(), nullable=False))
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Added by revision 0008: a row stands for `sample_count` samples in one state, from `first_at` (None:
+    # one sample) to `timestamp`; `latency_ms` is their mean.
+    sample_count: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+    first_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    latency_max_ms: float | None = None
+
+
+class CallAggregateRow(SQLModel, table=True):
+    """Routine client calls of one operation and kind in one interval: a count and latency, not a row each."""
+
+    __tablename__ = "client_call_aggregates"
+    __table_args__ = (
+        Index("ix_client_call_aggregates_interval_start", "interval_start"),
+        Index("ix_client_call_aggregates_executor_url_interval_start", "executor_url", "interval_start"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    interval_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    interval_sec: int
+    executor_url: str = Field(sa_column=Column(String(1024), nullable=False))
+    operation: str = Field(sa_column=Column(String(64), nullable=False))
+    kind: str = Field(sa_column=Column(String(64), nullable=False))
+    count: int
+    latency_count: int = 0  # events of the count that had a latency
+    latency_sum_ms: float = 0.0
+    latency_max_ms: float | None = None
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ def test_init_db_is_idempotent_and_reaches_head(tmp_path: Path) -> None:
     assert current_revision(engine) is None
     storage.init_db(engine)
     storage.init_db(engine)
-    assert current_revision(engine) == head_revision() == "0007"
+    assert current_revision(engine) == head_revision() == "0008"
     assert {
         "runs",
         "timeline_points",
@@ -125,7 +125,7 @@ def test_processes_opening_a_new_file_at_once_take_turns(tmp_path: Path) -> None
     for thread in threads:
         thread.join(timeout=30)
     assert errors == []
-    assert all(current_revision(engine) == "0007" for engine in engines)
+    assert all(current_revision(engine) == head_revision() for engine in engines)
     for engine in engines:
         engine.dispose()
 
