@@ -156,13 +156,14 @@ def test_the_recorder_starts_no_thread_when_built_and_drains_its_whole_queue_on_
         assert len(storage.client_event_series(session, since=NOW)) == 25
 
 
-def test_a_batch_the_recorder_cannot_write_is_reported_and_recording_goes_on(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_batch_the_recorder_cannot_write_is_reported_and_retried_and_recording_goes_on(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = storage.make_engine(f"sqlite:///{tmp_path / 'late.db'}")  # no tables yet
     recorder: EventRecorder
     waits: list[str | None] = []
+    clock = iter(float(second) for second in range(1000))  # each look at the clock: a second later
 
     def wait(event: threading.Event, timeout: float) -> bool:
-        waits.append(recorder.worker.last_error)
+        waits.append(recorder.last_error)
         if len(waits) == 1:
             storage.init_db(engine)
             recorder(_event(1))
@@ -170,14 +171,16 @@ def test_a_batch_the_recorder_cannot_write_is_reported_and_recording_goes_on(tmp
             recorder.worker.stop()
         return False
 
-    recorder = EventRecorder(engine=engine, executor_url=URL, wait=wait)
+    recorder = EventRecorder(engine=engine, executor_url=URL, wait=wait, clock=lambda: next(clock))
     recorder(_event(0))
     recorder.worker.run()
     assert waits[0] is not None and "client_events" in waits[0] and waits[1] is None
     with Session(engine) as session:
         assert [e.timestamp for e in storage.client_event_series(session, since=NOW)] == [
-            NOW + timedelta(seconds=1)
+            NOW,
+            NOW + timedelta(seconds=1),
         ]
+    assert recorder.dropped == 0
     engine.dispose()
 
 
