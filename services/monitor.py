@@ -7,10 +7,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-import storage
 from client import HttpExecutorClient
+from services.health_rollup import AGGREGATE_SEC, HealthRollup
 from services.worker import Wait, Worker, event_wait
 
 
@@ -25,7 +24,10 @@ class HealthMonitor:
     it ended), and a check ends within the client's health timeout however slowly the Executor answers, so a
     dripping or hung Executor shows as unhealthy samples on time rather than as a silence. A check that
     overruns the interval makes the monitor skip the ticks it missed instead of catching up in a burst.
-    A sample that cannot be stored is reported by `worker` (`last_error`), and sampling goes on.
+    A row stands for the samples of one state (healthy or not, breaker state) over at most `aggregate_sec`
+    (`services.health_rollup`): a change of state starts a new row at once, an idle healthy console writes
+    one row a minute. A row that cannot be stored is kept and written with the next sample, and reported
+    by `worker` (`last_error`); sampling goes on.
 
     Example::
 
@@ -43,6 +45,7 @@ class HealthMonitor:
         interval_sec: float = 5.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         clock: Callable[[], float] = time.monotonic,
+        aggregate_sec: float = AGGREGATE_SEC,
         wait: Wait = event_wait,
     ) -> None:
         if interval_sec <= 0:
@@ -53,6 +56,7 @@ class HealthMonitor:
         self._now = now
         self._clock = clock
         self.last_healthy: bool | None = None
+        self.rollup = HealthRollup(executor_url=str(client.config.base_url), aggregate_sec=aggregate_sec)
         self.worker = Worker(
             name="boifi-health-monitor",
             step=self.sample,
@@ -73,7 +77,8 @@ class HealthMonitor:
     def sample(self) -> bool:
         """Take one health sample now, record it, and return whether the Executor was healthy.
 
-        Raises what storing the sample raised; `last_healthy` is the probe's answer all the same.
+        Raises what storing the sample raised (it is kept for the next write); `last_healthy` is the
+        probe's answer all the same.
         """
         started = self._clock()
         try:
@@ -84,14 +89,12 @@ class HealthMonitor:
             latency_ms = (self._clock() - started) * 1000.0
         state = self.client.circuit_breaker.state
         self.last_healthy = healthy
-        with Session(self.engine) as session:
-            storage.record_health_sample(
-                session,
-                timestamp=self._now(),
-                healthy=healthy,
-                latency_ms=latency_ms,
-                breaker_state=str(getattr(state, "value", state)),
-                executor_url=str(self.client.config.base_url),
-                error=error,
-            )
+        self.rollup.add(
+            timestamp=self._now(),
+            healthy=healthy,
+            latency_ms=latency_ms,
+            breaker_state=str(getattr(state, "value", state)),
+            error=error,
+        )
+        self.rollup.write(self.engine)
         return healthy

@@ -1,4 +1,4 @@
-"""The health monitor records each sample with the breaker state."""
+"""The health monitor records every sample with the breaker state, in rows of one state each."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def test_monitor_thread_samples_until_stopped(executor: EmbeddedExecutor, engine
         taken = monitor.worker.steps
     assert taken >= 3
     with Session(engine) as session:
-        assert len(storage.health_series(session, since=datetime.now(UTC) - timedelta(minutes=5))) == taken
+        rows = storage.health_series(session, since=datetime.now(UTC) - timedelta(minutes=5))
+    assert sum(row.sample_count for row in rows) == taken  # healthy all along: one row of them all
 
 
 @pytest.mark.slow
@@ -87,6 +88,6 @@ def test_every_sample_is_a_real_request_with_the_default_health_cache(engine: En
         assert client.check_health() is False  # the failed probe dropped the gate's cached "healthy"
     with Session(engine) as session:
         samples = storage.health_series(session, since=since)
-    assert [sample.healthy for sample in samples] == [True] * 4 + [False]
+    assert [(sample.healthy, sample.sample_count) for sample in samples] == [(True, 4), (False, 1)]
     assert all(sample.latency_ms is not None and sample.latency_ms > 0 for sample in samples)
     assert samples[-1].error and samples[0].error is None
