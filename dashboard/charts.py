@@ -15,7 +15,7 @@ from dashboard.timeline import Band, break_at_gaps, downsample_minmax
 
 if TYPE_CHECKING:
     from dashboard.compare import FractionRow
-    from dashboard.data import LatencyBucket
+    from dashboard.monitor_data import LatencyBucket
     from storage import EventCount, HealthSample, TimelinePoint
 
 WEBGL_THRESHOLD_POINTS = 2000

@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -17,13 +17,10 @@ from sqlmodel import Session
 import storage
 from client import BreakerState, ExecutorClientError, ServiceInfo
 from client.measures import error_mask
-from dashboard.timeline import Band, breaker_bands, clip_bands, observed_spans
 from services.active_faults import FaultsSnapshot
 from services.console import Console
 
 logger = logging.getLogger(__name__)
-
-BREAKER_LOOKBACK_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -123,114 +120,6 @@ def error_count(samples: np.ndarray) -> int:
     if samples.size == 0:
         return 0
     return int(np.count_nonzero(error_mask(samples["status_code"])))
-
-
-@dataclass(frozen=True)
-class LatencyBucket:
-    """Finished client calls in the bucket starting at `bucket_start`: mean latency and the share failed."""
-
-    bucket_start: datetime
-    latency_ms: float | None
-    error_rate_pct: float
-    calls: int
-
-
-@dataclass(frozen=True)
-class MonitorData:
-    """Everything the monitor page draws for one time window."""
-
-    since: datetime
-    until: datetime
-    health: list[storage.HealthSample]
-    bands: list[Band]
-    counts: list[storage.EventCount]
-    latency: list[LatencyBucket]
-    counters: dict[str, int]
-    gap_sec: float
-
-
-def monitor_gap_sec(console: Console, *, bucket_sec: int) -> float:
-    """Return the silence after which the monitor's charts break: three missed health samples, at least."""
-    return max(3.0 * console.settings.health_interval_sec, 1.5 * bucket_sec)
-
-
-def monitor_data(
-    engine: Engine, executor_url: str, *, window_sec: int, bucket_sec: int, gap_sec: float
-) -> MonitorData:
-    """Load health samples, breaker bands, call counts and call latency for the last `window_sec`.
-
-    The breaker's state is shown only where it was observed: from the first health sample or transition in
-    the window on, and not across a silence longer than `gap_sec` (the console was down, or its monitor
-    stalled), so a window is never painted CLOSED back to its start on the strength of one old transition.
-    """
-    until = datetime.now(UTC)
-    since = until - timedelta(seconds=window_sec)
-    with Session(engine) as session:
-        health = storage.health_series(session, since=since, until=until, executor_url=executor_url)
-        transitions = storage.breaker_series(session, since=since, until=until, executor_url=executor_url)
-        # The state at the window's start: the last transition before it (bounded by `since`, so a transition
-        # recorded while we read cannot colour the whole window).
-        before = storage.breaker_series(
-            session,
-            since=since - timedelta(days=BREAKER_LOOKBACK_DAYS),
-            until=since,
-            executor_url=executor_url,
-        )
-        initial = before[-1].new_state if before else (transitions[0].old_state if transitions else None)
-        counts = storage.event_counts_per_bucket(
-            session, since=since, until=until, bucket_sec=bucket_sec, executor_url=executor_url
-        )
-        events = storage.client_event_series(session, since=since, until=until, executor_url=executor_url)
-    bands = breaker_bands(
-        [(t.timestamp, t.new_state) for t in transitions],
-        start=since,
-        end=until,
-        initial=initial or BreakerState.CLOSED,
-    )
-    seen = [h.timestamp for h in health] + [t.timestamp for t in transitions]
-    bands = clip_bands(bands, observed_spans(seen, gap_sec=gap_sec, end=until))
-    totals: dict[str, int] = {}
-    for row in counts:
-        totals[row.kind] = totals.get(row.kind, 0) + row.count
-    totals["breaker_opens"] = sum(1 for t in transitions if t.new_state is BreakerState.OPEN)
-    return MonitorData(
-        since=since,
-        until=until,
-        health=health,
-        bands=bands,
-        counts=counts,
-        latency=call_latency_buckets(
-            [(e.timestamp, e.kind, e.latency_ms) for e in events], bucket_sec=bucket_sec
-        ),
-        counters=totals,
-        gap_sec=gap_sec,
-    )
-
-
-def call_latency_buckets(
-    events: Sequence[tuple[datetime, str, float | None]], *, bucket_sec: int
-) -> list[LatencyBucket]:
-    """Average latency of finished calls and the share that failed, per time bucket."""
-    buckets: dict[int, list[tuple[str, float | None]]] = {}
-    for timestamp, kind, latency_ms in events:
-        if str(kind).lower() not in ("success", "failure"):
-            continue
-        start = int(timestamp.timestamp() // bucket_sec) * bucket_sec
-        buckets.setdefault(start, []).append((str(kind).lower(), latency_ms))
-    out = []
-    for start in sorted(buckets):
-        rows = buckets[start]
-        latencies = [lat for _, lat in rows if lat is not None]
-        failures = sum(1 for kind, _ in rows if kind == "failure")
-        out.append(
-            LatencyBucket(
-                bucket_start=datetime.fromtimestamp(start, UTC),
-                latency_ms=float(np.mean(latencies)) if latencies else None,
-                error_rate_pct=100.0 * failures / len(rows),
-                calls=len(rows),
-            )
-        )
-    return out
 
 
 def list_services(console: Console) -> tuple[list[ServiceInfo], str | None]:

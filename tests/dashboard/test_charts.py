@@ -22,7 +22,7 @@ from dashboard.charts import (
     run_progress_figure,
 )
 from dashboard.compare import FractionRow
-from dashboard.data import LatencyBucket
+from dashboard.monitor_data import LatencyBucket
 from dashboard.timeline import break_at_gaps, breaker_bands, clip_bands, downsample_minmax, observed_spans
 from storage import EventCount, HealthSample, TimelinePoint
 

@@ -21,9 +21,10 @@ from dashboard.compare import (
     parse_run_ids,
 )
 from dashboard.components import elapsed_and_remaining
-from dashboard.data import RunView, call_latency_buckets, error_count, runs_frame
+from dashboard.data import RunView, error_count, runs_frame
 from dashboard.forms import build_client_config, build_guardrail, build_plan, validate_database_url
 from dashboard.launch import parse_labels
+from dashboard.monitor_data import call_latency_buckets
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

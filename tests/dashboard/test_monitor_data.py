@@ -8,8 +8,10 @@ from pathlib import Path
 from sqlmodel import Session
 
 import storage
-from client import BreakerState
-from dashboard.data import monitor_data
+from client import BreakerState, ClientEvent, EventKind
+from dashboard.monitor_data import monitor_data
+from services.recorder import EventRecorder
+from storage.aggregates import save_health_row
 
 URL = "http://127.0.0.1:9"
 
@@ -112,3 +114,102 @@ def test_no_sample_in_the_window_draws_no_band(tmp_path: Path) -> None:
     view = monitor_data(engine, URL, window_sec=300, bucket_sec=5, gap_sec=15)
     engine.dispose()
     assert view.bands == []
+
+
+def _calls(start: datetime) -> list[ClientEvent]:
+    """Ten minutes of an idle console (a poll every 2 s, a probe every 5 s), a few failures, a run's calls."""
+    events = []
+    for second in range(0, 600, 2):
+        moment = start + timedelta(seconds=second)
+        failed = second % 50 == 0
+        events.append(ClientEvent(kind=EventKind.ATTEMPT, timestamp=moment, operation="list"))
+        events.append(
+            ClientEvent(
+                kind=EventKind.FAILURE if failed else EventKind.SUCCESS,
+                timestamp=moment,
+                operation="list",
+                latency_ms=8.0 if failed else 1.5 + (second % 3) * 0.25,
+            )
+        )
+    for second in range(0, 600, 5):
+        moment = start + timedelta(seconds=second, milliseconds=500)
+        events.append(ClientEvent(kind=EventKind.HEALTH_CHECK, timestamp=moment, operation="health"))
+    for second in (61, 62, 300):
+        moment = start + timedelta(seconds=second)
+        for kind in (EventKind.ATTEMPT, EventKind.SUCCESS):
+            events.append(
+                ClientEvent(kind=kind, timestamp=moment, operation="apply", apply_key="k", latency_ms=4.0)
+            )
+    return events
+
+
+def _raw_rows(events: list[ClientEvent]) -> list[dict[str, object]]:
+    """The rows the recorder wrote before routine calls were aggregated: one per event."""
+    return [
+        {
+            "timestamp": e.timestamp,
+            "kind": e.kind.value,
+            "operation": e.operation,
+            "latency_ms": e.latency_ms,
+            "apply_key": e.apply_key,
+            "executor_url": URL,
+        }
+        for e in events
+    ]
+
+
+def test_routine_calls_stored_per_interval_give_the_monitor_the_same_figures(tmp_path: Path) -> None:
+    start = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)  # a whole minute: the window holds whole intervals
+    now = start + timedelta(minutes=10)
+    events = _calls(start)
+    raw = storage.make_engine(f"sqlite:///{tmp_path / 'raw.db'}")
+    storage.init_db(raw)
+    with Session(raw) as session:
+        storage.record_client_events(session, events=_raw_rows(events))
+    aggregated = storage.make_engine(f"sqlite:///{tmp_path / 'aggregated.db'}")
+    storage.init_db(aggregated)
+    recorder = EventRecorder(engine=aggregated, executor_url=URL, aggregate_sec=60)
+    for event in events:
+        recorder(event)
+    recorder.close()
+    with Session(aggregated) as session:
+        assert len(storage.client_event_series(session, since=start)) == 6  # only the run's calls
+    for bucket_sec in (2, 7, 30, 60, 180):
+        before, after = (
+            monitor_data(engine, URL, window_sec=600, bucket_sec=bucket_sec, gap_sec=60, now=now)
+            for engine in (raw, aggregated)
+        )
+        assert after.counters == before.counters
+        assert sum(p.calls for p in after.latency) == sum(p.calls for p in before.latency)
+        if bucket_sec % 60 == 0:  # buckets of whole intervals: every bar and point the same too
+            assert after.counts == before.counts
+            assert after.latency == before.latency
+    assert before.counters["attempt"] == 300 + 6 // 2 and before.counters["failure"] == 12
+    raw.dispose()
+    aggregated.dispose()
+
+
+def test_a_health_row_of_many_samples_vouches_for_its_whole_span(tmp_path: Path) -> None:
+    engine = storage.make_engine(f"sqlite:///{tmp_path / 'rollup.db'}")
+    storage.init_db(engine)
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        save_health_row(
+            session,
+            row_id=None,
+            first_at=now - timedelta(seconds=70),
+            timestamp=now - timedelta(seconds=5),
+            sample_count=14,
+            healthy=True,
+            latency_ms=2.0,
+            latency_max_ms=3.0,
+            breaker_state="CLOSED",
+            executor_url=URL,
+        )
+    view = monitor_data(engine, URL, window_sec=300, bucket_sec=5, gap_sec=15)
+    engine.dispose()
+    assert [(b.start, b.end, b.state) for b in view.bands] == [
+        (now - timedelta(seconds=70), view.until, BreakerState.CLOSED)
+    ]
+    assert [(h.sample_count, h.latency_max_ms) for h in view.health] == [(14, 3.0)]
+    assert view.health_gap_sec == 15 + 65
