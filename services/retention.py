@@ -1,4 +1,4 @@
-"""Prune telemetry (client events, breaker transitions, health samples) older than the retention period."""
+"""Prune telemetry (client events, call aggregates, breaker transitions, health) older than the retention."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class TelemetryRetention:
     """Delete telemetry older than `retention_days` at start and then every `interval_sec`.
 
     Runs keep everything of their own (timeline, samples); only the console's running record of the
-    Executor goes: client events, breaker transitions and health samples.
+    Executor goes: client events, routine-call aggregates, breaker transitions and health samples.
 
     Example::
 
