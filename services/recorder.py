@@ -148,7 +148,7 @@ class EventRecorder:
 
     def _failed(self, exc: Exception) -> None:
         outage = isinstance(exc, storage.STORAGE_ERRORS)  # expected: one line; anything else: a traceback
-        self.last_error = storage.describe_error(exc) if outage else f"{type(exc).__name__}: {exc}"
+        self.last_error = f"{type(exc).__name__}: {storage.describe_error(exc) if outage else exc}"
         if not self._failed_attempts:
             logger.warning(
                 "could not record client events (%d waiting), retrying with back-off: %s",
