@@ -169,7 +169,6 @@ def test_the_open_interval_is_updated_in_place_and_written_again_after_a_failure
     ]
 
 
-@pytest.mark.slow
 def test_n_polls_write_at_most_a_few_aggregate_rows_and_no_event_rows(
     executor: EmbeddedExecutor, engine: Engine
 ) -> None:
