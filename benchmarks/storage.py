@@ -4,7 +4,12 @@ Prints measured seconds and the ratio to each target (≤ 1.0 meets it), all mea
 ratio uses the median wall time of the calls after the first (a warm process, as the dashboard is); the
 first call and the CPU time are printed too, as is the load average (on a busy machine wall time inflates).
 The database holds 1,000 demo runs of 1,000 samples plus the two 100,000-sample runs.
-Usage: ``uv run python benchmarks/storage.py``.
+
+Then telemetry growth: a real Console (health monitor and faults poller at their default 5 s and 2 s)
+against the embedded executor, for `BOIFI_BENCH_GROWTH_SEC` (default 120 s) idle and as long again under
+one run; the rows it added to the telemetry tables and the bytes they use (SQLite's dbstat, indexes
+included) are extrapolated to a minute and a day. Printed, not asserted. ``--growth-only`` skips the rest.
+Usage: ``uv run python benchmarks/storage.py [--growth-only]``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _H
 import numpy as np  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from client import ExecutorClientConfig, FaultPlan  # noqa: E402
+from executor import EmbeddedExecutor, ExecutorSettings  # noqa: E402
+from services.console import Console  # noqa: E402
+from services.console_settings import ConsoleSettings  # noqa: E402
 from storage import (  # noqa: E402
     RunStatus,
     create_run,
@@ -42,6 +51,8 @@ RECORD_TARGET_SEC = 0.5
 LIST_TARGET_SEC = 0.1
 COMPARE_TARGET_SEC = 0.5
 REPEAT = 5
+GROWTH_SEC = float(os.environ.get("BOIFI_BENCH_GROWTH_SEC", "120"))
+TELEMETRY_TABLES = ("client_events", "client_call_aggregates", "health_samples", "breaker_transitions")
 
 
 def _timed(action: Callable[[], Any], repeat: int) -> tuple[float, float, float, Any]:
@@ -77,8 +88,87 @@ def _report(name: str, timing: tuple[float, float, float, Any], target_sec: floa
     )
 
 
+def _telemetry_size(engine: Any) -> tuple[int, int]:
+    """Return the telemetry tables' rows and the bytes they and their indexes use (tables absent: 0)."""
+    with engine.connect() as connection:
+        tables = [
+            name
+            for (name,) in connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if name in TELEMETRY_TABLES
+        ]
+        rows = sum(
+            int(connection.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar() or 0) for name in tables
+        )
+        marks = ", ".join("?" * len(tables))
+        objects = [
+            name
+            for (name,) in connection.exec_driver_sql(
+                f"SELECT name FROM sqlite_master WHERE tbl_name IN ({marks})", tuple(tables)
+            )
+        ]
+        names = ", ".join("?" * len(objects))
+        used = connection.exec_driver_sql(
+            f"SELECT coalesce(sum(pgsize - unused), 0) FROM dbstat WHERE name IN ({names})", tuple(objects)
+        ).scalar()
+    return rows, int(used or 0)
+
+
+def _growth(
+    executor: EmbeddedExecutor, workdir: Path, *, seconds: float, with_run: bool
+) -> tuple[float, float]:
+    """Run a Console for `seconds` (idle, or under one run); return (rows per minute, bytes per day)."""
+    engine = make_engine(f"sqlite:///{workdir / ('run.db' if with_run else 'idle.db')}")
+    console = Console(
+        client_config=ExecutorClientConfig(base_url=executor.base_url),
+        settings=ConsoleSettings(),
+        engine=engine,
+    )
+    try:
+        console.start()
+        rows_before, bytes_before = _telemetry_size(engine)
+        started = time.monotonic()
+        if with_run:
+            plan = FaultPlan(
+                service="payment",
+                api="/api/v1/pay",
+                fault_type="delay",
+                delay_seconds=0.01,
+                percentage=50,
+                duration_seconds=int(seconds),
+            )
+            run_id = console.runner.submit(plan)
+            console.runner.wait(run_id, timeout=seconds + 60)
+        time.sleep(max(0.0, seconds - (time.monotonic() - started)))  # the console works meanwhile
+    finally:
+        console.close()
+    elapsed = time.monotonic() - started
+    rows_after, bytes_after = _telemetry_size(engine)
+    engine.dispose()
+    return (rows_after - rows_before) / elapsed * 60, (bytes_after - bytes_before) / elapsed * 86_400
+
+
+def growth() -> None:
+    """Measure and print the telemetry growth of an idle console and of one under a run."""
+    workdir = Path(tempfile.mkdtemp(prefix="boifi-growth-bench-"))
+    try:
+        with EmbeddedExecutor(ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=1)) as executor:
+            idle = _growth(executor, workdir, seconds=GROWTH_SEC, with_run=False)
+            busy = _growth(executor, workdir, seconds=GROWTH_SEC, with_run=True)
+        print(
+            f"telemetry growth: real Console, embedded executor, default intervals, {GROWTH_SEC:g} s each,"
+            " extrapolated (target idle: ≤ 20 rows/min, ≤ 5 MB/day)"
+        )
+        for name, (rows_per_min, bytes_per_day) in (("idle, Monitor's workers on", idle), ("one run", busy)):
+            print(f"  {name:<28} {rows_per_min:8.1f} rows/min  {bytes_per_day / 1e6:8.2f} MB/day")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main() -> None:
-    """Run the three measurements and print them."""
+    """Run the three measurements and print them, then the telemetry growth."""
+    if "--growth-only" in sys.argv[1:]:
+        growth()
+        return
     workdir = Path(tempfile.mkdtemp(prefix="boifi-storage-bench-"))
     try:
         engine = make_engine(f"sqlite:///{workdir / 'bench.db'}")
@@ -135,6 +225,7 @@ def main() -> None:
         _report("load two 100,000-sample runs for comparison", comparing, COMPARE_TARGET_SEC)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    growth()
 
 
 if __name__ == "__main__":
