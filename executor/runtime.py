@@ -10,6 +10,7 @@ from aiohttp import web
 
 from executor.control.api_common import make_middlewares
 from executor.control.api_faults import FaultApi
+from executor.control.api_guard import ControlGuard
 from executor.control.api_ops import OpsApi
 from executor.control.api_policies import PolicyApi
 from executor.control.control_listener import ControlLimits, GuardedSite
@@ -206,8 +207,11 @@ class ExecutorRuntime:
     def _control_app(self) -> web.Application:
         assert self.policy_store is not None and self._fault_runner is not None
         settings = self.settings
+        guard = ControlGuard(
+            bound_host=settings.host, token=settings.token, allowed_hosts=settings.allowed_hosts
+        )
         app = web.Application(
-            middlewares=make_middlewares(rng=self._aux_rng, clock=self._clock.now),
+            middlewares=[*make_middlewares(rng=self._aux_rng, clock=self._clock.now), guard.middleware],
             client_max_size=settings.max_body_bytes,
         )
         PolicyApi(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-__all__ = ["ExecutorSettings"]
+from executor.control.host_names import is_loopback_host, normalise_host_name
+
+__all__ = ["ExecutorSettings", "check_service_url"]
 
 
 @dataclass(frozen=True)
@@ -15,6 +18,11 @@ class ExecutorSettings:
     Example::
 
         ExecutorSettings(port=0, demo=True, services={"api": "http://127.0.0.1:8080"}, seed=7)
+
+    With ``token`` set, every control endpoint but the health probes requires ``Authorization: Bearer
+    <token>``; ``allowed_hosts`` are the extra names (besides the loopback ones) a ``Host`` or ``Origin``
+    may carry. Raises ValueError for a token no header can carry, a malformed allowed host, or a service
+    URL with credentials in it.
     """
 
     host: str = "127.0.0.1"
@@ -47,3 +55,31 @@ class ExecutorSettings:
     idempotency_window_s: float = 24 * 3600.0
     keep_recent_faults: int = 200
     token: str | None = field(default=None, repr=False)
+    allowed_hosts: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        if self.token is not None and not (self.token and all("!" <= char <= "~" for char in self.token)):
+            raise ValueError("token must be non-empty visible ASCII (no spaces or control characters)")
+        hosts = [self.allowed_hosts] if isinstance(self.allowed_hosts, str) else self.allowed_hosts
+        object.__setattr__(self, "allowed_hosts", tuple(normalise_host_name(host) for host in hosts))
+        for name, url in self.services.items():
+            check_service_url(name, url)
+
+    @property
+    def on_loopback(self) -> bool:
+        """Tell whether the listeners bind an address only this machine can reach."""
+        return is_loopback_host(self.host)
+
+
+def check_service_url(name: str, url: str) -> None:
+    """Raise ValueError, naming the service but not echoing its URL, if ``url`` carries credentials."""
+    try:
+        parts = urlsplit(url)
+        has_user_info = parts.username is not None or parts.password is not None
+    except ValueError as exc:
+        raise ValueError(f"service {name!r}: its URL is malformed") from exc
+    if has_user_info or "@" in parts.netloc:
+        raise ValueError(
+            f"service {name!r}: credentials in service URLs (user:password@host) are not supported; "
+            "give the upstream's address only"
+        )

@@ -161,7 +161,6 @@ class PolicyApi:
         """Send ``full_config`` now and ``update`` after every change, until the client or we go."""
         response = web.StreamResponse(
             headers={
-                "Access-Control-Allow-Origin": "*",
                 "Cache-Control": "no-cache",
                 "Connection": "keep-alive",
                 "Content-Type": "text/event-stream",

@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # One request every 100 ms for a 1-second fault (see test_fault_api for why not faster).
 RATE_RPS = 10
 REQUESTS = 10
+# What every JSON client sends with a body; the control API refuses a body of any other type (415).
+JSON_TYPE = {"Content-Type": "application/json"}
 
 
 def fault_body(**overrides: Any) -> dict[str, Any]:

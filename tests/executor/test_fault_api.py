@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from executor import EmbeddedExecutor, ExecutorSettings
-from tests.executor.helpers import REQUESTS, fault_body, wait_final
+from tests.executor.helpers import JSON_TYPE, REQUESTS, fault_body, wait_final
 from tests.executor.upstream import CountingUpstream
 from tests.executor.virtual_clock import VirtualClock, virtual_executor
 from tests.waiting import wait_until
@@ -143,7 +143,7 @@ def test_invalid_apply_bodies_are_400_naming_the_field(
 
 
 def test_malformed_unknown_and_oversized_applies(http: httpx.Client, ex: EmbeddedExecutor) -> None:
-    malformed = http.post(ex.base_url + "/v1/faults/apply", content=b'{"service": ')
+    malformed = http.post(ex.base_url + "/v1/faults/apply", content=b'{"service": ', headers=JSON_TYPE)
     assert malformed.status_code == 400
     assert "malformed JSON" in malformed.json()["message"]
     not_object = http.post(ex.base_url + "/v1/faults/apply", json=[1])
@@ -151,7 +151,7 @@ def test_malformed_unknown_and_oversized_applies(http: httpx.Client, ex: Embedde
     unknown = http.post(ex.base_url + "/v1/faults/apply", json=_body(service="ghost"))
     assert unknown.status_code == 404
     assert "ghost" in unknown.json()["message"]
-    huge = http.post(ex.base_url + "/v1/faults/apply", content=b"x" * (1024 * 1024 + 1))
+    huge = http.post(ex.base_url + "/v1/faults/apply", content=b"x" * (1024 * 1024 + 1), headers=JSON_TYPE)
     assert huge.status_code == 413
     assert huge.json()["error"] == "request_too_large"
     assert http.get(ex.base_url + "/v1/faults").json() == {"faults": []}

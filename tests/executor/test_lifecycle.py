@@ -124,7 +124,7 @@ def test_clients_disconnecting_mid_request_leave_the_executor_healthy(http: http
             with socket.create_connection((host, int(port))) as raw:
                 raw.sendall(partial)
         sse = socket.create_connection(("127.0.0.1", int(ex.base_url.rsplit(":", 1)[1])))
-        sse.sendall(b"GET /v1/config/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        sse.sendall(b"GET /v1/config/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         sse.recv(1024)
         sse.close()
         assert http.get(ex.base_url + "/v1/health").status_code == 200

@@ -9,7 +9,7 @@ import pytest
 
 from executor import EmbeddedExecutor
 from executor.spec.gojson import go_marshal
-from tests.executor.helpers import fault_body, policy
+from tests.executor.helpers import JSON_TYPE, fault_body, policy
 
 DEEP = b"[" * 100_000
 HUGE_INT = "1" * 5000
@@ -60,7 +60,7 @@ def test_odd_fault_bodies_are_400_with_a_reason(
     http: httpx.Client, refusing_executor: EmbeddedExecutor, body: bytes
 ) -> None:
     for path in FAULT_PATHS:
-        response = http.post(refusing_executor.base_url + path, content=body)
+        response = http.post(refusing_executor.base_url + path, content=body, headers=JSON_TYPE)
         assert response.status_code == 400, (path, response.text)
         answer = response.json()
         assert answer["error"] == "invalid_input"
@@ -107,7 +107,7 @@ def test_odd_policy_bodies_are_answered_as_go_does(
     http: httpx.Client, refusing_executor: EmbeddedExecutor, body: bytes, error: str
 ) -> None:
     for path in POLICY_PATHS:
-        response = http.post(refusing_executor.base_url + path, content=body)
+        response = http.post(refusing_executor.base_url + path, content=body, headers=JSON_TYPE)
         assert response.status_code == 400
         assert response.json() == {"error": error}
 
@@ -115,7 +115,9 @@ def test_odd_policy_bodies_are_answered_as_go_does(
 def test_a_huge_integer_in_a_policy_is_a_go_type_error(
     http: httpx.Client, bare_executor: EmbeddedExecutor
 ) -> None:
-    response = http.post(bare_executor.base_url + "/v1/policies", content=_policy_with(HUGE_INT))
+    response = http.post(
+        bare_executor.base_url + "/v1/policies", content=_policy_with(HUGE_INT), headers=JSON_TYPE
+    )
     assert response.status_code == 400
     assert response.json()["error"].startswith("invalid request body: json: cannot unmarshal number 1111")
 
@@ -124,7 +126,7 @@ def test_a_policy_name_with_a_lone_surrogate_is_stored_as_go_stores_it(
     http: httpx.Client, bare_executor: EmbeddedExecutor
 ) -> None:
     body = json.dumps(policy("odd", match={"path": {"prefix": "/"}})).replace('"odd"', '"odd\\ud800"')
-    response = http.post(bare_executor.base_url + "/v1/policies", content=body.encode())
+    response = http.post(bare_executor.base_url + "/v1/policies", content=body.encode(), headers=JSON_TYPE)
     assert response.status_code == 201
     assert response.json()["metadata"]["name"] == "odd\ufffd"
     assert http.get(bare_executor.base_url + "/v1/policies").status_code == 200

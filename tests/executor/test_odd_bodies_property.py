@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from executor import EmbeddedExecutor, ExecutorSettings
-from tests.executor.helpers import fault_body, policy
+from tests.executor.helpers import JSON_TYPE, fault_body, policy
 from tests.executor.upstream import CountingUpstream
 
 HUGE_INT = "1" * 5000
@@ -134,13 +134,13 @@ _PROPERTY = settings(
 def test_property_fault_applies_never_answer_500(
     http: httpx.Client, prop_executor: EmbeddedExecutor, bare_executor: EmbeddedExecutor, body: bytes
 ) -> None:
-    extended = http.post(prop_executor.base_url + "/v1/faults/apply", content=body)
+    extended = http.post(prop_executor.base_url + "/v1/faults/apply", content=body, headers=JSON_TYPE)
     assert extended.status_code in (200, 400, 404, 409), extended.text
     assert isinstance(extended.json(), dict)
     if extended.status_code == 200:
         http.delete(prop_executor.base_url + f"/v1/faults/{extended.json()['apply_id']}")
     # family C blocks until the fault ends: send it where no service exists, so a valid body is a 404
-    direct = http.post(bare_executor.base_url + "/api/v1/faults/apply", content=body)
+    direct = http.post(bare_executor.base_url + "/api/v1/faults/apply", content=body, headers=JSON_TYPE)
     assert direct.status_code in (400, 404), direct.text
     assert isinstance(direct.json(), dict)
 
@@ -157,7 +157,7 @@ def test_property_policy_writes_never_answer_500(
         ("POST", "/v1/policies/create"),
         ("PUT", "/v1/policies/prop"),
     ):
-        response = http.request(method, base + path, content=body)
+        response = http.request(method, base + path, content=body, headers=JSON_TYPE)
         assert response.status_code in (200, 201, 400, 409), response.text
         assert isinstance(response.json(), dict)
     assert http.get(base + "/v1/policies").status_code == 200

@@ -12,6 +12,7 @@ import executor
 from executor import EmbeddedExecutor, ExecutorSettings
 from executor.control.api_ops import OpsApi
 from executor.dataplane.metrics import ProxyCounters
+from tests.executor.helpers import JSON_TYPE
 from tests.executor.virtual_clock import VirtualClock, virtual_executor
 
 
@@ -55,7 +56,9 @@ def test_policy_expiry_reads_rules_zero_of_post_only(http: httpx.Client, virtual
 
 def test_policy_api_rejects_oversized_bodies(http: httpx.Client) -> None:
     with EmbeddedExecutor(ExecutorSettings(demo=False, max_body_bytes=1000)) as ex:
-        response = http.post(ex.base_url + "/v1/policies", content=b"{" + b" " * 2000 + b"}")
+        response = http.post(
+            ex.base_url + "/v1/policies", content=b"{" + b" " * 2000 + b"}", headers=JSON_TYPE
+        )
         assert response.status_code == 413
         assert response.json()["error"] == "request_too_large"
 
