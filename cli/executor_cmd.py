@@ -2,28 +2,66 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from cli.output import err
 from cli.signals import StopSignals
 
 if TYPE_CHECKING:  # imported in the bodies: `boifi --help` must not load the executor (aiohttp)
     from executor import ExecutorSettings
 
-__all__ = ["parse_services", "register", "run_executor"]
+__all__ = ["parse_services", "read_token", "register", "run_executor"]
+
+TOKEN_ENV = "BOIFI_EXECUTOR_TOKEN"
+USAGE_ERROR = 2
+_HOW_TO_SET_A_TOKEN = f"pass --token-file PATH or set {TOKEN_ENV}"
 
 
 def parse_services(values: list[str]) -> dict[str, str]:
-    """Parse repeated ``NAME=URL`` options; raise typer.BadParameter on a malformed one."""
+    """Parse repeated ``NAME=URL`` options; raise typer.BadParameter on a malformed one or on credentials."""
+    from executor.settings import check_service_url
+
     services: dict[str, str] = {}
     for value in values:
         name, sep, url = value.partition("=")
         if not sep or not name or not url.startswith(("http://", "https://")):
+            if "@" in value:  # do not echo what may be a password
+                raise typer.BadParameter("expected NAME=http://host:port", param_hint="--service")
             raise typer.BadParameter(f"expected NAME=http://host:port, got {value!r}", param_hint="--service")
+        try:
+            check_service_url(name, url)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--service") from exc
         services[name] = url
     return services
+
+
+def _fail(message: str) -> typer.Exit:
+    err(f"error: {message}")
+    return typer.Exit(code=USAGE_ERROR)
+
+
+def read_token(token: str | None, token_file: Path | None) -> str | None:
+    """Return the token of --token, --token-file or BOIFI_EXECUTOR_TOKEN; raise typer.Exit(2) on a bad one."""
+    if token is not None and token_file is not None:
+        raise _fail("give --token or --token-file, not both")
+    if token_file is not None:
+        try:
+            text = token_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+            raise _fail(f"cannot read --token-file {token_file}: {reason}") from exc
+        token = text.removesuffix("\n").removesuffix("\r")
+        if not token:
+            raise _fail(f"--token-file {token_file} is empty")
+    if token is None:
+        token = os.environ.get(TOKEN_ENV) or None
+    return token
 
 
 def run_executor(
@@ -57,19 +95,40 @@ def register(app: typer.Typer) -> None:
         ),
         seed: int | None = typer.Option(None, help="Seed of the random source, for reproducible runs."),
         rate_rps: float = typer.Option(50.0, help="Default load-driver rate in requests per second."),
+        token: str | None = typer.Option(
+            None,
+            help=f"Bearer token the control API requires (prefer --token-file or {TOKEN_ENV}: other "
+            "users can read a command line).",
+        ),
+        token_file: Path | None = typer.Option(  # noqa: B008
+            None, help="File holding the token (a mounted secret); one trailing newline is ignored."
+        ),
+        allowed_host: list[str] = typer.Option(  # noqa: B008
+            [], "--allowed-host", help="Extra host name the control API answers to (repeatable)."
+        ),
     ) -> None:
         """Run the embedded executor: control API, fault proxy and demo services."""
         from executor import ExecutorSettings, ExecutorStartError
 
-        settings = ExecutorSettings(
-            host=host,
-            port=port,
-            proxy_port=proxy_port,
-            demo=demo,
-            services=parse_services(service),
-            seed=seed,
-            default_rate_rps=rate_rps,
-        )
+        services = parse_services(service)
+        secret = read_token(token, token_file)
+        try:
+            settings = ExecutorSettings(
+                host=host,
+                port=port,
+                proxy_port=proxy_port,
+                demo=demo,
+                services=services,
+                seed=seed,
+                default_rate_rps=rate_rps,
+                token=secret,
+                allowed_hosts=allowed_host,
+            )
+        except ValueError as exc:
+            raise _fail(str(exc)) from exc
+        if secret is None and not settings.on_loopback:
+            where = f"--host {host}" if host else "--host ''"
+            raise _fail(f"{where} is reachable from other machines: set a token ({_HOW_TO_SET_A_TOKEN})")
         try:
             run_executor(settings)
         except ExecutorStartError as exc:
