@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from cli.exit_codes import ExitCode
 from cli.output import err
 from cli.signals import StopSignals
 
@@ -18,7 +19,6 @@ if TYPE_CHECKING:  # imported in the bodies: `boifi --help` must not load the ex
 __all__ = ["parse_services", "read_token", "register", "run_executor"]
 
 TOKEN_ENV = "BOIFI_EXECUTOR_TOKEN"
-USAGE_ERROR = 2
 _HOW_TO_SET_A_TOKEN = f"pass --token-file PATH or set {TOKEN_ENV}"
 
 
@@ -43,7 +43,7 @@ def parse_services(values: list[str]) -> dict[str, str]:
 
 def _fail(message: str) -> typer.Exit:
     err(f"error: {message}")
-    return typer.Exit(code=USAGE_ERROR)
+    return typer.Exit(code=ExitCode.BAD_SETTINGS)
 
 
 def read_token(token: str | None, token_file: Path | None) -> str | None:
