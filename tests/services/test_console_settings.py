@@ -49,8 +49,10 @@ SAMPLES: dict[str, tuple[str, str, Any]] = {
     "BOIFI_TELEMETRY_RETENTION_DAYS": ("telemetry_retention_days", "7", 7.0),
 }
 # Not settings: a flag `boifi up` passes to the dashboard (tests/dashboard/test_glue.py covers it), and the
-# dashboard's login password, which only dashboard/auth.py reads (tests/dashboard/test_auth.py covers it).
-FLAGS = {"BOIFI_EMBEDDED_EXECUTOR", "BOIFI_DASHBOARD_PASSWORD"}
+# dashboard's login password, which only dashboard/auth.py reads (tests/dashboard/test_auth.py covers it),
+# `boifi executor`'s token, which only cli/executor_cmd.py reads (tests/cli/test_executor_cmd_security.py),
+# and the commands' log level, which only cli/problems.py reads (tests/cli/test_storage_errors.py).
+FLAGS = {"BOIFI_EMBEDDED_EXECUTOR", "BOIFI_DASHBOARD_PASSWORD", "BOIFI_EXECUTOR_TOKEN", "BOIFI_LOG_LEVEL"}
 
 
 def _readme_variables() -> set[str]:
