@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -136,6 +137,16 @@ def test_health_probes_stay_open_and_reveal_nothing(guarded: EmbeddedExecutor, h
     assert http.get(guarded.base_url + "/v1/health").json() == {"status": "healthy"}
     assert http.get(guarded.base_url + "/health").json() == {"status": "healthy"}
     assert http.get(guarded.base_url + "/v1/ready").json() == {"status": "ready", "storage": "memory"}
+
+
+def test_the_token_is_never_logged(
+    guarded: EmbeddedExecutor, http: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        for headers in ({}, AUTH, {"Authorization": f"Bearer {TOKEN}-wrong"}):
+            http.get(guarded.base_url + "/v1/faults", headers=headers)
+            http.post(guarded.base_url + "/v1/faults/apply", content=b"x", headers=headers)
+    assert TOKEN not in caplog.text
 
 
 def test_the_token_is_never_in_a_repr(guarded: EmbeddedExecutor) -> None:
