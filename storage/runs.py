@@ -179,9 +179,14 @@ def finish_run(
     error: str | None = None,
     error_class: str | None = None,
     stop_reason: str | None = None,
+    fault_id: str | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Finalise a run in one transaction: status, end time, summary, timeline (if given), samples, error."""
+    """Finalise a run in one transaction: status, end time, summary, timeline and samples (if given), error.
+
+    Given samples replace the run's stored ones, as a given timeline replaces its timeline, so finishing a
+    run twice with the same values (a replayed write) stores the same run once.
+    """
     if not _run_exists(session, run_id):
         logger.warning("cannot finish run %s: it does not exist", run_id)
         return
@@ -193,10 +198,15 @@ def finish_run(
         error_class=error_class,
         stop_reason=stop_reason,
     )
+    if fault_id is not None:
+        values["fault_id"] = fault_id
     session.exec(update(Run).where(col(Run.id) == run_id).values(**values))
     if timeline:
         _replace_timeline(session, run_id, timeline)
-    _insert_samples(session, run_id, samples)
+    array = to_sample_array(samples)
+    if array.shape[0]:
+        session.exec(delete(LatencySample).where(col(LatencySample.run_id) == run_id))
+        _insert_samples(session, run_id, array)
     session.commit()
 
 
