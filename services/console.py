@@ -56,6 +56,8 @@ class Console:
                 max_workers=self.settings.max_concurrent_runs,
                 lease_sec=self.settings.lease_sec,
                 recover_on_start=recover_on_start,
+                spool_dir=self.settings.spool_dir,
+                spool_memory_items=self.settings.spool_memory_items,
             )
         except BaseException:
             # Nothing half-built may outlive a failed construction: close what exists, then re-raise.

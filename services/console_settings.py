@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +28,8 @@ class ConsoleSettings(BaseModel):
     health_interval_sec: float = 5.0
     active_faults_interval_sec: float = Field(default=2.0, gt=0)
     telemetry_retention_days: float = Field(default=30.0, gt=0)
+    spool_dir: Path | None = None  # None: services.spool_files.default_spool_dir()
+    spool_memory_items: int = Field(default=200_000, gt=0)  # services.spool.DEFAULT_MEMORY_ITEMS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ConsoleSettings:

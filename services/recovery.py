@@ -1,8 +1,10 @@
 """Crash recovery: interrupt runs whose owner stopped renewing their heartbeat, and remove their faults.
 
-It also removes faults that ended runs left behind: a direct-mode apply that timed out or lost its connection
-never learnt its fault's id, and the client's own halt by idempotency key is best-effort (the Executor may
-have been unreachable just then), so such a fault can inject until its duration runs out.
+First it replays the spool files of processes that exited before storage took their runs' results
+(services/spool_replay.py), so a run whose real outcome waited in a spool file gets that outcome, not
+`interrupted`. It also removes faults that ended runs left behind: a direct-mode apply that timed out or lost
+its connection never learnt its fault's id, and the client's own halt by idempotency key is best-effort (the
+Executor may have been unreachable just then), so such a fault can inject until its duration runs out.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
 from client import ActiveFault, ExecutorClientError, HttpExecutorClient
+from services.spool_replay import replay_spool_files
 from storage import RunStatus
 
 logger = logging.getLogger(__name__)
@@ -71,21 +75,27 @@ def recover_orphaned_runs(
     lease_sec: float = 30.0,
     owner: str | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    spool_dir: Path | None = None,
 ) -> list[RecoveredRun]:
-    """Mark runs orphaned longer than `lease_sec` as interrupted and remove their faults from the Executor.
+    """Replay spool files; mark runs orphaned longer than `lease_sec` interrupted and remove their faults.
 
     A run is touched only through a compare-and-set on its heartbeat, so a run that another live process
-    renewed in the meantime is left alone. `client_for(executor_url, api_mode)` gives the client that can
-    remove a run's fault (None when there is none for that Executor: the run is still marked, and the note
-    says so).
+    renewed in the meantime is left alone, and so is a run whose results wait in a spool file (`spool_dir`,
+    default `services.spool_files.default_spool_dir()`) that could not be replayed yet.
+    `client_for(executor_url, api_mode)` gives the client that can remove a run's fault (None when there is
+    none for that Executor: the run is still marked, and the note says so).
     """
+    replay = replay_spool_files(engine=engine, directory=spool_dir)
+    results = _replayed(engine, replay.stored)
+    spooled = set(replay.kept) | set(replay.held)
     current = now()
     cutoff = current - timedelta(seconds=lease_sec)
     with Session(engine) as session:
         orphans = storage.orphaned_runs(session, lease_sec=lease_sec, now=current, exclude_owner=owner)
-    results: list[RecoveredRun] = []
     for run in orphans:
         run_id = int(run.id)  # type: ignore[arg-type]
+        if run_id in spooled:
+            continue
         reason = f"interrupted: owner {run.owner} stopped renewing its heartbeat"
         with Session(engine) as session:
             claimed = storage.mark_interrupted(
@@ -106,10 +116,31 @@ def recover_orphaned_runs(
                 detail = f"could not remove fault {fault_id}: {exc}"
                 logger.warning("recovery of run %s: %s", run_id, detail)
         results.append(RecoveredRun(run_id=run_id, fault_id=fault_id, fault_removed=removed, detail=detail))
-    handled = {result.run_id for result in results}
+    handled = {result.run_id for result in results} - set(replay.stored)
     results.extend(
         halt_leftover_faults(engine=engine, client_for=client_for, now=lambda: current, exclude=handled)
     )
+    return results
+
+
+def _replayed(engine: Engine, run_ids: Collection[int]) -> list[RecoveredRun]:
+    """Say what replaying spool files stored: each run with the status it now has."""
+    results = []
+    for run_id in run_ids:
+        with Session(engine) as session:
+            run = session.get(storage.Run, run_id)
+            status = str(getattr(run.status, "value", run.status)) if run is not None else "deleted"
+            fault_id = run.fault_id if run is not None else None
+        logger.warning("recovery: stored the results of run %s kept in its spool file (%s)", run_id, status)
+        results.append(
+            RecoveredRun(
+                run_id=run_id,
+                fault_id=fault_id,
+                fault_removed=False,
+                detail="results stored from its spool file",
+                run_status=status,
+            )
+        )
     return results
 
 

@@ -1,7 +1,10 @@
 """The worker side of a run: execute it through the client and record its progress, outcome and lease.
 
 `Runner` (services/runner.py) owns the threads and the bookkeeping of which runs are active; this module
-does what happens on a run's own worker thread, and renews the leases of the active runs on another.
+does what happens on a run's own worker thread, and renews the leases of the active runs on another. A run's
+writes go through the storage spool (services/spool.py): they never wait on the database mid-run and never
+raise into the run, so a storage outage cannot stop a run from ending by its own rules, and its outcome is
+kept in memory (`RunRecorder.outcome`) whether or not storage has it yet.
 """
 
 from __future__ import annotations
@@ -9,9 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -20,6 +26,9 @@ import storage
 from client import ExecutorCancelledError, ExecutorClientError, FaultPlan, HttpExecutorClient, RawObservation
 from services.guardrail import Guardrail
 from services.observations import p99_of, request_count_of, samples_of, summary_of, timeline_of
+from services.pending_writes import fault_id_write, finish_write, progress_write, start_write
+from services.spool import Spool
+from services.storage_errors import TRANSIENT_ERRORS, describe_storage_error
 from services.worker import Wait, Worker, event_wait
 from storage import RunStatus
 
@@ -30,6 +39,10 @@ STOPPED_STATUSES = frozenset({RunStatus.CANCELLED, RunStatus.GUARDRAIL_STOP})
 
 # A completed run keeps its observation's warnings in `error` after this prefix (no column of their own).
 WARNING_PREFIX = "warning: "
+
+# How long a run's end waits for storage to take its outcome before the run is done anyway (it stays queued).
+FINISH_STORE_WAIT_SEC = 5.0
+_KEPT_OUTCOMES = 256
 
 
 def run_warning(run: storage.Run) -> str | None:
@@ -64,13 +77,36 @@ class ActiveRun:
         self.cancel.set()
 
 
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run of this process ended, as its worker saw it (storage may not have it yet)."""
+
+    run_id: int
+    status: RunStatus
+    summary: Mapping[str, Any]  # the measures of `services.observations.summary_of`; empty without any
+    error: str | None
+    error_class: str | None
+    stop_reason: str | None
+    fault_id: str | None
+    sample_count: int
+    finished_at: datetime
+
+    @property
+    def request_count(self) -> int | None:
+        count = self.summary.get("request_count")
+        return int(count) if count is not None else None
+
+
 class RunRecorder:
-    """Execute one run through the shared client on the calling thread and write what happens to storage.
+    """Execute one run through the shared client on the calling thread and hand what happens to the spool.
+
+    Without a `spool` of its own it stores each write at once on the calling thread (never raising).
 
     Example::
 
         recorder = RunRecorder(engine=engine, client=client, now=utc_now)
         recorder.execute(active, timeout_sec=None, start_time=None)
+        recorder.outcome(active.run_id)
     """
 
     def __init__(
@@ -80,14 +116,25 @@ class RunRecorder:
         client: HttpExecutorClient,
         now: Callable[[], datetime],
         progress_interval_sec: float = 1.0,
+        spool: Spool | None = None,
+        finish_store_wait_sec: float = FINISH_STORE_WAIT_SEC,
     ) -> None:
         self.engine = engine
         self.client = client
+        self.spool = spool if spool is not None else Spool(engine=engine, now=now)
         self._now = now
         self._progress_interval_sec = progress_interval_sec
+        self._finish_store_wait_sec = finish_store_wait_sec
+        self._outcomes: OrderedDict[int, RunOutcome] = OrderedDict()
+        self._outcomes_lock = threading.Lock()
+
+    def outcome(self, run_id: int) -> RunOutcome | None:
+        """Return how run `run_id` ended in this process (one of the latest few hundred), or None."""
+        with self._outcomes_lock:
+            return self._outcomes.get(run_id)
 
     def execute(self, active: ActiveRun, timeout_sec: float | None, start_time: datetime | None) -> None:
-        """Run `active` to its end and record the outcome, which a recording failure turns into `failed`."""
+        """Run `active` to its end and record the outcome, which an unexpected error turns into `failed`."""
         try:
             self._execute(active, timeout_sec, start_time)
         except Exception:
@@ -98,8 +145,7 @@ class RunRecorder:
         if active.cancel.is_set():
             self.finish(active, active.stop_status, None)
             return
-        with Session(self.engine) as session:
-            storage.mark_running(session, run_id=active.run_id, now=self._now(), fault_id=active.fault_id)
+        self.spool.submit(start_write(active.run_id, at=self._now(), fault_id=active.fault_id))
         try:
             observation = self.client.apply_and_observe(
                 active.plan,
@@ -122,8 +168,7 @@ class RunRecorder:
         """Record the fault id, check the guardrail, and write progress at most every interval."""
         if observation.apply_id and active.fault_id is None:
             active.fault_id = observation.apply_id
-            with Session(self.engine) as session:
-                storage.set_fault_id(session, run_id=active.run_id, fault_id=observation.apply_id)
+            self.spool.submit(fault_id_write(active.run_id, observation.apply_id))
         if active.guardrail is not None and active.stop_reason is None:
             reason = active.guardrail.violation(
                 request_count=request_count_of(observation),
@@ -135,13 +180,11 @@ class RunRecorder:
         now = time.monotonic()
         if now - active.last_progress_write >= self._progress_interval_sec:
             active.last_progress_write = now
-            with Session(self.engine) as session:
-                storage.update_progress(
-                    session,
-                    run_id=active.run_id,
-                    summary=summary_of(observation),
-                    timeline=timeline_of(observation),
+            self.spool.submit(
+                progress_write(
+                    active.run_id, summary=summary_of(observation), timeline=timeline_of(observation)
                 )
+            )
 
     def finish(
         self,
@@ -152,24 +195,44 @@ class RunRecorder:
         error: str | None = None,
         error_class: str | None = None,
     ) -> None:
-        """Finalise the run with `status` and whatever `observation` measured."""
+        """Keep the outcome of the run (`status`, what `observation` measured) and hand it to storage.
+
+        Waits up to `finish_store_wait_sec` for storage to take it; what storage refuses stays queued.
+        """
         if observation is not None and observation.apply_id and active.fault_id is None:
             active.fault_id = observation.apply_id
-        with Session(self.engine) as session:
-            if active.fault_id:
-                storage.set_fault_id(session, run_id=active.run_id, fault_id=active.fault_id)
-            storage.finish_run(
-                session,
-                run_id=active.run_id,
-                status=status,
-                summary=summary_of(observation) if observation is not None else None,
+        summary = summary_of(observation) if observation is not None else None
+        samples = samples_of(observation) if observation is not None else []
+        outcome = RunOutcome(
+            run_id=active.run_id,
+            status=RunStatus(status),
+            summary=MappingProxyType(dict(summary or {})),
+            error=error,
+            error_class=error_class,
+            stop_reason=active.stop_reason if status in STOPPED_STATUSES else None,
+            fault_id=active.fault_id,
+            sample_count=len(samples),
+            finished_at=self._now(),
+        )
+        with self._outcomes_lock:
+            self._outcomes[active.run_id] = outcome
+            while len(self._outcomes) > _KEPT_OUTCOMES:
+                self._outcomes.popitem(last=False)
+        self.spool.submit(
+            finish_write(
+                active.run_id,
+                status=outcome.status,
+                at=outcome.finished_at,
+                summary=summary,
                 timeline=timeline_of(observation) if observation is not None else (),
-                samples=samples_of(observation) if observation is not None else (),
+                samples=samples,
                 error=error,
                 error_class=error_class,
-                stop_reason=active.stop_reason if status in STOPPED_STATUSES else None,
-                now=self._now(),
+                stop_reason=outcome.stop_reason,
+                fault_id=active.fault_id,
             )
+        )
+        self.spool.wait_settled(active.run_id, self._finish_store_wait_sec)
 
 
 class Heartbeat:
@@ -196,6 +259,7 @@ class Heartbeat:
         self.owner = owner
         self._run_ids = run_ids
         self._now = now
+        self._failing = False
         self.worker = Worker(
             name="boifi-heartbeat",
             step=self.beat,
@@ -214,9 +278,18 @@ class Heartbeat:
         return self.worker.stop(timeout_sec)
 
     def beat(self) -> None:
-        """Renew the leases of the runs active right now; raise what storage raised."""
+        """Renew the leases of the runs active right now; an unavailable storage is logged once per outage."""
         run_ids = self._run_ids()
         if not run_ids:
             return
-        with Session(self.engine) as session:
-            storage.heartbeat(session, run_ids=run_ids, owner=self.owner, now=self._now())
+        try:
+            with Session(self.engine) as session:
+                storage.heartbeat(session, run_ids=run_ids, owner=self.owner, now=self._now())
+        except TRANSIENT_ERRORS as exc:
+            if not self._failing:
+                self._failing = True
+                logger.warning("cannot renew the leases of runs %s: %s", run_ids, describe_storage_error(exc))
+            return
+        if self._failing:
+            self._failing = False
+            logger.warning("the leases of runs %s are renewed again", run_ids)

@@ -3,7 +3,9 @@
 Pages and the CLI call `submit` and get a run id at once; the run row is written before the apply starts, so a
 crash leaves a visible run (and, in policy mode, a policy name) for recovery to clean up. What happens on a
 run's own worker thread (apply, progress, guardrail, outcome) and the lease renewal live in
-`services.run_recording`.
+`services.run_recording`; every later write of a run goes through one storage spool (`services.spool`), which
+keeps what storage refuses and stores it when storage answers again. `outcome` and `storage_backlog` say how a
+run ended and what is not stored yet, whatever storage does.
 
 Workers are daemon threads, so that an exiting interpreter does not first wait for every run to take its full
 course (it joins non-daemon threads before running `atexit` hooks); instead an `atexit` hook, registered by
@@ -22,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -29,7 +32,9 @@ from sqlmodel import Session
 import storage
 from client import ApiMode, FaultPlan, HttpExecutorClient
 from services.guardrail import Guardrail
-from services.run_recording import ActiveRun, Heartbeat, RunRecorder
+from services.run_recording import ActiveRun, Heartbeat, RunOutcome, RunRecorder
+from services.spool import DEFAULT_MEMORY_ITEMS, Spool, StorageBacklog
+from services.storage_errors import describe_storage_error
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +45,7 @@ HALTED_BY_USER = "halted by user"
 SHUT_DOWN = "console shut down"
 PROCESS_EXITING = "console process exiting"
 SHUTDOWN_TIMEOUT_SEC = 30.0
+SPOOL_CLOSE_SEC = 5.0  # at shutdown, how long storage may take to accept what waits before it is spooled
 
 
 def make_owner_id() -> str:
@@ -75,6 +81,8 @@ class Runner:
         progress_interval_sec: float = 1.0,
         recover_on_start: bool = True,
         now: Callable[[], datetime] = utc_now,
+        spool_dir: Path | None = None,
+        spool_memory_items: int = DEFAULT_MEMORY_ITEMS,
     ) -> None:
         self.engine = engine
         self.client = client
@@ -82,8 +90,13 @@ class Runner:
         self.lease_sec = lease_sec
         self._recover_on_start = recover_on_start
         self._now = now
+        self.spool = Spool(engine=engine, directory=spool_dir, memory_items=spool_memory_items, now=now)
         self._recorder = RunRecorder(
-            engine=engine, client=client, now=now, progress_interval_sec=progress_interval_sec
+            engine=engine,
+            client=client,
+            now=now,
+            progress_interval_sec=progress_interval_sec,
+            spool=self.spool,
         )
         self._slots = threading.BoundedSemaphore(max_workers)
         self._lock = threading.Lock()
@@ -95,7 +108,7 @@ class Runner:
             heartbeat_interval_sec if heartbeat_interval_sec is not None else max(lease_sec / 3.0, 0.05)
         )
         self._heartbeat = Heartbeat(
-            engine=engine, owner=self.owner, run_ids=self.active_run_ids, interval_sec=interval, now=now
+            engine=engine, owner=self.owner, run_ids=self._leased_run_ids, interval_sec=interval, now=now
         )
 
     def start(self) -> None:
@@ -104,6 +117,7 @@ class Runner:
             if self._started or self._closed.is_set():
                 return
             self._started = True
+        self.spool.start()
         self._heartbeat.start()
         atexit.register(self._shutdown_at_exit)
         if self._recover_on_start:
@@ -115,6 +129,7 @@ class Runner:
                 lease_sec=self.lease_sec,
                 owner=self.owner,
                 now=self._now,
+                spool_dir=self.spool.directory,
             )
 
     def _client_for(self, executor_url: str, api_mode: str) -> HttpExecutorClient | None:
@@ -208,6 +223,18 @@ class Runner:
         with self._lock:
             return sorted(self._active)
 
+    def _leased_run_ids(self) -> list[int]:
+        """Active runs, and ended ones whose end storage has not taken yet: both keep their lease."""
+        return sorted(set(self.active_run_ids()) | set(self.spool.pending_run_ids()))
+
+    def outcome(self, run_id: int) -> RunOutcome | None:
+        """Return how run `run_id` of this process ended, from memory (stored or not); None if unknown."""
+        return self._recorder.outcome(run_id)
+
+    def storage_backlog(self, run_id: int | None = None) -> StorageBacklog:
+        """Return what storage has not taken yet, of every run of this process or of `run_id`."""
+        return self.spool.backlog(run_id)
+
     def wait(self, run_id: int, timeout: float | None = None) -> bool:
         """Block until the run has finished in this process; True if it did within `timeout`."""
         with self._lock:
@@ -235,8 +262,8 @@ class Runner:
         if cancel_active:
             for active in runs:
                 active.halt(reason)
+        deadline = time.monotonic() + timeout_sec
         if wait:
-            deadline = time.monotonic() + timeout_sec
             stuck = [active for active in runs if not active.done.wait(max(0.0, deadline - time.monotonic()))]
             if stuck and cancel_active:
                 self._mark_stuck(
@@ -244,6 +271,9 @@ class Runner:
                 )
         if first_call:
             self._heartbeat.stop()
+            # What storage has not taken by now goes to spool files, which the next start replays.
+            budget = min(SPOOL_CLOSE_SEC, max(0.0, deadline - time.monotonic())) if wait else 0.0
+            self.spool.close(timeout_sec=budget)
 
     def _shutdown_at_exit(self) -> None:
         self.shutdown(reason=PROCESS_EXITING)
@@ -257,8 +287,10 @@ class Runner:
             try:
                 with Session(self.engine) as session:
                     storage.mark_interrupted(session, run_id=active.run_id, reason=reason, now=self._now())
-            except Exception:
-                logger.exception("could not mark run %s interrupted", active.run_id)
+            except Exception as exc:
+                logger.warning(
+                    "could not mark run %s interrupted: %s", active.run_id, describe_storage_error(exc)
+                )
 
     def _work(self, active: ActiveRun, timeout_sec: float | None, start_time: datetime | None) -> None:
         try:
