@@ -23,12 +23,16 @@ def _find_bin(name: str) -> str | None:
 
 
 class PostgresServer:
-    """Run `initdb` + `pg_ctl` in a temporary directory (as user `postgres` when root); stop on close.
+    """Run `initdb` + `pg_ctl` in a temporary directory (as user `postgres` when root); remove it on close.
+
+    `stop` and `start` again keep the port and the data: an outage of the same database.
 
     Example::
 
         with PostgresServer() as server:
             engine = make_engine(server.url)
+            server.stop()
+            server.start()
     """
 
     def __init__(self) -> None:
@@ -54,15 +58,9 @@ class PostgresServer:
         return list(command)
 
     def start(self) -> PostgresServer:
-        if os.geteuid() == 0:
-            shutil.chown(self.directory, user="postgres")
-        subprocess.run(
-            self._as_owner(
-                str(self.initdb), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"
-            ),
-            check=True,
-            capture_output=True,
-        )
+        """Create the cluster (the first time), start the server and wait until it listens."""
+        if not (self.data / "PG_VERSION").exists():
+            self._init()
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
         subprocess.run(
             self._as_owner(
@@ -84,22 +82,39 @@ class PostgresServer:
         wait_until(self._listening, timeout=30, interval=0.1, what="PostgreSQL to listen")
         return self
 
+    def _init(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, user="postgres")
+        subprocess.run(
+            self._as_owner(
+                str(self.initdb), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"
+            ),
+            check=True,
+            capture_output=True,
+        )
+
     def _listening(self) -> bool:
         with socket.socket() as sock:
             return sock.connect_ex(("127.0.0.1", self.port)) == 0
 
     def stop(self) -> None:
+        """Stop the server at once (its clients lose their connections); keep its port and data."""
         if self._started:
             subprocess.run(
-                self._as_owner(str(self.pg_ctl), "-D", str(self.data), "-m", "immediate", "stop"),
+                self._as_owner(str(self.pg_ctl), "-D", str(self.data), "-m", "immediate", "-w", "stop"),
                 capture_output=True,
                 timeout=60,
             )
             self._started = False
+            wait_until(lambda: not self._listening(), timeout=30, interval=0.1, what="PostgreSQL to stop")
+
+    def close(self) -> None:
+        """Stop the server and remove its directory."""
+        self.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def __enter__(self) -> PostgresServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        self.close()
