@@ -28,7 +28,8 @@ from sqlmodel import Session
 import storage
 from client import FaultPlan
 from executor import EmbeddedExecutor
-from services.console import Console, ConsoleSettings
+from services.console import Console
+from services.console_settings import ConsoleSettings
 from services.guardrail import Guardrail
 from services.run_recording import RunOutcome
 from services.spool_replay import replay_spool_files

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 import storage
+from services.console_settings import ConsoleSettings
 from services.pending_writes import (
     PendingWrite,
     WriteKind,
@@ -24,7 +25,7 @@ from services.pending_writes import (
     start_write,
 )
 from services.recovery import recover_orphaned_runs
-from services.spool import Spool
+from services.spool import DEFAULT_MEMORY_ITEMS, Spool
 from services.spool_files import SpoolFile, database_key, spool_paths
 from services.spool_replay import replay_spool_files
 from services.storage_errors import describe_storage_error
@@ -304,3 +305,7 @@ def test_a_run_whose_write_is_a_bug_does_not_hold_up_the_others(
 def test_storage_errors_are_described_in_one_line_without_sql() -> None:
     error = OperationalError("INSERT INTO runs ...", {}, sqlite3.OperationalError("database or disk is full"))
     assert describe_storage_error(error) == "database or disk is full"
+
+
+def test_the_memory_bound_setting_defaults_to_the_spools_own() -> None:
+    assert ConsoleSettings().spool_memory_items == DEFAULT_MEMORY_ITEMS
