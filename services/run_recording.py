@@ -28,7 +28,6 @@ from services.guardrail import Guardrail
 from services.observations import p99_of, request_count_of, samples_of, summary_of, timeline_of
 from services.pending_writes import fault_id_write, finish_write, progress_write, start_write
 from services.spool import Spool
-from services.storage_errors import TRANSIENT_ERRORS, describe_storage_error
 from services.worker import Wait, Worker, event_wait
 from storage import RunStatus
 
@@ -285,10 +284,10 @@ class Heartbeat:
         try:
             with Session(self.engine) as session:
                 storage.heartbeat(session, run_ids=run_ids, owner=self.owner, now=self._now())
-        except TRANSIENT_ERRORS as exc:
+        except storage.STORAGE_ERRORS as exc:
             if not self._failing:
                 self._failing = True
-                logger.warning("cannot renew the leases of runs %s: %s", run_ids, describe_storage_error(exc))
+                logger.warning("cannot renew the leases of runs %s: %s", run_ids, storage.describe_error(exc))
             return
         if self._failing:
             self._failing = False

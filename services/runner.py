@@ -34,7 +34,6 @@ from client import ApiMode, FaultPlan, HttpExecutorClient
 from services.guardrail import Guardrail
 from services.run_recording import ActiveRun, Heartbeat, RunOutcome, RunRecorder
 from services.spool import DEFAULT_MEMORY_ITEMS, Spool, StorageBacklog
-from services.storage_errors import describe_storage_error
 
 logger = logging.getLogger(__name__)
 
@@ -289,7 +288,7 @@ class Runner:
                     storage.mark_interrupted(session, run_id=active.run_id, reason=reason, now=self._now())
             except Exception as exc:
                 logger.warning(
-                    "could not mark run %s interrupted: %s", active.run_id, describe_storage_error(exc)
+                    "could not mark run %s interrupted: %s", active.run_id, storage.describe_error(exc)
                 )
 
     def _work(self, active: ActiveRun, timeout_sec: float | None, start_time: datetime | None) -> None:

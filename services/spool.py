@@ -23,10 +23,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential
 
+import storage
 from services.pending_writes import PendingWrite, WriteKind
 from services.run_backlog import RunBacklog
 from services.spool_files import database_key, default_spool_dir
-from services.storage_errors import TRANSIENT_ERRORS, describe_storage_error
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class Spool:
             except Exception as exc:
                 stored_all = False
                 self._note_failure(run_id, exc)
-                if isinstance(exc, TRANSIENT_ERRORS):
+                if isinstance(exc, storage.STORAGE_ERRORS):
                     break  # storage is down: the other runs' writes would fail the same way
         if stored_all:
             self._note_success()
@@ -231,7 +231,7 @@ class Spool:
                     run.release()
 
     def _note_failure(self, run_id: int, exc: Exception) -> None:
-        text = describe_storage_error(exc)
+        text = storage.describe_error(exc)
         with self._changed:
             self._failures += 1
             self._last_error = text
@@ -240,15 +240,13 @@ class Spool:
                 self._failing = True
                 self._since = self._now()
             self._changed.notify_all()
-        if not isinstance(exc, TRANSIENT_ERRORS):
+        if not isinstance(exc, storage.STORAGE_ERRORS):
             if text not in self._reported:  # a bug, not an outage: its traceback helps
                 self._reported.add(text)
                 logger.error("could not store the results of run %s: %s", run_id, text, exc_info=exc)
         elif first:
-            database = self.engine.url.render_as_string(hide_password=True)
-            logger.warning(
-                "storage unavailable (%s): %s; keeping run results until it answers", database, text
-            )
+            problem = storage.describe_failure(self.engine.url, exc)
+            logger.warning("storage unavailable: %s; keeping run results until it answers", problem)
 
     def _note_success(self) -> None:
         with self._changed:

@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+import storage
 from services.pending_writes import fold, in_order
 from services.spool_files import SpoolFile, database_key, default_spool_dir, run_id_of, spool_paths
-from services.storage_errors import describe_storage_error
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def replay_spool_files(*, engine: Engine, directory: Path | None = None) -> Spoo
                 for write in in_order(fold(spool_file.read())):
                     write.store(session)
         except Exception as exc:
-            logger.warning("spool file %s not replayed yet: %s", path, describe_storage_error(exc))
+            logger.warning("spool file %s not replayed yet: %s", path, storage.describe_error(exc))
             kept.append(run_id)
             spool_file.release()
         else:

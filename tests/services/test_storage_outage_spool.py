@@ -28,7 +28,6 @@ from services.recovery import recover_orphaned_runs
 from services.spool import DEFAULT_MEMORY_ITEMS, Spool
 from services.spool_files import SpoolFile, database_key, spool_paths
 from services.spool_replay import replay_spool_files
-from services.storage_errors import describe_storage_error
 from storage import RunStatus
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -280,7 +279,7 @@ def test_an_outage_is_one_warning_line_and_its_end_another(
     assert spool.flush()
     messages = [(record.levelno, record.getMessage()) for record in caplog.records]
     assert len(messages) == 2 and all(level == logging.WARNING for level, _ in messages)
-    assert "storage unavailable (sqlite:///" in messages[0][1] and "readonly database" in messages[0][1]
+    assert messages[0][1].startswith(f"storage unavailable: database is read-only: {tmp_path / 'runs.db'};")
     assert not any(record.exc_info for record in caplog.records)
 
 
@@ -300,11 +299,6 @@ def test_a_run_whose_write_is_a_bug_does_not_hold_up_the_others(
     assert stored(engine, good).run.status is RunStatus.GUARDRAIL_STOP
     assert spool.backlog().runs == (bad,)  # kept, not dropped
     assert [record.levelno for record in caplog.records if record.exc_info] == [logging.ERROR]
-
-
-def test_storage_errors_are_described_in_one_line_without_sql() -> None:
-    error = OperationalError("INSERT INTO runs ...", {}, sqlite3.OperationalError("database or disk is full"))
-    assert describe_storage_error(error) == "database or disk is full"
 
 
 def test_the_memory_bound_setting_defaults_to_the_spools_own() -> None:
