@@ -181,6 +181,7 @@ def test_log_out_shows_the_form_again(database_url: str, unreachable_executor: s
     assert _only_the_form(at) == []
 
 
+@pytest.mark.slow
 def test_oidc_shows_only_a_log_in_button_and_explains_a_failed_start(database_url: str) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets = OIDC_SECRETS

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from client import HttpExecutorClient
 from services.holder import EmbeddedHandle, _default_config
 
 
+@pytest.mark.slow
 def test_the_embedded_executor_gets_a_fresh_token_and_the_client_sends_it() -> None:
     first, second = EmbeddedHandle(), EmbeddedHandle()
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 from sqlmodel import Session
@@ -16,6 +17,7 @@ def _columns(engine: object) -> set[str]:
     return {column["name"] for column in inspect(engine).get_columns("runs")}  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_an_older_database_gains_the_column_and_keeps_its_runs(tmp_path: Path) -> None:
     engine = storage.make_engine(f"sqlite:///{tmp_path / 'older.db'}")
     upgrade(engine, "0006")
