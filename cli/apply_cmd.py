@@ -18,6 +18,7 @@ from cli.signals import StopSignals
 
 if TYPE_CHECKING:  # the command imports these in its body: `boifi --help` must not load storage or the client
     import storage
+    from cli.run_report import RunReport
     from client import FaultPlan
     from services.console import Console
     from services.guardrail import Guardrail
@@ -135,9 +136,11 @@ def _open_console(
     )
 
 
-def _exit_code(row: dict[str, Any]) -> int:
+def _exit_code(row: dict[str, Any], unstored: dict[str, Any]) -> int:
     import storage
 
+    if unstored:
+        return ExitCode.UNSTORED
     if row["status"] == storage.RunStatus.COMPLETED.value:
         return ExitCode.OK
     if row["status"] == storage.RunStatus.FAILED.value and row.get("error_class") in UNREACHABLE_ERRORS:
@@ -180,9 +183,8 @@ def apply(
     ] = None,
 ) -> None:
     """Apply one fault plan, show progress, store the run and print its observation."""
-    import storage
     from cli.plan_file import PlanFileError, load_plan
-    from cli.run_report import planned_run, read_run
+    from cli.run_report import final_report, planned_run
     from services.guardrail import Guardrail
     from services.runner import SHUT_DOWN
 
@@ -213,15 +215,16 @@ def apply(
             signum, close_s = _watch(console, run_id, stop, progress, plan.duration_seconds)
             console.close(reason=SHUT_DOWN, timeout_sec=close_s)
         # Read after the console closed: closing records a run that did not stop in time as interrupted.
-        run, timeline = read_run(console, run_id, with_timeline=True)
-        row = storage.run_record(run)
+        report = final_report(console, run_id, last_known=progress.run)
+        if report.unstored:
+            err(_unstored_line(run_id, report))
         if json_output:
-            print_json({"run": row, "timeline": timeline})
+            print_json(report.document())
         else:
-            typer.echo(describe_run(row))
+            typer.echo(describe_run(report.record))
     if signum is not None:
         raise typer.Exit(128 + signum)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
-    raise typer.Exit(_exit_code(row))
+    raise typer.Exit(_exit_code(report.record, report.unstored))
 
 
 def _submit(
@@ -241,3 +244,14 @@ def _submit(
         )
     except storage.STORAGE_ERRORS as exc:
         raise storage.StorageUnavailableError(storage.describe_failure(console.engine.url, exc)) from exc
+
+
+def _unstored_line(run_id: int, report: RunReport) -> str:
+    missing = ", ".join(
+        f"{value} {name}" if value is not True else name for name, value in report.unstored.items()
+    )
+    why = f" ({report.storage_error})" if report.storage_error else ""
+    return (
+        f"run {run_id} ended {report.run.status}, but storage has not taken all of it yet{why}: {missing} "
+        "kept for the next start or `boifi runs recover`"
+    )

@@ -1,16 +1,48 @@
-"""The run `boifi apply` reports on: read from storage, or as submitted while storage cannot be read."""
+"""What `boifi apply` prints at the end: the run's true outcome as an export record, and what is not stored.
+
+Storage is read once more after the console closed; where it has not taken the run's end yet (or cannot be
+read), the outcome the runner kept in memory fills the record in, and ``unstored`` says what storage is still
+missing (``{"samples": 812, "summary": true}``; empty when everything is stored)::
+
+    report = final_report(console, run_id, last_known=snapshot.run)
+    print_json(report.document())
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import storage
 from client import ApiMode
+from storage.runs import SUMMARY_COUNT_KEYS, SUMMARY_FLOAT_KEYS
+from storage.types import optional_float
 
 if TYPE_CHECKING:
     from client import FaultPlan
     from services.console import Console
+    from services.run_recording import RunOutcome
+
+NOT_STOPPED = "interrupted: the run did not stop before the command exited"
+
+
+@dataclass
+class RunReport:
+    """A run as `storage.run_record` shapes it, its stored timeline, and what storage does not have yet."""
+
+    run: storage.Run
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    unstored: dict[str, Any] = field(default_factory=dict)
+    storage_error: str | None = None  # why the last read of storage failed, if it did
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return storage.run_record(self.run)
+
+    def document(self) -> dict[str, Any]:
+        """Return what ``--json`` prints: ``{"run": ..., "timeline": [...], "unstored": {...}}``."""
+        return {"run": self.record, "timeline": self.timeline, "unstored": self.unstored}
 
 
 def read_run(
@@ -49,3 +81,51 @@ def planned_run(console: Console, run_id: int, plan: FaultPlan) -> storage.Run:
         api_mode=ApiMode(console.runner.api_mode),
         apply_key="",
     )
+
+
+def final_report(console: Console, run_id: int, *, last_known: storage.Run) -> RunReport:
+    """Return the run's true outcome: storage's record, completed from memory by what storage lacks."""
+    report = RunReport(run=last_known)
+    try:
+        report.run, report.timeline = read_run(console, run_id, with_timeline=True)
+    except storage.STORAGE_ERRORS as exc:
+        report.storage_error = storage.describe_failure(console.engine.url, exc)
+    backlog = console.runner.storage_backlog(run_id)
+    stored_end = report.storage_error is None and report.run.status not in storage.ACTIVE_STATUSES
+    if not stored_end:
+        outcome = console.runner.outcome(run_id)
+        if outcome is not None:
+            _apply_outcome(report.run, outcome)
+        else:  # the worker never ended (closing gave up on it): recovery will record it as interrupted
+            _set(report.run, status=storage.RunStatus.INTERRUPTED, error=NOT_STOPPED)
+    if backlog.samples:
+        report.unstored["samples"] = backlog.samples
+    if backlog.events:
+        report.unstored["events"] = backlog.events
+    if backlog.summaries or not stored_end:
+        report.unstored["summary"] = True
+    return report
+
+
+def _apply_outcome(run: storage.Run, outcome: RunOutcome) -> None:
+    values: dict[str, Any] = {
+        "status": storage.RunStatus(outcome.status),
+        "finished_at": outcome.finished_at,
+        "error": outcome.error,
+        "error_class": outcome.error_class,
+        "stop_reason": outcome.stop_reason,
+    }
+    if outcome.fault_id is not None:
+        values["fault_id"] = outcome.fault_id
+    for key in SUMMARY_COUNT_KEYS:
+        if outcome.summary.get(key) is not None:
+            values[key] = int(outcome.summary[key])
+    for key in SUMMARY_FLOAT_KEYS:
+        if key in outcome.summary:
+            values[key] = optional_float(outcome.summary[key])
+    _set(run, **values)
+
+
+def _set(run: storage.Run, **values: Any) -> None:
+    for name, value in values.items():
+        setattr(run, name, value)

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,9 +22,11 @@ import pytest
 import storage
 from cli.apply_cmd import Progress
 from cli.exit_codes import ExitCode
+from executor import EmbeddedExecutor
 from storage import RunStatus
-from tests.cli.processes import ROOT, clean_env
+from tests.cli.processes import ROOT, clean_env, runs_in
 from tests.ports import free_port
+from tests.waiting import wait_until
 
 PLAN = {
     "service": "payment",
@@ -222,3 +225,60 @@ def test_the_progress_line_survives_a_database_that_cannot_be_read(
     assert line.startswith("run 7 running"), line
     why = f"cannot open database {directory / 'x.db'}: directory {directory} does not exist"
     assert line.endswith(f"(storage unavailable: {why})"), line
+
+
+@pytest.mark.slow
+def test_json_tells_the_outcome_through_a_locked_database_and_matches_storage_once_it_is_back(
+    executor: EmbeddedExecutor, tmp_path: Path
+) -> None:
+    path = tmp_path / "apply.db"
+    database_url = _sqlite(path)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({**PLAN, "duration_seconds": 3}), encoding="utf-8")
+    env = clean_env(BOIFI_SPOOL_DIR=str(tmp_path / "spool"))
+    command = (
+        "apply",
+        str(plan),
+        "--json",
+        "--executor-url",
+        executor.base_url,
+        "--database-url",
+        database_url,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", *command], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert process.stderr is not None
+        while "submitted" not in (line := process.stderr.readline()):
+            assert line, "boifi apply ended before submitting"
+        wait_until(lambda: runs_in(database_url)[0].status == RunStatus.RUNNING, what="the run to start")
+        # Another process holds the write lock far beyond the busy timeout: every write of the run fails.
+        lock = sqlite3.connect(path, timeout=30, isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            out, rest = process.communicate(timeout=120)
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    stderr = line + rest
+    assert "Traceback" not in stderr, stderr
+    assert process.returncode == ExitCode.UNSTORED, stderr
+    printed = json.loads(out)
+    assert printed["run"]["status"] == "completed", stderr
+    assert printed["run"]["request_count"] > 0
+    assert printed["unstored"]["summary"] is True and printed["unstored"]["samples"] > 0, printed["unstored"]
+    # The database answers again: the next start (`boifi runs recover`) stores what was kept, exactly once.
+    recovered = run_boifi("runs", "recover", "--database-url", database_url, env=env)
+    assert recovered.returncode == 0, recovered.stderr
+    [run] = runs_in(database_url)
+    stored = storage.run_record(run)
+    liveness = ("heartbeat_at", "owner")  # renewed by whoever holds the lease: not part of the outcome
+    assert {k: v for k, v in stored.items() if k not in liveness} == {
+        k: v for k, v in printed["run"].items() if k not in liveness
+    }
