@@ -1,10 +1,10 @@
-"""Small Streamlit pieces shared by the pages: the Executor banner, run cards and the console guard."""
+"""Small Streamlit pieces shared by the pages: Executor and storage banners, run cards, the console guard."""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -15,6 +15,9 @@ from dashboard.factories import get_holder
 from services.console import Console
 from services.holder import ConsoleHolder
 from services.run_recording import run_warning
+
+if TYPE_CHECKING:
+    from services.spool import StorageBacklog
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +31,7 @@ STATUS_ICONS = {
     storage.RunStatus.GUARDRAIL_STOP: "🛡️",
 }
 RUN_STATUSES = tuple(status.value for status in storage.RunStatus)
+STORAGE_BANNER_REFRESH_SEC = 2.0
 
 
 def require_holder() -> ConsoleHolder:
@@ -35,7 +39,7 @@ def require_holder() -> ConsoleHolder:
     try:
         return get_holder()
     except Exception as exc:  # a page must show the reason, never a traceback
-        logger.exception("could not start the dashboard")
+        _log_start_failure("could not start the dashboard", exc)
         st.error(f"BOIFI Console could not start: {exc}. Fix the BOIFI_* environment variables and restart.")
         st.stop()
         raise  # st.stop raises; this keeps type checkers honest
@@ -44,13 +48,63 @@ def require_holder() -> ConsoleHolder:
 def try_console(holder: ConsoleHolder) -> Console | None:
     """Return the shared Console, or show why it could not be built and return None."""
     try:
-        return holder.console()
+        console = holder.console()
     except Exception as exc:  # e.g. a database that cannot be opened: say so, the Settings page can fix it
-        logger.exception("could not build the console")
+        _log_start_failure("could not build the console", exc)
         st.error(
             f"BOIFI Console could not connect its database or client: {exc}. Fix it on the Settings page."
         )
         return None
+    storage_banner(holder)
+    return console
+
+
+def _log_start_failure(what: str, exc: Exception) -> None:
+    """Log why the dashboard cannot start: one line for a bad setting or storage outage, else a traceback."""
+    from client.environment import SettingsError
+
+    expected = (
+        SettingsError,
+        storage.DatabaseUrlError,
+        storage.StorageUnavailableError,
+        *storage.STORAGE_ERRORS,
+    )
+    if isinstance(exc, expected):
+        logger.error("%s: %s", what, storage.describe_error(exc))
+    else:
+        logger.exception(what)
+
+
+def storage_outage_text(backlog: StorageBacklog) -> str | None:
+    """Return the storage banner's text for `backlog`, or None when storage has taken everything."""
+    if backlog.empty:
+        return None
+    waiting = f"{backlog.samples:,} samples waiting"
+    if backlog.summaries:
+        waiting += f", {backlog.summaries} final {'summary' if backlog.summaries == 1 else 'summaries'}"
+    runs = ", ".join(f"#{run_id}" for run_id in backlog.runs)
+    where = "in memory" if not backlog.spooled_runs else "in memory and spool files"
+    why = f" Storage said: {backlog.last_error}." if backlog.last_error else ""
+    return (
+        f"Storage unavailable: results are being kept {where}: {waiting} (runs {runs}). They are stored "
+        f"as soon as the database answers again.{why}"
+    )
+
+
+@st.fragment(run_every=STORAGE_BANNER_REFRESH_SEC)
+def storage_banner(holder: ConsoleHolder) -> None:
+    """Show on every page what waits for an unavailable storage; redrawn every 2 s, gone once stored."""
+    texts = []
+    try:
+        consoles = [holder.console(), *holder.retiring()]
+    except Exception:  # the page itself says why there is no console
+        return
+    for console in consoles:
+        text = storage_outage_text(console.runner.storage_backlog())
+        if text is not None:
+            texts.append(text)
+    for text in texts:
+        st.warning(text, icon="💾")
 
 
 def require_console() -> tuple[ConsoleHolder, Console]:
