@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import time
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ import typer
 
 from cli.exit_codes import UNREACHABLE_ERRORS, ExitCode
 from cli.output import describe_run, err, print_json
-from cli.signals import StopSignals
+from cli.signals import StopSignals, call_within
 
 if TYPE_CHECKING:  # the command imports these in its body: `boifi --help` must not load storage or the client
     import storage
@@ -44,6 +45,8 @@ POLL_S = 0.2
 PROGRESS_INTERVAL_S = 1.0
 STOP_BOUND_S = 30.0  # README: after a stop signal `boifi apply` exits within this, whatever else happens
 CLOSE_RESERVE_S = 12.0  # of it, what closing the console (storage, events, client) and the report may take
+REPORT_RESERVE_S = 2.0  # of that, what reading the run for the report may take
+EXIT_MARGIN_S = 1.5  # and what printing it and the interpreter's exit may take
 
 
 @dataclass
@@ -213,9 +216,14 @@ def apply(
             progress = Progress(planned_run(console, run_id, plan))
             progress.refresh(console, run_id)
             signum, close_s = _watch(console, run_id, stop, progress, plan.duration_seconds)
-            console.close(reason=SHUT_DOWN, timeout_sec=close_s)
+            exit_by = None if stop.received_at is None else stop.received_at + STOP_BOUND_S - EXIT_MARGIN_S
+            close = functools.partial(console.close, reason=SHUT_DOWN, timeout_sec=close_s)
+            if not call_within(close, None if exit_by is None else exit_by - REPORT_RESERVE_S):
+                err(
+                    "closing the console did not finish in time; what storage has not taken is replayed later"
+                )
         # Read after the console closed: closing records a run that did not stop in time as interrupted.
-        report = final_report(console, run_id, last_known=progress.run)
+        report = final_report(console, run_id, last_known=progress.run, exit_by=exit_by)
         if report.unstored:
             err(_unstored_line(run_id, report))
         if json_output:

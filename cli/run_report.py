@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import storage
+from cli.signals import call_within
 from client import ApiMode
 from storage.runs import SUMMARY_COUNT_KEYS, SUMMARY_FLOAT_KEYS
 from storage.types import optional_float
@@ -83,11 +84,20 @@ def planned_run(console: Console, run_id: int, plan: FaultPlan) -> storage.Run:
     )
 
 
-def final_report(console: Console, run_id: int, *, last_known: storage.Run) -> RunReport:
-    """Return the run's true outcome: storage's record, completed from memory by what storage lacks."""
+def final_report(
+    console: Console, run_id: int, *, last_known: storage.Run, exit_by: float | None = None
+) -> RunReport:
+    """Return the run's true outcome: storage's record, completed from memory by what storage lacks.
+
+    With `exit_by` storage gets until then to answer; after it the report is made from memory alone.
+    """
     report = RunReport(run=last_known)
+    read: list[tuple[storage.Run, list[dict[str, Any]]]] = []
     try:
-        report.run, report.timeline = read_run(console, run_id, with_timeline=True)
+        if call_within(lambda: read.append(read_run(console, run_id, with_timeline=True)), exit_by):
+            report.run, report.timeline = read[0]
+        else:
+            report.storage_error = "storage did not answer in time"
     except storage.STORAGE_ERRORS as exc:
         report.storage_error = storage.describe_failure(console.engine.url, exc)
     backlog = console.runner.storage_backlog(run_id)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import signal
+import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
-__all__ = ["StopSignals"]
+__all__ = ["StopSignals", "call_within"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -58,3 +60,29 @@ class StopSignals:
                 return False
             time.sleep(min(self._poll_s, remaining))
         return True
+
+
+def call_within(call: Callable[[], object], until: float | None) -> bool:
+    """Call `call`; with `until` (a `time.monotonic()` instant) on a daemon thread, given up on at `until`.
+
+    Return whether it finished in time. An exception it raised is raised here (when it finished in time).
+    """
+    if until is None:
+        call()
+        return True
+    failed: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed to the caller
+            failed.append(exc)
+
+    thread = threading.Thread(target=target, name="boifi-apply-exit", daemon=True)
+    thread.start()
+    thread.join(max(0.0, until - time.monotonic()))
+    if thread.is_alive():
+        return False
+    if failed:
+        raise failed[0]
+    return True

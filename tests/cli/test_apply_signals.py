@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -52,9 +53,14 @@ def test_a_stop_signal_halts_the_fault_marks_the_run_and_exits_128_plus_signum(
     assert f"run {run.id}: cancelled" in output
 
 
-def test_sigterm_exits_within_the_documented_30_s_against_a_frozen_executor(tmp_path: Path) -> None:
-    # The Executor takes every request and never finishes an answer: the apply, and the halt, hang on it.
-    database_url = f"sqlite:///{tmp_path / 'apply.db'}"
+@pytest.mark.parametrize("locked", [False, True], ids=["database-fine", "database-locked"])
+def test_sigterm_exits_within_the_documented_30_s_against_a_frozen_executor(
+    tmp_path: Path, locked: bool
+) -> None:
+    # The Executor takes every request and never finishes an answer: the apply, and the halt, hang on it;
+    # and (locked) another process holds the database's write lock from the signal on, past the busy timeout.
+    path = tmp_path / "apply.db"
+    database_url = f"sqlite:///{path}"
     plan_path = tmp_path / "plan.json"
     plan_path.write_text(json.dumps(LONG_PLAN), encoding="utf-8")
 
@@ -63,13 +69,23 @@ def test_sigterm_exits_within_the_documented_30_s_against_a_frozen_executor(tmp_
             return Answer(200, {"status": "healthy"})
         return DripHead()  # a status line, then one header byte every 0.5 s, for ever
 
-    with raw_serve(frozen) as server:
-        command = ("apply", str(plan_path), "--executor-url", server.url, "--database-url", database_url)
-        with boifi(*command, env=clean_env()) as process:
-            read_until(process, lambda line: "submitted" in line)
-            wait_until(lambda: server.requests("POST", "/v1/faults/apply"), what="the apply to hang")
-            process.send_signal(signal.SIGTERM)
-            output, _ = process.communicate(timeout=STOP_BOUND_S)  # README: exits within 30 s
+    lock = sqlite3.connect(path, timeout=60, isolation_level=None)
+    try:
+        with raw_serve(frozen) as server:
+            command = ("apply", str(plan_path), "--executor-url", server.url, "--database-url", database_url)
+            with boifi(*command, env=clean_env()) as process:
+                read_until(process, lambda line: "submitted" in line)
+                wait_until(lambda: server.requests("POST", "/v1/faults/apply"), what="the apply to hang")
+                if locked:
+                    lock.execute("BEGIN EXCLUSIVE")
+                process.send_signal(signal.SIGTERM)
+                output, _ = process.communicate(timeout=STOP_BOUND_S)  # README: exits within 30 s
+    finally:
+        if lock.in_transaction:
+            lock.execute("ROLLBACK")
+        lock.close()
     assert process.returncode == 143, output
-    [run] = runs_in(database_url)
-    assert run.status in (RunStatus.CANCELLED, RunStatus.INTERRUPTED), output
+    assert "Traceback" not in output
+    if not locked:
+        [run] = runs_in(database_url)
+        assert run.status in (RunStatus.CANCELLED, RunStatus.INTERRUPTED), output
