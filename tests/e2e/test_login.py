@@ -44,6 +44,10 @@ def test_up_with_a_password_shows_the_dashboard_only_after_the_right_one(tmp_pat
         wait_until(lambda: _ready(dashboard_url), timeout=90, interval=0.2, what="the dashboard")
         token = _dashboard_environ(process.pid)["BOIFI_AUTH_TOKEN"]
         assert len(token) >= 40 and not any(token in line for line in lines)
+        executor_url = lines[0].removeprefix("embedded executor: ")
+        assert httpx.get(executor_url + "/v1/faults", timeout=5).status_code == 401
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(executor_url + "/v1/faults", headers=bearer, timeout=5).status_code == 200
 
         page.goto(dashboard_url)
         field = page.get_by_role("textbox", name="password")

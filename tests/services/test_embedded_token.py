@@ -22,6 +22,9 @@ def test_the_embedded_executor_gets_a_fresh_token_and_the_client_sends_it() -> N
             assert [service.name for service in client.list_services()]
             assert client.list_active_faults() == []
         assert httpx.get(first.base_url + "/v1/health").status_code == 200
+        assert httpx.get(first.base_url + "/v1/faults").status_code == 401
+        wrong = {"Authorization": f"Bearer {second.token}"}
+        assert httpx.get(first.base_url + "/v1/faults", headers=wrong).status_code == 401
     finally:
         first.close()
         second.close()
