@@ -18,7 +18,7 @@ from executor.dataplane.demo_shop import DEMO_APIS, DemoShop
 from executor.dataplane.http1 import Http1Server
 from executor.dataplane.http_messages import CallbackHandler
 from executor.dataplane.metrics import ProxyCounters
-from executor.dataplane.proxy import PROXY_PREFIX, FaultProxy, ServiceTarget
+from executor.dataplane.proxy import PROXY_PREFIX, FaultProxy
 from executor.dataplane.traces import TraceCollector
 from executor.lifecycle.fault_runner import FaultRunner, LoadDefaults
 from executor.lifecycle.faultstore import FaultStore
@@ -26,6 +26,7 @@ from executor.lifecycle.loadgen import LoadDriver
 from executor.lifecycle.policy_store import PolicyStore
 from executor.model.clock import LOOP_CLOCK, Clock
 from executor.model.rules import Rule
+from executor.model.service_target import ServiceTarget
 from executor.settings import ExecutorSettings
 from executor.startup_errors import ExecutorStartError
 

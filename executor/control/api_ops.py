@@ -8,7 +8,7 @@ from aiohttp import web
 
 from executor.control.api_common import json_reply
 from executor.dataplane.metrics import ProxyCounters
-from executor.dataplane.proxy import ServiceTarget
+from executor.model.service_target import ServiceTarget
 
 __all__ = ["OpsApi"]
 

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from executor.dataplane.fault_holds import FaultHalted, HoldRegistry
 from executor.dataplane.http_messages import Reply, Request, Response
 from executor.dataplane.metrics import ProxyCounters
 from executor.dataplane.traces import TraceCollector
 from executor.dataplane.upstream_pool import UpstreamPool
 from executor.dataplane.upstream_response import UpstreamError, UpstreamResponse
-from executor.model.clock import LOOP_CLOCK, Cancellable, Clock
-from executor.model.fault_kinds import FAULT_HEADER, DelayFault, FaultKind, Injection, Sleep
+from executor.model.clock import LOOP_CLOCK, Clock
+from executor.model.fault_kinds import FAULT_HEADER, DelayFault, FaultKind, Injection
 from executor.model.header_names import PARENT_HEADER, TRACE_HEADER
 from executor.model.rules import Rule, first_match
+from executor.model.service_target import ServiceTarget
 
-__all__ = ["PROXY_PREFIX", "FaultHalted", "FaultProxy", "ServiceTarget"]
+__all__ = ["PROXY_PREFIX", "FaultProxy"]
 
 PROXY_PREFIX = "/s"
 _ROUTE = PROXY_PREFIX + "/"
@@ -50,19 +51,6 @@ _HOP_BY_HOP_HEAD = re.compile(
 )
 
 
-class FaultHalted(Exception):
-    """The fault holding a request was cancelled or deleted while it waited."""
-
-
-@dataclass(frozen=True)
-class ServiceTarget:
-    """A named upstream behind the proxy and the APIs it offers."""
-
-    name: str
-    upstream: str
-    apis: tuple[tuple[str, str], ...] = field(default_factory=tuple)
-
-
 class FaultProxy:
     """Forward ``/s/{service}/{path}`` to the service's upstream, injecting the first matching rule."""
 
@@ -84,11 +72,9 @@ class FaultProxy:
         self._counters = counters
         self._traces = traces
         self._namespace = namespace
-        self._clock = clock
         self._upstream_timeout_sec = upstream_timeout_sec
         self._pool: UpstreamPool | None = None
-        self._holds: dict[asyncio.Event, set[_Hold]] = {}  # held requests, by the halt that frees them
-        self._watchers: set[asyncio.Future[None]] = set()
+        self._holds = HoldRegistry(clock)
 
     async def open(self) -> None:
         """Create the connection pool the proxy forwards with."""
@@ -97,8 +83,7 @@ class FaultProxy:
 
     async def close(self) -> None:
         """Stop watching for halts and close the pool's idle connections."""
-        for watcher in list(self._watchers):
-            watcher.cancel()
+        self._holds.close()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -178,54 +163,9 @@ class FaultProxy:
         if halted is not None and halted.is_set():
             self._release(call, reply)
             return True
-        holds = self._holds_for(halted)
-        hold = _Hold(holds, functools.partial(self._release, call, reply))
         hold_s = (rule.action.start_delay_ms + fault.delay_ms) / 1000
-        hold.timer = self._clock.call_later(hold_s, hold.release)
-        holds.add(hold)
-        reply.attach(hold)
+        reply.attach(self._holds.hold(halted, hold_s, functools.partial(self._release, call, reply)))
         return True
-
-    def _halting_sleep(self, halted: asyncio.Event | None) -> Sleep:
-        """Return the task path's sleep: a hold on one timer, raising FaultHalted if its fault is halted."""
-        if halted is None:
-            return self._clock.sleep
-
-        async def interruptible(seconds: float) -> None:
-            if halted.is_set():
-                raise FaultHalted
-            woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            holds = self._holds_for(halted)
-            hold = _Hold(holds, functools.partial(_wake, woken))
-            hold.timer = self._clock.call_later(seconds, hold.release)
-            holds.add(hold)
-            try:
-                await woken
-            finally:
-                hold.cancel()
-            if halted.is_set():
-                raise FaultHalted
-
-        return interruptible
-
-    def _holds_for(self, halted: asyncio.Event | None) -> set[_Hold]:
-        if halted is None:
-            return set()  # nothing can halt it: nobody needs to find it
-        holds = self._holds.get(halted)
-        if holds is None:
-            holds = self._holds[halted] = set()
-            watcher = asyncio.ensure_future(self._release_when_halted(halted))
-            self._watchers.add(watcher)
-            watcher.add_done_callback(self._watchers.discard)
-        return holds
-
-    async def _release_when_halted(self, halted: asyncio.Event) -> None:
-        try:
-            await halted.wait()
-        finally:
-            holds = self._holds.pop(halted, set())
-        for hold in list(holds):
-            hold.release()
 
     def _release(self, call: _Call, reply: Reply) -> None:
         """End a request's hold: count the delay and forward it, marked as delayed."""
@@ -246,7 +186,7 @@ class FaultProxy:
         injection = Injection()
         if rule is not None:
             try:
-                injection = await rule.action.apply(self._halting_sleep(rule.halted))
+                injection = await rule.action.apply(self._holds.halting_sleep(rule.halted))
             except FaultHalted:
                 injection = Injection(kinds=[FaultKind.DELAY])
         self._counters.count_injection(name, injection.kinds)
@@ -335,33 +275,6 @@ class FaultProxy:
         if fault_header is not None:
             response.headers.append((FAULT_HEADER, fault_header))
         return response
-
-
-class _Hold:
-    """A request held by a delay, in the set its halt releases (see FaultProxy._hold)."""
-
-    __slots__ = ("_forward", "_holds", "timer")
-
-    def __init__(self, holds: set[_Hold], forward: Callable[[], None]) -> None:
-        self._holds = holds
-        self._forward = forward
-        self.timer: Cancellable | None = None
-
-    def release(self) -> None:
-        """End the hold (its time is up, or its fault was halted) and forward the request."""
-        self.cancel()
-        self._forward()
-
-    def cancel(self) -> None:
-        """Call the hold off (the client went away): nothing is forwarded."""
-        self._holds.discard(self)
-        if self.timer is not None:
-            self.timer.cancel()
-
-
-def _wake(woken: asyncio.Future[None]) -> None:
-    if not woken.done():
-        woken.set_result(None)
 
 
 @dataclass(slots=True)

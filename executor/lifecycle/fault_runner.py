@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from executor.dataplane.proxy import ServiceTarget
 from executor.lifecycle.fault_stats import Recorder
 from executor.lifecycle.faultstore import FaultRecord, FaultStatus, FaultStore
 from executor.lifecycle.load_budget import check_load_budget
 from executor.lifecycle.loadgen import LoadDriver, LoadSpec
 from executor.model.clock import LOOP_CLOCK, Clock
 from executor.model.fault_kinds import FaultKind
+from executor.model.service_target import ServiceTarget
 from executor.spec.faultspec import FaultSpec, build_rule
 from executor.spec.timefmt import rfc3339
 
