@@ -32,8 +32,8 @@ def get_holder() -> ConsoleHolder:
     and the embedded executor stops last.
     """
     holder = ConsoleHolder()
-    atexit.register(holder.close)
-    return holder
+    atexit.register(holder.close)  # registered first: what start began is closed even if start fails
+    return holder.start()
 
 
 def get_console() -> Console:

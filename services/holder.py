@@ -1,8 +1,9 @@
 """The one Console of a process, rebuilt on new settings while the runs of the old one finish.
 
 Configuration is loaded from `BOIFI_*` environment variables (the `environ` given, else the process's). With
-no `BOIFI_EXECUTOR_URL`, one embedded executor with its demo services is started for the whole process and the
-client talks to it, with the random token that executor requires. No Streamlit here: the
+no `BOIFI_EXECUTOR_URL`, `ConsoleHolder.start` starts one embedded executor with its demo services for the
+whole process and the client talks to it, with the random token that executor requires; constructing a holder
+does no I/O. No Streamlit here: the
 dashboard caches one holder per process (dashboard/factories.py).
 """
 
@@ -34,7 +35,7 @@ class DashboardConfig:
 
 
 class EmbeddedHandle:
-    """Start the embedded executor with demo services on loopback and stop it on close.
+    """The embedded executor with demo services on loopback: ``start`` runs it, ``close`` stops it.
 
     Its control API requires a fresh random token, which only this process's client is given (`token`):
     another local user or a web page cannot drive it. The token is never shown or stored.
@@ -47,8 +48,12 @@ class EmbeddedHandle:
         self._executor = EmbeddedExecutor(
             ExecutorSettings(host="127.0.0.1", port=0, demo=True, seed=None, token=self.token)
         )
+        self.base_url = ""  # known once started
+
+    def start(self) -> None:
+        """Start the executor's thread and its listeners."""
         self._executor.start()
-        self.base_url: str = str(self._executor.base_url)
+        self.base_url = str(self._executor.base_url)
 
     def proxy_url(self, service: str) -> str:
         return str(self._executor.proxy_url(service))
@@ -103,9 +108,12 @@ class ConsoleHolder:
     only once they have finished, so an experiment ends on the Executor, database and client it started
     with. New runs go to the new Console at once.
 
+    Construction does no I/O; ``start`` starts the embedded executor (unless ``BOIFI_EXECUTOR_URL`` names
+    one) and reads the settings.
+
     Example::
 
-        holder = ConsoleHolder()
+        holder = ConsoleHolder().start()
         run_id = holder.console().runner.submit(plan)
         holder.apply(new_client_config, database_url=None)  # the run goes on; it closes the old Console
         holder.close()
@@ -118,28 +126,49 @@ class ConsoleHolder:
         embedded_factory: Callable[[], EmbeddedHandle] = EmbeddedHandle,
         environ: dict[str, str] | None = None,
     ) -> None:
-        env = os.environ if environ is None else environ
+        self._environ: Mapping[str, str] = os.environ if environ is None else environ
         self._lock = threading.RLock()
         self._console_factory = console_factory
-        self.embedded: EmbeddedHandle | None = None if env.get(EXECUTOR_URL_ENV) else embedded_factory()
-        started_elsewhere = self.embedded is None and env.get(EMBEDDED_FLAG_ENV) == "1"
-        self._config = _default_config(self.embedded, started_elsewhere=started_elsewhere, environ=env)
-        self._embedded_url = self._config.client_config.base_url if self._config.embedded else None
+        self._embedded_factory = embedded_factory
+        self.embedded: EmbeddedHandle | None = None
+        self._config: DashboardConfig | None = None  # read by start
+        self._embedded_url: str | None = None
         self._console: Console | None = None
         self._retiring: dict[Console, threading.Thread] = {}
         self.generation = 0
         self.last_error: str | None = None
 
+    def start(self) -> ConsoleHolder:
+        """Start the embedded executor (unless ``BOIFI_EXECUTOR_URL`` is set) and read the settings."""
+        with self._lock:
+            if self._config is not None:
+                return self
+            env = self._environ
+            if not env.get(EXECUTOR_URL_ENV):
+                embedded = self._embedded_factory()
+                embedded.start()
+                self.embedded = embedded
+            started_elsewhere = self.embedded is None and env.get(EMBEDDED_FLAG_ENV) == "1"
+            config = _default_config(self.embedded, started_elsewhere=started_elsewhere, environ=env)
+            self._embedded_url = config.client_config.base_url if config.embedded else None
+            self._config = config
+            return self
+
     @property
     def config(self) -> DashboardConfig:
         with self._lock:
-            return self._config
+            return self._started_config()
+
+    def _started_config(self) -> DashboardConfig:
+        if self._config is None:
+            raise RuntimeError("ConsoleHolder.start() was not called")
+        return self._config
 
     def console(self) -> Console:
         """Return the current Console, building it on first use."""
         with self._lock:
             if self._console is None:
-                self._console = self._console_factory(self._config)
+                self._console = self._console_factory(self._started_config())
             return self._console
 
     def retiring(self) -> list[Console]:
@@ -168,7 +197,8 @@ class ConsoleHolder:
             embedded=client_config.base_url == self._embedded_url,
         )
         with self._lock:
-            if self._console is not None and _same_settings(config, self._config):
+            current = self._started_config()
+            if self._console is not None and _same_settings(config, current):
                 return Applied(changed=False)
         new_console = self._console_factory(config)
         with self._lock:

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from client import ExecutorClientConfig
-from services.holder import EMBEDDED_FLAG_ENV, EXECUTOR_URL_ENV, ConsoleHolder, DashboardConfig
+from services.holder import (
+    EMBEDDED_FLAG_ENV,
+    EXECUTOR_URL_ENV,
+    ConsoleHolder,
+    DashboardConfig,
+    EmbeddedHandle,
+)
 from tests.waiting import wait_until
 
 
@@ -48,6 +54,10 @@ class _FakeEmbedded:
 
     def __init__(self) -> None:
         self.closed = False
+        self.started = False
+
+    def start(self) -> None:
+        self.started = True
 
     def close(self) -> None:
         self.closed = True
@@ -60,7 +70,7 @@ def test_holder_starts_an_embedded_executor_only_without_an_executor_url() -> No
         consoles.append(_FakeConsole(config))
         return consoles[-1]
 
-    holder = ConsoleHolder(console_factory=factory, embedded_factory=_FakeEmbedded, environ={})
+    holder = ConsoleHolder(console_factory=factory, embedded_factory=_FakeEmbedded, environ={}).start()
     assert holder.config.embedded
     assert holder.config.client_config.base_url == "http://127.0.0.1:5555"
     assert holder.config.client_config.collector_url == "http://127.0.0.1:5555"
@@ -75,14 +85,14 @@ def test_holder_starts_an_embedded_executor_only_without_an_executor_url() -> No
 
     remote = ConsoleHolder(
         console_factory=factory, embedded_factory=_FakeEmbedded, environ={EXECUTOR_URL_ENV: "http://h:1"}
-    )
+    ).start()
     assert remote.embedded is None and not remote.config.embedded
 
     started_by_up = ConsoleHolder(
         console_factory=factory,
         embedded_factory=_FakeEmbedded,
         environ={EXECUTOR_URL_ENV: "http://127.0.0.1:7000", EMBEDDED_FLAG_ENV: "1"},
-    )
+    ).start()
     assert started_by_up.embedded is None and started_by_up.config.embedded
     # The holder's settings come from the environ it was given, not the process's.
     assert started_by_up.config.client_config.base_url == "http://127.0.0.1:7000"
@@ -98,7 +108,7 @@ def test_holder_keeps_the_old_console_when_new_settings_fail() -> None:
             raise RuntimeError("cannot open database")
         return _FakeConsole(config)
 
-    holder = ConsoleHolder(console_factory=factory, embedded_factory=_FakeEmbedded, environ={})
+    holder = ConsoleHolder(console_factory=factory, embedded_factory=_FakeEmbedded, environ={}).start()
     first = holder.console()
     with pytest.raises(RuntimeError):
         holder.apply(ExecutorClientConfig(base_url="http://127.0.0.1:6000"), database_url=None)
@@ -113,7 +123,9 @@ def _holder_with_fakes() -> tuple[ConsoleHolder, list[Any]]:
         consoles.append(_FakeConsole(config))
         return consoles[-1]
 
-    return ConsoleHolder(console_factory=factory, embedded_factory=_FakeEmbedded, environ={}), consoles
+    return ConsoleHolder(
+        console_factory=factory, embedded_factory=_FakeEmbedded, environ={}
+    ).start(), consoles
 
 
 def test_applying_unchanged_settings_builds_nothing() -> None:
@@ -154,3 +166,34 @@ def test_closing_the_holder_closes_retired_consoles_too() -> None:
     holder.apply(ExecutorClientConfig(base_url="http://127.0.0.1:6000"), database_url=None)
     holder.close()  # closing halts the run, so the closer ends too
     assert first.closed and holder.retiring() == []
+
+
+def test_constructing_a_holder_does_no_io_until_start() -> None:
+    built: list[_FakeEmbedded] = []
+    consoles: list[Any] = []
+
+    def embedded() -> _FakeEmbedded:
+        built.append(_FakeEmbedded())
+        return built[-1]
+
+    def factory(config: DashboardConfig) -> Any:
+        consoles.append(_FakeConsole(config))
+        return consoles[-1]
+
+    threads = set(threading.enumerate())
+    holder = ConsoleHolder(console_factory=factory, embedded_factory=embedded, environ={})
+    assert built == [] and consoles == [] and holder.embedded is None
+    assert set(threading.enumerate()) == threads
+    with pytest.raises(RuntimeError, match=r"start\(\) was not called"):
+        holder.console()
+    assert holder.start() is holder and holder.start() is holder  # a second start does nothing
+    assert len(built) == 1 and built[0].started and holder.embedded is built[0]
+    assert holder.config.client_config.base_url == "http://127.0.0.1:5555"
+    holder.close()
+    assert built[0].closed
+
+
+def test_constructing_the_embedded_handle_starts_no_executor() -> None:
+    threads = set(threading.enumerate())
+    handle = EmbeddedHandle()
+    assert handle.base_url == "" and set(threading.enumerate()) == threads
