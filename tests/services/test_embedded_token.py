@@ -13,6 +13,8 @@ from services.holder import EmbeddedHandle, _default_config
 def test_the_embedded_executor_gets_a_fresh_token_and_the_client_sends_it() -> None:
     first, second = EmbeddedHandle(), EmbeddedHandle()
     try:
+        first.start()
+        second.start()
         assert first.token and second.token and first.token != second.token
         assert len(first.token) >= 40
         config = _default_config(first, started_elsewhere=False, environ={}).client_config
