@@ -163,7 +163,7 @@ def recover(
 ) -> None:
     """Mark orphaned runs as interrupted and remove their faults from the Executor."""
     from cli.common import client_config, open_engine
-    from client import HttpExecutorClient
+    from client import HttpExecutorClient, redact_url
     from services.recovery import recover_orphaned_runs
 
     engine = open_engine(database_url)
@@ -172,7 +172,10 @@ def recover(
     def client_for(executor_url: str, api_mode: str) -> HttpExecutorClient:
         key = (executor_url, api_mode)
         if key not in clients:
-            clients[key] = HttpExecutorClient(client_config(executor_url=executor_url, api_mode=api_mode))
+            config = client_config(executor_url=None, api_mode=api_mode)
+            if redact_url(config.base_url) != redact_url(executor_url):  # runs store it password-masked
+                config = client_config(executor_url=executor_url, api_mode=api_mode)
+            clients[key] = HttpExecutorClient(config)
         return clients[key]
 
     try:

@@ -93,6 +93,7 @@ def up(
     SIGINT and SIGTERM are passed on to the dashboard, which halts and marks its runs in flight; the
     embedded executor stops only after that, so that the halts still reach it.
     """
+    from client.redaction import redact_url
     from services.runner import SHUTDOWN_TIMEOUT_SEC
 
     stop_timeout_s = SHUTDOWN_TIMEOUT_SEC + DASHBOARD_STOP_MARGIN_S
@@ -116,7 +117,7 @@ def up(
             for name in executor.service_names():
                 typer.echo(f"  service {name}: {executor.proxy_url(name)}")
         else:
-            typer.echo(f"Executor: {env['BOIFI_EXECUTOR_URL']}")
+            typer.echo(f"Executor: {redact_url(env['BOIFI_EXECUTOR_URL'])}")
         if not APP_PATH.exists():
             err("the dashboard is not part of this build; the executor runs until Ctrl-C")
             stop.wait()

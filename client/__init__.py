@@ -40,6 +40,7 @@ from client.models import (
     TimelinePoint,
 )
 from client.protocols.policy import policy_name_for
+from client.redaction import redact_url
 
 __all__ = [
     "ActiveFault",
@@ -84,4 +85,5 @@ __all__ = [
     "UnprocessableEntityError",
     "new_apply_key",
     "policy_name_for",
+    "redact_url",
 ]

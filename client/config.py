@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from client.environment import load_settings
 from client.models import ApiMode
+from client.redaction import redact_url
 
 # The documented name first; BOIFI_BASE_URL is the field's own name and works too.
 ENV_ALIASES = {"base_url": ("BOIFI_EXECUTOR_URL", "BOIFI_BASE_URL")}
@@ -29,7 +30,8 @@ def _validate_url(value: str | None, field_name: str) -> str | None:
         return None
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{field_name} must be an http:// or https:// URL with a host, got {value!r}")
+        shown = redact_url(value)
+        raise ValueError(f"{field_name} must be an http:// or https:// URL with a host, got {shown!r}")
     return value.strip().rstrip("/")
 
 

@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from client.redaction import redact_url
+
 PREFIX = "BOIFI_"
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -75,7 +77,9 @@ def _describe(error: Any, model: type[BaseModel], source: Mapping[str, str]) -> 
         return f"{'.'.join(loc) or model.__name__}: {message}"
     info = model.model_fields.get(field)
     secret = info is not None and SecretStr in _types_of(info.annotation)
-    got = "" if secret else f", got {error.get('input')!r}"
+    value = error.get("input")
+    shown = redact_url(value) if isinstance(value, str) else value  # a URL's password is never echoed
+    got = "" if secret else f", got {shown!r}"
     return f"{source[field]}: {message}{got}"
 
 

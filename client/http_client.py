@@ -45,6 +45,7 @@ from client.protocols.base import ApplyContext, ProgressCallback, Protocol
 from client.protocols.direct import DirectProtocol
 from client.protocols.extended import ExtendedProtocol
 from client.protocols.policy import PolicyProtocol, policy_name_for
+from client.redaction import redact_url
 from client.retry import Deadline
 from client.transport import DeadlineTransport
 
@@ -221,7 +222,8 @@ class HttpExecutorClient(IExecutorClient):
     def _ensure_healthy(self, deadline: Deadline, protocol: Protocol) -> None:
         if not self._health.check(protocol.health_path, deadline):
             deadline.check("apply (health check)")
-            raise ExecutorConnectionError(f"Executor at {self.config.base_url} is unhealthy or unreachable")
+            executor = redact_url(self.config.base_url)
+            raise ExecutorConnectionError(f"Executor at {executor} is unhealthy or unreachable")
 
     def halt(self, fault_id: str, *, api_mode: ApiMode | str | None = None) -> bool:
         """Stop a running fault (policy mode: delete the policy); True if removed, False if unknown."""
@@ -238,12 +240,12 @@ class HttpExecutorClient(IExecutorClient):
     def preview_request(
         self, plan: FaultPlan, *, apply_key: str = "<key>", api_mode: ApiMode | str | None = None
     ) -> PreparedRequest:
-        """Return exactly what an apply in ``api_mode`` would send first, with the bearer token masked."""
+        """Return exactly what an apply in ``api_mode`` would send first, token and URL password masked."""
         prepared = self._protocol_for(api_mode).prepare(plan, apply_key, None)
         headers = dict(prepared.headers)
         if self.config.auth_token is not None:
             headers["Authorization"] = "Bearer ***"
-        return PreparedRequest(prepared.method, prepared.url, headers, prepared.json)
+        return PreparedRequest(prepared.method, redact_url(prepared.url), headers, prepared.json)
 
     @property
     def breaker_state(self) -> BreakerState:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from client import ExecutorClientConfig, FaultPlan
+import storage
+from client import ExecutorClientConfig, FaultPlan, redact_url
 from services.guardrail import Guardrail
 
 PLAN_FIELDS = tuple(FaultPlan.model_fields)
@@ -33,6 +34,8 @@ SETTINGS_FIELDS = (
     "policy_propagation_sec",
     "collector_url",
 )
+# URL fields the form shows with their password masked; sent back unchanged, they keep the real one.
+URL_FIELDS = ("base_url", "probe_url", "collector_url")
 
 
 @dataclass
@@ -119,6 +122,8 @@ def build_client_config(
     unchanged form gives a config equal to `current`.
     """
     data = {key: _none_if_blank(value) for key, value in values.items() if key in SETTINGS_FIELDS}
+    for name in URL_FIELDS if current is not None else ():
+        data[name] = unmasked_url(data.get(name), getattr(current, name), redact_url)
     if data.get("auth_token") is None and keep_token:
         data["auth_token"] = keep_token
     if data.get("base_url") is None:
@@ -148,3 +153,26 @@ def validate_database_url(url: str) -> str | None:
     if scheme.split("+")[0] not in ("sqlite", "postgresql", "mysql", "mariadb", "oracle", "mssql"):
         return f"unsupported database scheme {scheme!r}"
     return None
+
+
+def shown_url(url: str | None) -> str:
+    """Return an http URL as a form shows it: its password masked (empty for None)."""
+    return redact_url(url) if url else ""
+
+
+def shown_database_url(url: str | None) -> str:
+    """Return a database URL as a form shows it: its password masked (empty for None)."""
+    return storage.redact_database_url(url) if url else ""
+
+
+def unmasked_url(submitted: Any, current: str | None, redact: Callable[[str], str]) -> Any:
+    """Return `current` when a form sent back the masked URL it was shown, else what was submitted."""
+    if current and isinstance(submitted, str) and submitted.strip() == redact(current) != current:
+        return current
+    return submitted
+
+
+def database_url_from_form(submitted: str, current: str | None) -> str | None:
+    """Return the database URL a settings form means: the current one if sent back masked; None if empty."""
+    value = unmasked_url(submitted.strip(), current, storage.redact_database_url)
+    return value or None

@@ -8,7 +8,13 @@ import streamlit as st
 
 from dashboard import auth
 from dashboard.components import executor_banner, require_holder, try_console
-from dashboard.forms import build_client_config, validate_database_url
+from dashboard.forms import (
+    build_client_config,
+    database_url_from_form,
+    shown_database_url,
+    shown_url,
+    validate_database_url,
+)
 
 st.set_page_config(page_title="Settings · BOIFI Console", page_icon="⚙️", layout="wide")
 auth.require_login()  # with a login configured, nothing else shows until it succeeds
@@ -42,7 +48,9 @@ values: dict[str, Any] = {}
 slots: dict[str, Any] = {}
 with st.form("settings_form"):
     st.subheader("Executor")
-    values["base_url"] = st.text_input("Executor URL", value=current.base_url, key="settings_base_url")
+    values["base_url"] = st.text_input(
+        "Executor URL", value=shown_url(current.base_url), key="settings_base_url"
+    )
     slots["base_url"] = st.empty()
     values["api_mode"] = st.selectbox(
         "api mode", API_MODES, index=API_MODES.index(_mode(current.api_mode)), key="settings_api_mode"
@@ -106,9 +114,11 @@ with st.form("settings_form"):
 
     st.subheader("Policy mode")
     p1, p2, p3, p4 = st.columns(4)
-    values["probe_url"] = p1.text_input("probe URL", value=current.probe_url or "", key="settings_probe_url")
+    values["probe_url"] = p1.text_input(
+        "probe URL", value=shown_url(current.probe_url), key="settings_probe_url"
+    )
     values["collector_url"] = p2.text_input(
-        "collector URL", value=current.collector_url or "", key="settings_collector_url"
+        "collector URL", value=shown_url(current.collector_url), key="settings_collector_url"
     )
     values["probe_rate_rps"] = p3.number_input(
         "probe rate (req/s)", value=current.probe_rate_rps, key="settings_probe_rate"
@@ -120,7 +130,7 @@ with st.form("settings_form"):
     st.subheader("Database")
     database_url = st.text_input(
         "database URL (empty = BOIFI_DATABASE_URL or the default SQLite file)",
-        value=holder.config.database_url or "",
+        value=shown_database_url(holder.config.database_url),
         key="settings_database_url",
     )
     slots["database_url"] = st.empty()
@@ -140,14 +150,17 @@ if applied:
         st.error("Settings not applied: fix the fields marked above.")
     else:
         try:
-            outcome = holder.apply(result.value, database_url=database_url.strip() or None)
+            outcome = holder.apply(
+                result.value, database_url=database_url_from_form(database_url, holder.config.database_url)
+            )
         except Exception as exc:  # a bad database or URL must be refused with its reason, not a traceback
             st.error(f"Settings not applied: {exc}")
         else:
             if not outcome.changed:
                 st.info("Nothing changed: the shared client (and its circuit breaker) is kept as it is.")
             else:
-                st.success(f"Settings applied: the shared client now talks to {result.value.base_url}.")
+                talks_to = shown_url(result.value.base_url)
+                st.success(f"Settings applied: the shared client now talks to {talks_to}.")
             if outcome.finishing:
                 runs = ", ".join(f"#{run_id}" for run_id in outcome.finishing)
                 st.info(

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 import storage
-from client import ExecutorClientConfig, HttpExecutorClient
+from client import ExecutorClientConfig, HttpExecutorClient, redact_url
 from services.active_faults import ActiveFaultsPoller
 from services.console_settings import ConsoleSettings
 from services.monitor import HealthMonitor
@@ -67,7 +67,7 @@ class Console:
                 self.engine.dispose()
             raise
         self.client = client
-        self.executor_url = str(client_config.base_url)
+        self.executor_url = redact_url(str(client_config.base_url))  # shown and stored: no password
         self.recorder = EventRecorder(
             engine=self.engine, executor_url=self.executor_url, resolve_run_id=self.runner.run_id_for_key
         )

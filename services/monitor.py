@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
-from client import HttpExecutorClient
+from client import HttpExecutorClient, redact_url
 from services.health_rollup import AGGREGATE_SEC, HealthRollup
 from services.worker import Wait, Worker, event_wait
 
@@ -56,7 +56,9 @@ class HealthMonitor:
         self._now = now
         self._clock = clock
         self.last_healthy: bool | None = None
-        self.rollup = HealthRollup(executor_url=str(client.config.base_url), aggregate_sec=aggregate_sec)
+        self.rollup = HealthRollup(
+            executor_url=redact_url(str(client.config.base_url)), aggregate_sec=aggregate_sec
+        )  # stored and queried as the Console's executor_url: no password
         self.worker = Worker(
             name="boifi-health-monitor",
             step=self.sample,

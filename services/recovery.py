@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import ActiveFault, ExecutorClientError, HttpExecutorClient
+from client import ActiveFault, ExecutorClientError, HttpExecutorClient, redact_url
 from services.spool_replay import replay_spool_files
 from storage import RunStatus
 
@@ -107,7 +107,8 @@ def recover_orphaned_runs(
         fault_id = _fault_id_for(run, client) if client is not None else run.fault_id
         removed, detail = False, "no fault id was recorded"
         if client is None:
-            detail = f"no client for Executor {run.executor_url}; its fault expires by its duration"
+            executor = redact_url(run.executor_url)
+            detail = f"no client for Executor {executor}; its fault expires by its duration"
         elif fault_id is not None:
             try:
                 removed = client.halt(fault_id, api_mode=run.api_mode)
@@ -188,7 +189,7 @@ def halt_leftover_faults(
         try:
             active = client.list_active_faults(api_mode=api_mode)
         except ExecutorClientError as exc:
-            logger.warning("recovery: cannot list the faults of %s: %s", executor_url, exc)
+            logger.warning("recovery: cannot list the faults of %s: %s", redact_url(executor_url), exc)
             continue
         for run in runs:
             for fault in (fault for fault in active if _owns(run, fault, client)):

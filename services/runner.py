@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import ApiMode, FaultPlan, HttpExecutorClient
+from client import ApiMode, FaultPlan, HttpExecutorClient, redact_url
 from services.guardrail import Guardrail
 from services.run_recording import ActiveRun, Heartbeat, RunOutcome, RunRecorder
 from services.spool import DEFAULT_MEMORY_ITEMS, Spool, StorageBacklog
@@ -133,13 +133,14 @@ class Runner:
 
     def _client_for(self, executor_url: str, api_mode: str) -> HttpExecutorClient | None:
         """Return our one client for a run's Executor (it speaks every api mode per call), else None."""
-        if executor_url.rstrip("/") != self.executor_url.rstrip("/"):
+        if redact_url(executor_url).rstrip("/") != self.executor_url.rstrip("/"):
             return None
         return self.client
 
     @property
     def executor_url(self) -> str:
-        return str(self.client.config.base_url)
+        """The Executor's URL as runs store it: its password, if any, redacted."""
+        return redact_url(str(self.client.config.base_url))
 
     @property
     def api_mode(self) -> str:

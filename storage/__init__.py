@@ -56,6 +56,7 @@ from storage.queries import (
     load_runs_for_comparison,
     orphaned_runs,
 )
+from storage.redacted import redact_database_url
 from storage.runs import (
     create_run,
     delete_run,
@@ -115,6 +116,7 @@ __all__ = [
     "record_client_events",
     "record_health_sample",
     "record_samples",
+    "redact_database_url",
     "run_record",
     "runs_to_csv",
     "runs_to_records",

@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from client.redaction import redact_url
 from storage.models import Run
 from storage.types import as_utc, optional_float
 
@@ -94,6 +95,7 @@ def run_record(run: Run) -> dict[str, Any]:
     values["plan"] = dict(run.plan or {})
     values["guardrail"] = _guardrail_record(run.guardrail)
     values["labels"] = [str(label) for label in run.labels or []]
+    values["executor_url"] = redact_url(run.executor_url)  # rows stored before redaction, too
     return {name: values.get(name) for name in RECORD_FIELDS}
 
 

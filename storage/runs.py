@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from client.models import ApiMode, FaultType, enum_or_none
+from client.redaction import redact_url
 from storage.models import ACTIVE_STATUSES, ClientEventRow, LatencySample, Run, RunStatus, TimelinePoint
 from storage.samples import pack_chunks, to_sample_array
 from storage.types import as_utc, json_safe, optional_float, optional_int, plain_str, utc_now
@@ -63,7 +64,7 @@ def create_run(
         percentage=int(stored_plan.get("percentage") or 0),
         duration_seconds=int(stored_plan.get("duration_seconds") or 0),
         plan=stored_plan,
-        executor_url=executor_url,
+        executor_url=redact_url(executor_url),  # a password in the URL is never stored
         api_mode=ApiMode(plain_str(api_mode) or ""),
         apply_key=apply_key,
         labels=[str(label) for label in labels],

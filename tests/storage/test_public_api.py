@@ -57,6 +57,7 @@ EXPECTED = {
     "RECORD_FIELDS",
     "distinct_values",
     "prune_telemetry",
+    "redact_database_url",
 }
 
 
