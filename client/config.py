@@ -75,6 +75,9 @@ class ExecutorClientConfig(BaseModel):
     probe_timeout_sec: float = Field(default=5.0, gt=0)
     policy_propagation_sec: float = Field(default=2.0, ge=0)
     collector_url: str | None = None
+    collector_token: SecretStr | None = Field(
+        default=None, description="bearer token sent to collector_url's origin only (not the Executor's)"
+    )
 
     @model_validator(mode="before")
     @classmethod

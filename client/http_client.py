@@ -29,6 +29,7 @@ import httpx
 from client.breaker import BreakerState, CircuitBreaker
 from client.calls import CallEngine
 from client.config import ExecutorClientConfig
+from client.credentials import OriginAuth
 from client.discovery import fetch_services
 from client.errors import ExecutorClientError, ExecutorConnectionError
 from client.events import ClientEvent, EventBus, EventKind, ExecutorClientMetrics, utc_now
@@ -108,12 +109,12 @@ class HttpExecutorClient(IExecutorClient):
         )
         self.circuit_breaker.add_listener(self._on_transition)
         headers = {"User-Agent": "boifi-console-client/0.1", "Accept": "application/json"}
-        if cfg.auth_token is not None:
-            headers["Authorization"] = f"Bearer {cfg.auth_token.get_secret_value()}"
         self._http = httpx.Client(
             base_url=cfg.base_url,
             transport=transport if transport is not None else DeadlineTransport(),
-            headers=headers,
+            headers=headers,  # no Authorization here: OriginAuth adds it per request, for its origin only
+            auth=OriginAuth.for_config(cfg),
+            follow_redirects=False,  # a 3xx is an answer: no credential follows it elsewhere
             timeout=httpx.Timeout(cfg.default_timeout_sec, connect=cfg.connection_timeout_sec),
         )
         self._engine = CallEngine(

@@ -82,8 +82,11 @@ class Probe:
         timeout = httpx.Timeout(settings.timeout_sec, connect=min(settings.timeout_sec, 2.0))
         headers = dict(settings.headers)
         with (
-            httpx.Client(
-                transport=self._transport or DeadlineTransport(), timeout=timeout, headers=headers
+            httpx.Client(  # no Executor token: the target is another origin (client/credentials.py)
+                transport=self._transport or DeadlineTransport(),
+                timeout=timeout,
+                headers=headers,
+                follow_redirects=False,
             ) as http,
             ThreadPoolExecutor(settings.concurrency, thread_name_prefix="boifi-probe") as pool,
         ):

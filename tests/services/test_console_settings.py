@@ -41,6 +41,7 @@ SAMPLES: dict[str, tuple[str, str, Any]] = {
     "BOIFI_PROBE_TIMEOUT_SEC": ("probe_timeout_sec", "1.5", 1.5),
     "BOIFI_POLICY_PROPAGATION_SEC": ("policy_propagation_sec", "35", 35.0),
     "BOIFI_COLLECTOR_URL": ("collector_url", "http://collector.test", "http://collector.test"),
+    "BOIFI_COLLECTOR_TOKEN": ("collector_token", "c0llect", "c0llect"),
     "BOIFI_DATABASE_URL": ("database_url", "sqlite://", "sqlite://"),
     "BOIFI_LEASE_SEC": ("lease_sec", "12", 12.0),
     "BOIFI_MAX_CONCURRENT_RUNS": ("max_concurrent_runs", "2", 2),
