@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.exit_codes import UNREACHABLE_ERRORS, ExitCode
+from cli.exit_codes import ExitCode
 from cli.output import describe_run, err, print_json
 from cli.signals import StopSignals, call_within
 
@@ -141,12 +141,16 @@ def _open_console(
 
 def _exit_code(row: dict[str, Any], unstored: dict[str, Any]) -> int:
     import storage
+    from client.errors import ErrorKind, error_kind_named
 
     if unstored:
         return ExitCode.UNSTORED
     if row["status"] == storage.RunStatus.COMPLETED.value:
         return ExitCode.OK
-    if row["status"] == storage.RunStatus.FAILED.value and row.get("error_class") in UNREACHABLE_ERRORS:
+    if row["status"] == storage.RunStatus.FAILED.value and error_kind_named(row.get("error_class")) in (
+        ErrorKind.CONNECTION,
+        ErrorKind.CIRCUIT_OPEN,
+    ):
         return ExitCode.UNREACHABLE
     return ExitCode.RUN_FAILED
 

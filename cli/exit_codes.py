@@ -1,8 +1,8 @@
-"""Exit codes of `boifi apply` and friends, and the errors that mean the Executor was unreachable."""
+"""Exit codes of `boifi apply` and friends."""
 
 from __future__ import annotations
 
-__all__ = ["UNREACHABLE_ERRORS", "ExitCode"]
+__all__ = ["ExitCode"]
 
 
 class ExitCode:
@@ -15,6 +15,3 @@ class ExitCode:
     RUN_FAILED = 4
     UNSTORED = 5  # the run ended, but storage has not taken all its results yet (they are kept for replay)
     STORAGE_UNAVAILABLE = 6  # the database cannot be opened or written (read-only, full, unreachable)
-
-
-UNREACHABLE_ERRORS = frozenset({"ExecutorConnectionError", "CircuitOpenError"})

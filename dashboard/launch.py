@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from client import FaultPlan
+from client import ApiMode, FaultPlan
 from services.guardrail import Guardrail
 from services.holder import ConsoleHolder
 
-API_MODES = ("extended", "direct", "policy")
+# The form lists the recommended mode first.
+API_MODES = tuple(mode.value for mode in (ApiMode.EXTENDED, ApiMode.DIRECT, ApiMode.POLICY))
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,7 @@ class Submitted:
 
 def current_api_mode(holder: ConsoleHolder) -> str:
     """The configured (default) api mode; a launch may choose another for its own run."""
-    mode = holder.config.client_config.api_mode
-    return str(getattr(mode, "value", mode))
+    return ApiMode(holder.config.client_config.api_mode).value
 
 
 def api_mode_problem(holder: ConsoleHolder, api_mode: str) -> str | None:
@@ -32,7 +32,7 @@ def api_mode_problem(holder: ConsoleHolder, api_mode: str) -> str | None:
     if api_mode not in API_MODES:
         return f"api mode must be one of {', '.join(API_MODES)}"
     config = holder.config.client_config
-    if api_mode == "policy" and not (config.collector_url or config.probe_url):
+    if api_mode == ApiMode.POLICY and not (config.collector_url or config.probe_url):
         return "policy mode needs a collector URL or a probe URL (set one on the Settings page)"
     return None
 

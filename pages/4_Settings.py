@@ -6,7 +6,8 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import auth
+from client import RetryStrategy
+from dashboard import auth, launch
 from dashboard.components import executor_banner, require_holder, try_console
 from dashboard.forms import (
     build_client_config,
@@ -36,8 +37,10 @@ for previous in holder.retiring():
             "That client closes when they end."
         )
 
-API_MODES = ("extended", "direct", "policy")
-RETRY_STRATEGIES = ("exp", "linear", "none")
+API_MODES = launch.API_MODES
+RETRY_STRATEGIES = tuple(
+    s.value for s in (RetryStrategy.EXPONENTIAL_BACKOFF, RetryStrategy.LINEAR_BACKOFF, RetryStrategy.NONE)
+)
 
 
 def _mode(value: Any) -> str:

@@ -24,9 +24,9 @@ class FaultsSnapshot:
     polls: int = field(default=0, compare=False)
     policy_ids: frozenset[str] = frozenset()  # faults listed in the policy family (halted in that mode)
 
-    def api_mode_of(self, fault_id: str) -> str | None:
-        """Return the api mode that halts `fault_id`: "policy" for a listed policy, else None (client's)."""
-        return "policy" if fault_id in self.policy_ids else None
+    def api_mode_of(self, fault_id: str) -> ApiMode | None:
+        """Return the api mode that halts `fault_id`: policy for a listed policy, else None (client's)."""
+        return ApiMode.POLICY if fault_id in self.policy_ids else None
 
 
 class ActiveFaultsPoller:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import ActiveFault, ExecutorClientError, HttpExecutorClient, redact_url
+from client import ActiveFault, ApiMode, ExecutorClientError, HttpExecutorClient, redact_url
 from services.spool_replay import replay_spool_files
 from storage import RunStatus
 
@@ -39,7 +39,7 @@ class RecoveredRun:
     )  # an ended run whose leftover fault was removed keeps its own
 
 
-ClientFor = Callable[[str, str], HttpExecutorClient | None]
+ClientFor = Callable[[str, ApiMode], HttpExecutorClient | None]
 
 # Ended runs that may have left a fault active (a completed run's fault ran its course).
 LEFTOVER_STATUSES = (RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.GUARDRAIL_STOP, RunStatus.INTERRUPTED)
@@ -56,7 +56,7 @@ def _fault_id_for(run: storage.Run, client: HttpExecutorClient) -> str | None:
         return str(run.fault_id)
     if not run.apply_key:
         return None
-    if run.api_mode == "policy":
+    if run.api_mode is ApiMode.POLICY:
         return client.policy_name_for(run.apply_key)
     try:
         active = client.list_active_faults(api_mode=run.api_mode)
@@ -130,7 +130,7 @@ def _replayed(engine: Engine, run_ids: Collection[int]) -> list[RecoveredRun]:
     for run_id in run_ids:
         with Session(engine) as session:
             run = session.get(storage.Run, run_id)
-            status = str(getattr(run.status, "value", run.status)) if run is not None else "deleted"
+            status = RunStatus(run.status).value if run is not None else "deleted"
             fault_id = run.fault_id if run is not None else None
         logger.warning("recovery: stored the results of run %s kept in its spool file (%s)", run_id, status)
         results.append(
@@ -150,7 +150,7 @@ def _owns(run: storage.Run, fault: ActiveFault, client: HttpExecutorClient) -> b
         return True
     if not run.apply_key:
         return False
-    if run.api_mode == "policy":
+    if run.api_mode is ApiMode.POLICY:
         return fault.fault_id == client.policy_name_for(run.apply_key)
     return fault.raw.get("idempotency_key") == run.apply_key
 
@@ -175,7 +175,7 @@ def halt_leftover_faults(
     since = current - timedelta(seconds=_MAX_FAULT_DURATION_SEC + grace_sec)
     with Session(engine) as session:
         ended = storage.list_runs(session, status=list(LEFTOVER_STATUSES), since=since, limit=1000)
-    candidates: dict[tuple[str, str], list[storage.Run]] = {}
+    candidates: dict[tuple[str, ApiMode], list[storage.Run]] = {}
     for run in ended:
         if run.id in exclude:
             continue
@@ -198,7 +198,7 @@ def halt_leftover_faults(
 
 
 def _halt_leftover(run: storage.Run, fault_id: str, client: HttpExecutorClient) -> RecoveredRun:
-    status = str(getattr(run.status, "value", run.status))
+    status = RunStatus(run.status).value
     try:
         removed = client.halt(fault_id, api_mode=run.api_mode)
         detail = f"{status} run's fault {fault_id} was still active: " + ("removed" if removed else "gone")

@@ -23,7 +23,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import ExecutorCancelledError, ExecutorClientError, FaultPlan, HttpExecutorClient, RawObservation
+from client import (
+    ApiMode,
+    ExecutorCancelledError,
+    ExecutorClientError,
+    FaultPlan,
+    HttpExecutorClient,
+    RawObservation,
+)
 from services.guardrail import Guardrail
 from services.observations import p99_of, request_count_of, samples_of, summary_of, timeline_of
 from services.pending_writes import fault_id_write, finish_write, progress_write, start_write
@@ -46,8 +53,11 @@ _KEPT_OUTCOMES = 256
 
 def run_warning(run: storage.Run) -> str | None:
     """Return the warnings recorded on a completed run (what makes its numbers doubtful), or None."""
-    status = str(getattr(run.status, "value", run.status))
-    if status != RunStatus.COMPLETED.value or not run.error or not run.error.startswith(WARNING_PREFIX):
+    if (
+        RunStatus(run.status) is not RunStatus.COMPLETED
+        or not run.error
+        or not run.error.startswith(WARNING_PREFIX)
+    ):
         return None
     return run.error.removeprefix(WARNING_PREFIX)
 
@@ -60,7 +70,7 @@ class ActiveRun:
     plan: FaultPlan
     apply_key: str
     guardrail: Guardrail | None
-    api_mode: str | None = None  # None: the client's configured mode
+    api_mode: ApiMode | None = None  # None: the client's configured mode
     cancel: threading.Event = field(default_factory=threading.Event)
     stop_reason: str | None = None
     stop_status: RunStatus = RunStatus.CANCELLED

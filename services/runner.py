@@ -131,7 +131,7 @@ class Runner:
                 spool_dir=self.spool.directory,
             )
 
-    def _client_for(self, executor_url: str, api_mode: str) -> HttpExecutorClient | None:
+    def _client_for(self, executor_url: str, api_mode: ApiMode) -> HttpExecutorClient | None:
         """Return our one client for a run's Executor (it speaks every api mode per call), else None."""
         if redact_url(executor_url).rstrip("/") != self.executor_url.rstrip("/"):
             return None
@@ -143,9 +143,9 @@ class Runner:
         return redact_url(str(self.client.config.base_url))
 
     @property
-    def api_mode(self) -> str:
+    def api_mode(self) -> ApiMode:
         """The client's configured mode: that of runs submitted without one."""
-        return str(ApiMode(self.client.config.api_mode).value)
+        return ApiMode(self.client.config.api_mode)
 
     def submit(
         self,
@@ -156,7 +156,7 @@ class Runner:
         guardrail: Guardrail | None = None,
         timeout_sec: float | None = None,
         start_time: datetime | None = None,
-        api_mode: str | None = None,
+        api_mode: ApiMode | str | None = None,
         launched_by: str | None = None,
     ) -> int:
         """Record a queued run for `plan` and start it on a worker thread; return its id at once.
@@ -169,7 +169,7 @@ class Runner:
             raise RuntimeError(_CLOSED)
         if not self._started:
             raise RuntimeError(_NOT_STARTED)
-        mode = self.api_mode if api_mode is None else str(ApiMode(api_mode).value)
+        mode = self.api_mode if api_mode is None else ApiMode(api_mode)
         apply_key = f"run-{uuid.uuid4().hex[:16]}"
         with Session(self.engine) as session:
             run = storage.create_run(
@@ -187,7 +187,7 @@ class Runner:
             )
             run_id = int(run.id)  # type: ignore[arg-type]
         active = ActiveRun(run_id=run_id, plan=plan, apply_key=apply_key, guardrail=guardrail, api_mode=mode)
-        if mode == "policy":
+        if mode is ApiMode.POLICY:
             active.fault_id = self.client.policy_name_for(apply_key)
         with self._lock:
             closed = self._closed.is_set()  # checked again under the lock shutdown takes its snapshot with
