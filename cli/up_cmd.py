@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 import secrets
 import signal
@@ -29,15 +28,6 @@ TOKEN_ENV = "BOIFI_AUTH_TOKEN"  # the dashboard's client sends it as `Authorizat
 _HOW_TO_LOG_IN = (
     f"set {PASSWORD_ENV}, or configure Streamlit's OIDC login in an [auth] section of .streamlit/secrets.toml"
 )
-
-
-def is_loopback(host: str) -> bool:
-    """Tell whether binding `host` reaches only this machine (127.0.0.0/8, ::1 or localhost)."""
-    name = host.strip().strip("[]").lower()
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return name == "localhost"
 
 
 def secrets_files(home: Path | None = None) -> list[Path]:
@@ -94,11 +84,12 @@ def up(
     embedded executor stops only after that, so that the halts still reach it.
     """
     from client.redaction import redact_url
+    from executor.control.host_names import is_loopback_host
     from services.runner import SHUTDOWN_TIMEOUT_SEC
 
     stop_timeout_s = SHUTDOWN_TIMEOUT_SEC + DASHBOARD_STOP_MARGIN_S
     env = dict(os.environ)
-    if not is_loopback(host) and not login_configured(env, secrets_files()):
+    if not is_loopback_host(host) and not login_configured(env, secrets_files()):
         err(f"error: --host {host or repr(host)} is reachable from other machines: {_HOW_TO_LOG_IN}")
         raise typer.Exit(ExitCode.BAD_SETTINGS)  # before anything binds
     exit_code = 0

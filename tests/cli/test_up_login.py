@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.up_cmd import PASSWORD_ENV, is_loopback, login_configured, oidc_configured
+from cli.up_cmd import PASSWORD_ENV, login_configured, oidc_configured
+from executor.control.host_names import is_loopback_host
 from tests.cli.processes import boifi, clean_env, refuses
 from tests.ports import free_port
 
@@ -16,12 +17,12 @@ OFF_LOOPBACK = "192.0.2.1"
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "::1", "[::1]"])
 def test_loopback_hosts(host: str) -> None:
-    assert is_loopback(host)
+    assert is_loopback_host(host)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "", OFF_LOOPBACK, "10.0.0.5", "console.example"])
 def test_hosts_other_machines_may_reach(host: str) -> None:
-    assert not is_loopback(host)
+    assert not is_loopback_host(host)
 
 
 def test_a_login_is_a_password_or_an_auth_section_in_a_secrets_file(tmp_path: Path) -> None:
