@@ -43,7 +43,6 @@ from storage.models import (
     LatencySample,
     Run,
     RunDetail,
-    RunFilter,
     RunStatus,
     TimelinePoint,
 )
@@ -83,7 +82,6 @@ __all__ = [
     "LatencySample",
     "Run",
     "RunDetail",
-    "RunFilter",
     "RunStatus",
     "StorageUnavailableError",
     "TimelinePoint",

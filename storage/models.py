@@ -38,11 +38,6 @@ class RunStatus(StrEnum):
     INTERRUPTED = "interrupted"
     GUARDRAIL_STOP = "guardrail_stop"
 
-    @property
-    def is_active(self) -> bool:
-        """Return True while the run is queued or running."""
-        return self in ACTIVE_STATUSES
-
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
@@ -277,31 +272,3 @@ class EventCount:
     bucket_start: datetime
     kind: str
     count: int
-
-
-@dataclass(frozen=True)
-class RunFilter:
-    """The filters `list_runs` and `count_runs` accept, as one value (e.g. parsed from query params).
-
-    Example: ``list_runs(session, **RunFilter(service="payment").as_kwargs(), limit=50)``.
-    """
-
-    service: str | list[str] | None = None
-    api: str | list[str] | None = None
-    fault_type: str | list[str] | None = None
-    status: RunStatus | list[RunStatus] | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    search: str | None = None
-
-    def as_kwargs(self) -> dict[str, Any]:
-        """Return the filters as keyword arguments for `list_runs` / `count_runs`."""
-        return {
-            "service": self.service,
-            "api": self.api,
-            "fault_type": self.fault_type,
-            "status": self.status,
-            "since": self.since,
-            "until": self.until,
-            "search": self.search,
-        }

@@ -16,7 +16,6 @@ EXPECTED = {
     "EventCount",
     "BreakerTransition",
     "HealthSample",
-    "RunFilter",
     "RunDetail",
     "SAMPLE_DTYPE",
     "STORAGE_ERRORS",
@@ -85,5 +84,5 @@ def test_every_run_status_fits_the_status_column() -> None:
 
 
 def test_a_guardrail_stop_is_finished_not_active() -> None:
-    assert not storage.RunStatus.GUARDRAIL_STOP.is_active
+    assert storage.RunStatus.GUARDRAIL_STOP not in storage.ACTIVE_STATUSES
     assert storage.RunStatus.GUARDRAIL_STOP is not storage.RunStatus.CANCELLED

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from storage import RunFilter, RunStatus
+from storage import RunStatus
 from tests.storage.conftest import T0, file_engine, new_run
 
 
@@ -128,12 +128,6 @@ def test_list_runs_pages(ro_session: Session, runs: dict[str, int]) -> None:
     first = storage.list_runs(ro_session, limit=3)
     rest = storage.list_runs(ro_session, limit=3, offset=3)
     assert len(first) == 3 and _ids(rest) == [runs["pay_delay"]]
-
-
-def test_run_filter_feeds_list_and_count(ro_session: Session, runs: dict[str, int]) -> None:
-    run_filter = RunFilter(service="orders", status=[RunStatus.RUNNING])
-    assert _ids(storage.list_runs(ro_session, **run_filter.as_kwargs())) == [runs["orders_delay"]]
-    assert storage.count_runs(ro_session, **run_filter.as_kwargs()) == 1
 
 
 def test_get_run_of_an_unknown_id_is_none(session: Session) -> None:
