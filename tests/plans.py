@@ -8,6 +8,15 @@ from client import FaultPlan, FaultType
 
 PAYMENT = {"service": "payment", "api": "/api/v1/payment/process"}
 
+# A short payment delay as a plan file holds it (JSON or YAML): only the fields a user writes.
+PLAN_FILE_BODY: dict[str, Any] = {
+    **PAYMENT,
+    "fault_type": "delay",
+    "delay_seconds": 0.01,
+    "percentage": 50,
+    "duration_seconds": 1,
+}
+
 
 def payment_delay(**overrides: Any) -> FaultPlan:
     """Delay half of the payment API's calls by 50 ms for a second; `overrides` set any other field.

@@ -16,15 +16,9 @@ from cli.main import app
 from dashboard.compare import export_csv, export_json
 from executor import EmbeddedExecutor
 from tests.demo_data import populate_demo_runs
+from tests.plans import PLAN_FILE_BODY
 
-GOOD_PLAN = {
-    "service": "payment",
-    "api": "/api/v1/payment/process",
-    "fault_type": "delay",
-    "delay_seconds": 0.01,
-    "percentage": 50,
-    "duration_seconds": 1,
-}
+GOOD_PLAN = PLAN_FILE_BODY
 
 
 @pytest.fixture

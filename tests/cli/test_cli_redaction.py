@@ -13,16 +13,10 @@ from typer.testing import CliRunner
 import storage
 from cli.main import app
 from tests.client.servers import refused_url
+from tests.plans import PLAN_FILE_BODY
 
 PASSWORD = "s3cret-pw"
-PLAN = {
-    "service": "payment",
-    "api": "/api/v1/payment/process",
-    "fault_type": "delay",
-    "delay_seconds": 0.01,
-    "percentage": 50,
-    "duration_seconds": 1,
-}
+PLAN = PLAN_FILE_BODY
 
 
 @pytest.fixture

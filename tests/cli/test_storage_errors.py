@@ -25,17 +25,11 @@ from cli.exit_codes import ExitCode
 from executor import EmbeddedExecutor
 from storage import RunStatus
 from tests.cli.processes import ROOT, clean_env, runs_in
+from tests.plans import PLAN_FILE_BODY
 from tests.ports import free_port
 from tests.waiting import wait_until
 
-PLAN = {
-    "service": "payment",
-    "api": "/api/v1/payment/process",
-    "fault_type": "delay",
-    "delay_seconds": 0.01,
-    "percentage": 50,
-    "duration_seconds": 1,
-}
+PLAN = PLAN_FILE_BODY
 
 
 def run_boifi(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
