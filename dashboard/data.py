@@ -1,10 +1,15 @@
-"""Read what the pages show from storage and the shared client, as plain values; never raise to a page."""
+"""Read what the pages show from storage and the shared client, as plain values.
+
+A read that storage cannot answer raises `storage.StorageUnavailableError` with one line saying why
+(`storage.describe_failure`); pages show it with `dashboard.components.storage_reads`.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +26,16 @@ from services.active_faults import FaultsSnapshot
 from services.console import Console
 
 logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """Open a session for reading; a storage outage becomes one `StorageUnavailableError` line."""
+    try:
+        with Session(engine) as session:
+            yield session
+    except storage.STORAGE_ERRORS as exc:
+        raise storage.StorageUnavailableError(storage.describe_failure(engine.url, exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -63,7 +78,7 @@ def executor_status(console: Console, *, embedded: bool) -> ExecutorStatus:
 
 def load_run(engine: Engine, run_id: int) -> RunView | None:
     """Return one run with its timeline and samples, or None when it does not exist."""
-    with Session(engine) as session:
+    with read_session(engine) as session:
         detail = storage.get_run(session, run_id=run_id)
     if detail is None:
         return None
@@ -72,7 +87,7 @@ def load_run(engine: Engine, run_id: int) -> RunView | None:
 
 def load_runs(engine: Engine, run_ids: Sequence[int]) -> list[RunView]:
     """Return several runs for comparison, in the order asked."""
-    with Session(engine) as session:
+    with read_session(engine) as session:
         details = storage.load_runs_for_comparison(session, run_ids=list(run_ids))
     by_id = {d.run.id: d for d in details}
     return [
@@ -83,17 +98,17 @@ def load_runs(engine: Engine, run_ids: Sequence[int]) -> list[RunView]:
 
 
 def active_runs(engine: Engine) -> list[storage.Run]:
-    with Session(engine) as session:
+    with read_session(engine) as session:
         return storage.active_runs(session)
 
 
 def recent_runs(engine: Engine, *, limit: int = 10) -> list[storage.Run]:
-    with Session(engine) as session:
+    with read_session(engine) as session:
         return storage.list_runs(session, limit=limit)
 
 
 def filter_options(engine: Engine) -> dict[str, list[str]]:
-    with Session(engine) as session:
+    with read_session(engine) as session:
         return storage.distinct_values(session)
 
 
@@ -101,7 +116,7 @@ def find_runs(
     engine: Engine, *, limit: int = 200, offset: int = 0, **filters: Any
 ) -> tuple[list[storage.Run], int]:
     """Return one page of runs matching `filters` and how many match in all."""
-    with Session(engine) as session:
+    with read_session(engine) as session:
         runs = storage.list_runs(session, limit=limit, offset=offset, **filters)
         total = storage.count_runs(session, **filters)
     return runs, total

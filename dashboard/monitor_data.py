@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 import storage
 from client import BreakerState
 from client.events import EventKind
+from dashboard.data import read_session
 from dashboard.timeline import Band, breaker_bands, clip_bands
 from services.console import Console
 from storage.aggregates import call_aggregate_series
@@ -80,7 +80,7 @@ def monitor_data(
     """
     until = now or datetime.now(UTC)
     since = until - timedelta(seconds=window_sec)
-    with Session(engine) as session:
+    with read_session(engine) as session:
         health = storage.health_series(session, since=since, until=until, executor_url=executor_url)
         transitions = storage.breaker_series(session, since=since, until=until, executor_url=executor_url)
         # The state at the window's start: the last transition before it (bounded by `since`, so a transition
