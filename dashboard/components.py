@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +34,8 @@ STATUS_ICONS = {
 }
 RUN_STATUSES = tuple(status.value for status in storage.RunStatus)
 STORAGE_BANNER_REFRESH_SEC = 2.0
+STORAGE_RETRY_SEC = 2.0
+_RETRY_ARMED = "_storage_reads_retry_armed"
 
 
 def require_holder() -> ConsoleHolder:
@@ -105,6 +109,39 @@ def storage_banner(holder: ConsoleHolder) -> None:
             texts.append(text)
     for text in texts:
         st.warning(text, icon="💾")
+
+
+def storage_unavailable_text(reason: str) -> str:
+    """Return the one line a page shows when storage cannot answer its reads."""
+    return (
+        f"Storage unavailable: {reason} — results are kept in memory and written when it answers; "
+        "this page retries by itself."
+    )
+
+
+@contextmanager
+def storage_reads(*, stop: bool = False) -> Iterator[None]:
+    """Show a storage outage inside the block as one line, not a traceback; the page retries by itself.
+
+    Inside a live fragment the block is skipped and the fragment's next run tries again. With `stop`
+    (a page that is not live) the page stops here and reruns in STORAGE_RETRY_SEC seconds.
+    """
+    try:
+        yield
+    except storage.StorageUnavailableError as exc:
+        logger.warning("storage unavailable for a page: %s", exc)
+        st.error(storage_unavailable_text(str(exc)), icon="💾")
+        if stop:
+            _rerun_soon()
+            st.stop()
+
+
+@st.fragment(run_every=STORAGE_RETRY_SEC)
+def _rerun_soon() -> None:
+    """Rerun the whole page on this fragment's first timed run (the page stopped at a storage outage)."""
+    if st.session_state.pop(_RETRY_ARMED, False):
+        st.rerun()
+    st.session_state[_RETRY_ARMED] = True
 
 
 def require_console() -> tuple[ConsoleHolder, Console]:

@@ -16,6 +16,7 @@ from dashboard.components import (
     result_card,
     run_metrics,
     runs_table,
+    storage_reads,
 )
 from dashboard.forms import build_guardrail, build_plan
 
@@ -160,31 +161,32 @@ def live_panel() -> None:
     """Show the launched run growing each second, with Halt, then its result."""
     run_id = st.session_state.get("launch_run_id")
     current = holder.console()
-    if run_id is not None:
-        # The Console that runs it: a retired one (Settings changed meanwhile) keeps its runs to their end.
-        owner = holder.console_for_run(int(run_id), st.session_state.get("launch_run_database"))
-        view = data.load_run(owner.engine, int(run_id)) if owner is not None else None
-        if owner is None or view is None:
-            st.warning(f"Run #{run_id} is not in the current database (it was changed in Settings).")
-        elif view.run.finished_at is None:
-            run = view.run
-            elapsed, remaining = elapsed_and_remaining(run)
-            fault = run.fault_type or ""  # None: a plan without a fault type
-            st.subheader(f"Run #{run.id} {run.status.value} — {fault} on {run.service}{run.api}")
-            st.progress(min(1.0, elapsed / max(1, run.duration_seconds)))
-            st.caption(f"elapsed {elapsed:.0f} s · remaining {remaining:.0f} s")
-            if st.button("Halt", key=f"launch_halt_{run.id}", type="secondary"):
-                st.info(halting.halt_run(owner, run))
-            run_metrics(run)
-            st.plotly_chart(run_progress_figure(view.timeline, title="Live latency and error rate"))
-        else:
-            result_card(view.run)
-            if view.timeline:
-                st.plotly_chart(run_progress_figure(view.timeline, title=f"Run #{view.run.id}"))
-    others = [r for r in data.active_runs(current.engine) if r.id != run_id]
-    if others:
-        st.subheader("Other active runs")
-        runs_table(others, key="launch_others")
+    with storage_reads():
+        if run_id is not None:
+            # The Console that runs it: a retired one (Settings changed meanwhile) keeps its runs to the end.
+            owner = holder.console_for_run(int(run_id), st.session_state.get("launch_run_database"))
+            view = data.load_run(owner.engine, int(run_id)) if owner is not None else None
+            if owner is None or view is None:
+                st.warning(f"Run #{run_id} is not in the current database (it was changed in Settings).")
+            elif view.run.finished_at is None:
+                run = view.run
+                elapsed, remaining = elapsed_and_remaining(run)
+                fault = run.fault_type or ""  # None: a plan without a fault type
+                st.subheader(f"Run #{run.id} {run.status.value} — {fault} on {run.service}{run.api}")
+                st.progress(min(1.0, elapsed / max(1, run.duration_seconds)))
+                st.caption(f"elapsed {elapsed:.0f} s · remaining {remaining:.0f} s")
+                if st.button("Halt", key=f"launch_halt_{run.id}", type="secondary"):
+                    st.info(halting.halt_run(owner, run))
+                run_metrics(run)
+                st.plotly_chart(run_progress_figure(view.timeline, title="Live latency and error rate"))
+            else:
+                result_card(view.run)
+                if view.timeline:
+                    st.plotly_chart(run_progress_figure(view.timeline, title=f"Run #{view.run.id}"))
+        others = [r for r in data.active_runs(current.engine) if r.id != run_id]
+        if others:
+            st.subheader("Other active runs")
+            runs_table(others, key="launch_others")
 
 
 live_panel()

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import auth, data, halting, monitor_data
 from dashboard.charts import call_latency_figure, client_calls_figure, health_figure
-from dashboard.components import executor_banner, require_console
+from dashboard.components import executor_banner, require_console, storage_reads
 
 st.set_page_config(page_title="Monitor · BOIFI Console", page_icon="📈", layout="wide")
 auth.require_login()  # with a login configured, nothing else shows until it succeeds
@@ -26,33 +26,37 @@ def live() -> None:
     """Redraw the banner, charts and breaker counters from storage."""
     current = holder.console()
     executor_banner(holder, current)
-    view = monitor_data.monitor_data(
-        current.engine,
-        current.executor_url,
-        window_sec=window_sec,
-        bucket_sec=bucket_sec,
-        gap_sec=monitor_data.monitor_gap_sec(current, bucket_sec=bucket_sec),
-    )
-    state = data.executor_status(current, embedded=holder.config.embedded).breaker_state
-    counters = view.counters
-    cols = st.columns(8)
-    cols[0].metric("breaker state", state.value)
-    cols[1].metric("calls (attempts)", counters.get("attempt", 0))
-    cols[2].metric("successes", counters.get("success", 0))
-    cols[3].metric("retries", counters.get("retry", 0))
-    cols[4].metric("failures", counters.get("failure", 0))
-    cols[5].metric("rejected by breaker (not sent)", counters.get("rejected", 0))
-    cols[6].metric("breaker opens", counters.get("breaker_opens", 0))
-    cols[7].metric("events dropped", monitor_data.events_dropped(current))
-    st.caption(
-        f"Last {window_label}, buckets of {bucket_sec} s; background colour = circuit-breaker state."
-        " Background calls (faults poll, health probes) are counted per minute, in the minute's first bucket."
-    )
-    st.plotly_chart(health_figure(view.health, view.bands, gap_sec=view.health_gap_sec), key="monitor_health")
-    st.plotly_chart(client_calls_figure(view.counts, view.bands), key="monitor_calls")
-    st.plotly_chart(
-        call_latency_figure(view.latency, view.bands, gap_sec=1.5 * bucket_sec), key="monitor_latency"
-    )
+    with storage_reads():
+        view = monitor_data.monitor_data(
+            current.engine,
+            current.executor_url,
+            window_sec=window_sec,
+            bucket_sec=bucket_sec,
+            gap_sec=monitor_data.monitor_gap_sec(current, bucket_sec=bucket_sec),
+        )
+        state = data.executor_status(current, embedded=holder.config.embedded).breaker_state
+        counters = view.counters
+        cols = st.columns(8)
+        cols[0].metric("breaker state", state.value)
+        cols[1].metric("calls (attempts)", counters.get("attempt", 0))
+        cols[2].metric("successes", counters.get("success", 0))
+        cols[3].metric("retries", counters.get("retry", 0))
+        cols[4].metric("failures", counters.get("failure", 0))
+        cols[5].metric("rejected by breaker (not sent)", counters.get("rejected", 0))
+        cols[6].metric("breaker opens", counters.get("breaker_opens", 0))
+        cols[7].metric("events dropped", monitor_data.events_dropped(current))
+        st.caption(
+            f"Last {window_label}, buckets of {bucket_sec} s; background colour = circuit-breaker state."
+            " Background calls (faults poll, health probes) are counted per minute,"
+            " in the minute's first bucket."
+        )
+        st.plotly_chart(
+            health_figure(view.health, view.bands, gap_sec=view.health_gap_sec), key="monitor_health"
+        )
+        st.plotly_chart(client_calls_figure(view.counts, view.bands), key="monitor_calls")
+        st.plotly_chart(
+            call_latency_figure(view.latency, view.bands, gap_sec=1.5 * bucket_sec), key="monitor_latency"
+        )
 
 
 live()

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import auth, cached, compare, data
 from dashboard.charts import fault_fraction_figure, latency_ecdf_figure, latency_overlay_figure
-from dashboard.components import RUN_STATUSES, require_console
+from dashboard.components import RUN_STATUSES, require_console, storage_reads
 
 st.set_page_config(page_title="History · BOIFI Console", page_icon="🗂️", layout="wide")
 auth.require_login()  # with a login configured, nothing else shows until it succeeds
@@ -16,7 +16,8 @@ st.title("🗂️ History and comparison")
 holder, console = require_console()
 CREATED_WITHIN = {"any time": None, "last hour": 1, "last 24 hours": 24, "last 7 days": 24 * 7}
 
-options = data.filter_options(console.engine)
+with storage_reads(stop=True):  # not live: on an outage the page stops here and reruns by itself
+    options = data.filter_options(console.engine)
 f1, f2, f3, f4 = st.columns(4)
 services = f1.multiselect("service", options.get("services", []), key="history_service")
 apis = f2.multiselect("api", options.get("apis", []), key="history_api")
@@ -29,16 +30,17 @@ limit = s3.selectbox("rows", (50, 200, 1000), index=1, key="history_limit")
 hours = CREATED_WITHIN[within]
 since = None if hours is None else datetime.now(UTC) - timedelta(hours=hours)
 
-runs, total = data.find_runs(
-    console.engine,
-    limit=int(limit),
-    service=services or None,
-    api=apis or None,
-    fault_type=fault_types or None,
-    status=statuses or None,
-    search=search.strip() or None,
-    since=since,
-)
+with storage_reads(stop=True):
+    runs, total = data.find_runs(
+        console.engine,
+        limit=int(limit),
+        service=services or None,
+        api=apis or None,
+        fault_type=fault_types or None,
+        status=statuses or None,
+        search=search.strip() or None,
+        since=since,
+    )
 st.caption(f"{total:,} runs match; showing {len(runs):,}.")
 frame = data.runs_frame(runs)
 if frame.empty:
@@ -71,7 +73,8 @@ elif "runs" in st.query_params:
     del st.query_params["runs"]
 
 comparisons: list[compare.CandidateComparison] = []
-views = data.load_runs(console.engine, selected) if selected else []
+with storage_reads(stop=True):
+    views = data.load_runs(console.engine, selected) if selected else []
 missing = [run_id for run_id in selected if run_id not in {v.run.id for v in views}]
 if missing:
     st.warning(f"Runs not found: {', '.join(f'#{m}' for m in missing)}")
