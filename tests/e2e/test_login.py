@@ -68,7 +68,9 @@ def test_up_with_a_password_shows_the_dashboard_only_after_the_right_one(tmp_pat
             wait_s=3.0,
         )
         page.get_by_text("embedded executor (demo services)").first.wait_for()
-        page.get_by_role("link", name="Monitor").click()  # the same session: still logged in
+        page.get_by_test_id("stSidebarNavItems").get_by_role(
+            "link", name="Monitor"
+        ).click()  # the same session: still logged in
         page.get_by_text("No active faults.").first.wait_for()  # listed with the token `boifi up` made
         page.get_by_role("button", name="Log out").click()
         page.get_by_role("textbox", name="password").wait_for()
