@@ -13,7 +13,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -221,9 +221,34 @@ def test_the_progress_line_survives_a_database_that_cannot_be_read(
     assert line.endswith(f"(storage unavailable: {why})"), line
 
 
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold the write lock from another connection, far beyond the busy timeout: every write fails."""
+    lock = sqlite3.connect(path, timeout=30, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+
+
+@contextlib.contextmanager
+def _made_read_only(path: Path) -> Iterator[None]:
+    """Make the database file and its write-ahead log immutable (chattr +i), as an operator might."""
+    with contextlib.ExitStack() as stack:
+        for part in (path, path.with_name(path.name + "-wal")):
+            if part.exists():
+                stack.enter_context(_immutable(part))
+        yield
+
+
 @pytest.mark.slow
-def test_json_tells_the_outcome_through_a_locked_database_and_matches_storage_once_it_is_back(
-    executor: EmbeddedExecutor, tmp_path: Path
+@pytest.mark.parametrize("outage", [_locked, _made_read_only], ids=["locked", "read-only"])
+def test_json_tells_the_outcome_through_a_storage_outage_and_matches_storage_once_it_is_back(
+    executor: EmbeddedExecutor,
+    tmp_path: Path,
+    outage: Callable[[Path], contextlib.AbstractContextManager[None]],
 ) -> None:
     path = tmp_path / "apply.db"
     database_url = _sqlite(path)
@@ -248,14 +273,8 @@ def test_json_tells_the_outcome_through_a_locked_database_and_matches_storage_on
         while "submitted" not in (line := process.stderr.readline()):
             assert line, "boifi apply ended before submitting"
         wait_until(lambda: runs_in(database_url)[0].status == RunStatus.RUNNING, what="the run to start")
-        # Another process holds the write lock far beyond the busy timeout: every write of the run fails.
-        lock = sqlite3.connect(path, timeout=30, isolation_level=None)
-        lock.execute("BEGIN EXCLUSIVE")
-        try:
+        with outage(path):  # every write of the run fails from here until the process has exited
             out, rest = process.communicate(timeout=120)
-        finally:
-            lock.execute("ROLLBACK")
-            lock.close()
     finally:
         if process.poll() is None:
             process.kill()
