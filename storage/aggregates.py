@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from client.breaker import BreakerState
 from storage.models import CallAggregateRow, HealthSample
-from storage.types import as_utc, detached, optional_float, plain_str
+from storage.types import as_utc, detached, optional_float, plain_str, time_range
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,7 @@ def call_aggregate_series(
     session: Session, *, since: datetime, until: datetime | None = None, executor_url: str | None = None
 ) -> list[CallAggregateRow]:
     """Return the call aggregates whose interval starts in [`since`, `until`), oldest first."""
-    conditions = [col(CallAggregateRow.interval_start) >= as_utc(since)]
-    if until is not None:
-        conditions.append(col(CallAggregateRow.interval_start) < as_utc(until))
+    conditions = time_range(CallAggregateRow.interval_start, since, until)
     if executor_url is not None:
         conditions.append(col(CallAggregateRow.executor_url) == executor_url)
     statement = (

@@ -9,13 +9,12 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import delete, insert
-from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from client.breaker import BreakerState
 from storage.aggregates import call_aggregate_series
 from storage.models import BreakerTransition, CallAggregateRow, ClientEventRow, EventCount, HealthSample
-from storage.types import as_utc, detached, optional_float, optional_int, plain_str
+from storage.types import as_utc, detached, optional_float, optional_int, plain_str, time_range
 
 EVENT_STR_KEYS = ("operation", "error_class", "apply_key", "message", "executor_url")
 
@@ -100,18 +99,11 @@ def record_health_sample(
     session.commit()
 
 
-def _time_range(column: Any, since: datetime, until: datetime | None) -> list[ColumnElement[bool]]:
-    conditions = [col(column) >= as_utc(since)]
-    if until is not None:
-        conditions.append(col(column) < as_utc(until))
-    return conditions
-
-
 def client_event_series(
     session: Session, *, since: datetime, until: datetime | None = None, executor_url: str | None = None
 ) -> list[ClientEventRow]:
     """Return client events with `since` ≤ timestamp < `until`, oldest first."""
-    conditions = _time_range(ClientEventRow.timestamp, since, until)
+    conditions = time_range(ClientEventRow.timestamp, since, until)
     if executor_url is not None:
         conditions.append(col(ClientEventRow.executor_url) == executor_url)
     statement = (
@@ -139,7 +131,7 @@ def event_counts_per_bucket(
     """
     if bucket_sec <= 0:
         raise ValueError("bucket_sec must be positive")
-    conditions = _time_range(ClientEventRow.timestamp, since, until)
+    conditions = time_range(ClientEventRow.timestamp, since, until)
     if executor_url is not None:
         conditions.append(col(ClientEventRow.executor_url) == executor_url)
     statement = select(ClientEventRow.timestamp, ClientEventRow.kind).where(*conditions)
@@ -160,7 +152,7 @@ def breaker_series(
     session: Session, *, since: datetime, until: datetime | None = None, executor_url: str | None = None
 ) -> list[BreakerTransition]:
     """Return breaker transitions with `since` ≤ timestamp < `until`, oldest first."""
-    conditions = _time_range(BreakerTransition.timestamp, since, until)
+    conditions = time_range(BreakerTransition.timestamp, since, until)
     if executor_url is not None:
         conditions.append(col(BreakerTransition.executor_url) == executor_url)
     statement = (
@@ -175,7 +167,7 @@ def health_series(
     session: Session, *, since: datetime, until: datetime | None = None, executor_url: str | None = None
 ) -> list[HealthSample]:
     """Return health samples with `since` ≤ timestamp < `until`, oldest first."""
-    conditions = _time_range(HealthSample.timestamp, since, until)
+    conditions = time_range(HealthSample.timestamp, since, until)
     if executor_url is not None:
         conditions.append(col(HealthSample.executor_url) == executor_url)
     statement = (

@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import DateTime, TypeDecorator
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 T = TypeVar("T")
 
@@ -71,6 +72,14 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def time_range(column: Any, since: datetime, until: datetime | None) -> list[ColumnElement[bool]]:
+    """Return the conditions `since` <= column < `until` (no upper bound when `until` is None), in UTC."""
+    conditions = [col(column) >= as_utc(since)]
+    if until is not None:
+        conditions.append(col(column) < as_utc(until))
+    return conditions
 
 
 def utc_now() -> datetime:
