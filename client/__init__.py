@@ -24,6 +24,15 @@ from client.errors import (
 from client.events import ClientEvent, EventKind, ExecutorClientMetrics
 from client.health import HealthResult
 from client.http_client import HttpExecutorClient, IExecutorClient, new_apply_key
+from client.hypothesis import (
+    Deviation,
+    ExperimentVerdict,
+    Hypothesis,
+    Observe,
+    Phase,
+    PhaseSummary,
+    TargetHits,
+)
 from client.models import (
     ActiveFault,
     ApiMode,
@@ -51,6 +60,7 @@ __all__ = [
     "CircuitOpenError",
     "ClientEvent",
     "ConflictError",
+    "Deviation",
     "ErrorKind",
     "EventKind",
     "ExecutorCancelledError",
@@ -63,6 +73,7 @@ __all__ = [
     "ExecutorResponseError",
     "ExecutorServerError",
     "ExecutorTimeoutError",
+    "ExperimentVerdict",
     "FaultExecutionError",
     "FaultPlan",
     "FaultStatus",
@@ -71,8 +82,12 @@ __all__ = [
     "HeaderMatch",
     "HealthResult",
     "HttpExecutorClient",
+    "Hypothesis",
     "IExecutorClient",
     "NotFoundError",
+    "Observe",
+    "Phase",
+    "PhaseSummary",
     "PreparedRequest",
     "RateLimitedError",
     "RawObservation",
@@ -80,6 +95,7 @@ __all__ = [
     "RetryStrategy",
     "ServiceApi",
     "ServiceInfo",
+    "TargetHits",
     "TimelinePoint",
     "UnauthorizedError",
     "UnprocessableEntityError",

@@ -10,6 +10,16 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from client.hypothesis import (
+    Deviation,
+    ExperimentVerdict,
+    Hypothesis,
+    Observe,
+    Phase,
+    PhaseSummary,
+    TargetHits,
+)
+
 _HTTP_METHOD = re.compile(r"[A-Z]+")
 _HTTP_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token: 1*tchar
 
@@ -133,6 +143,11 @@ class FaultPlan(BaseModel):
     start_delay_ms: int = Field(default=0, ge=0)
     method: str | None = None
     headers: tuple[HeaderMatch, ...] = ()
+    # Experiments (client.hypothesis): phases around the fault, where to observe, what must hold.
+    baseline_seconds: int = Field(default=0, ge=0, le=3600)
+    recovery_seconds: int = Field(default=0, ge=0, le=3600)
+    observe: Observe | None = None  # None: observe the fault's own target
+    hypothesis: Hypothesis | None = None
 
     @field_validator("service")
     @classmethod
@@ -205,12 +220,14 @@ class TimelinePoint(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class RequestSample:
-    """One measured request: when (since fault start), how long, status, and whether a fault hit it."""
+    """One measured request: when (since the run's first phase began), how long, status, whether a fault
+    hit it, and its phase."""
 
     offset_ms: float
     latency_ms: float
     status_code: int
     affected: bool
+    phase: Phase = Phase.FAULT
 
 
 class RawObservation(BaseModel):
@@ -231,6 +248,17 @@ class RawObservation(BaseModel):
     timeline: list[TimelinePoint] = Field(default_factory=list)
     samples: list[RequestSample] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)  # what makes the numbers doubtful (also in logs)
+    # Experiments (client.hypothesis, client.verdicts): filled on a final observation.
+    phases: list[PhaseSummary] = Field(default_factory=list)  # in time order; the fault phase at least
+    target: TargetHits | None = None  # the fault's own target, when it is not the observed entry point
+    verdict: ExperimentVerdict | None = None  # None without a hypothesis
+    deviations: list[Deviation] = Field(default_factory=list)
+    severity_score: float | None = None  # None without a baseline
+    time_to_recovery_s: float | None = None  # after the fault ended; None if never back within recovery
+
+    def phase(self, phase: Phase) -> PhaseSummary | None:
+        """Return the summary of one phase, or None if the run had no such phase."""
+        return next((p for p in self.phases if p.phase is phase), None)
 
     @field_validator("status", mode="before")
     @classmethod

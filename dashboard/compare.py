@@ -12,7 +12,7 @@ import numpy as np
 
 import storage
 from dashboard.data import RunView, error_count
-from dashboard.intervals import (
+from client.intervals import (
     Comparison,
     Metric,
     compare_error_rate,

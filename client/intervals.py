@@ -1,4 +1,5 @@
-"""Honest statistics for comparing runs: bootstrap and score intervals, and a verdict (an enum, in words).
+"""Honest statistics for comparing two samples (runs, or the phases of one run): bootstrap and score
+intervals, and how they differ (an enum, in words).
 
 Pure numpy and the standard library (scipy.stats costs seconds to import on every page load).
 """
@@ -36,7 +37,7 @@ class Metric(StrEnum):
         }[self]
 
 
-class Verdict(StrEnum):
+class Difference(StrEnum):
     """How a candidate run differs from the baseline on one metric; `verdict()` says it in words."""
 
     HIGHER = "higher"  # significantly
@@ -47,16 +48,16 @@ class Verdict(StrEnum):
     @property
     def significant(self) -> bool:
         """Return True for a significant difference, either way."""
-        return self in (Verdict.HIGHER, Verdict.LOWER)
+        return self in (Difference.HIGHER, Difference.LOWER)
 
 
-def outcome(*, difference: float, significant: bool) -> Verdict:
+def outcome(*, difference: float, significant: bool) -> Difference:
     """Return the verdict on a difference (candidate minus baseline) and whether it is significant."""
     if math.isnan(difference):
-        return Verdict.NOT_ENOUGH_DATA
+        return Difference.NOT_ENOUGH_DATA
     if not significant:
-        return Verdict.NO_SIGNIFICANT_DIFFERENCE
-    return Verdict.HIGHER if difference > 0 else Verdict.LOWER
+        return Difference.NO_SIGNIFICANT_DIFFERENCE
+    return Difference.HIGHER if difference > 0 else Difference.LOWER
 
 
 LATENCY_METRICS = (Metric.MEAN, Metric.P50, Metric.P95, Metric.P99)
@@ -88,7 +89,7 @@ class Comparison:
     significant: bool
 
     @property
-    def outcome(self) -> Verdict:
+    def outcome(self) -> Difference:
         """Return how the candidate differs from the baseline."""
         return outcome(difference=self.difference, significant=self.significant)
 
@@ -239,9 +240,9 @@ def verdict(metric: Metric, *, ratio: float | None, difference: float, significa
     """Say in plain words how the candidate differs from the baseline on one metric."""
     label = metric.label
     kind = outcome(difference=difference, significant=significant)
-    if kind is Verdict.NOT_ENOUGH_DATA:
+    if kind is Difference.NOT_ENOUGH_DATA:
         return f"{label}: not enough data"
-    if kind is Verdict.NO_SIGNIFICANT_DIFFERENCE:
+    if kind is Difference.NO_SIGNIFICANT_DIFFERENCE:
         return f"{label}: no significant difference"
     direction = kind.value
     if metric is Metric.ERROR_RATE:

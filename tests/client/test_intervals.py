@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from dashboard.intervals import (
+from client.intervals import (
     Metric,
-    Verdict,
+    Difference,
     compare_error_rate,
     compare_latency,
     compare_samples,
@@ -124,11 +124,11 @@ def test_the_verdict_is_an_enum_and_its_words_derive_from_it() -> None:
     lower = compare_error_rate(30, 100, 5, 100)
     empty = compare_latency(np.empty(0), np.empty(0), Metric.MEAN)
     assert [r.outcome for r in (higher, same, lower, empty)] == [
-        Verdict.HIGHER,
-        Verdict.NO_SIGNIFICANT_DIFFERENCE,
-        Verdict.LOWER,
-        Verdict.NOT_ENOUGH_DATA,
+        Difference.HIGHER,
+        Difference.NO_SIGNIFICANT_DIFFERENCE,
+        Difference.LOWER,
+        Difference.NOT_ENOUGH_DATA,
     ]
     assert [r.outcome.significant for r in (higher, same, lower, empty)] == [True, False, True, False]
     assert lower.verdict == "error rate 25.0 pp lower, significant"
-    assert outcome(difference=math.nan, significant=True) is Verdict.NOT_ENOUGH_DATA
+    assert outcome(difference=math.nan, significant=True) is Difference.NOT_ENOUGH_DATA
