@@ -204,11 +204,12 @@ class ExecutorMetrics(BaseModel):
 
 
 class TimelinePoint(BaseModel):
-    """Traffic in one second of the fault, counted from its start."""
+    """Traffic in one second of the run, counted from the start of its first phase."""
 
     model_config = ConfigDict(frozen=True)
 
     t_s: float
+    phase: Phase = Phase.FAULT
     request_count: int = 0
     affected_count: int = 0
     error_count: int = 0
