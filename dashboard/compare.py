@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 import storage
-from dashboard.data import RunView, error_count
 from client.intervals import (
     Comparison,
     Metric,
@@ -19,6 +18,7 @@ from client.intervals import (
     compare_samples,
     fault_fraction,
 )
+from dashboard.data import RunView, error_count
 
 
 def parse_run_ids(text: str | Sequence[str] | None) -> list[int]:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from client.intervals import (
-    Metric,
     Difference,
+    Metric,
     compare_error_rate,
     compare_latency,
     compare_samples,
