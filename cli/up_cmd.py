@@ -20,7 +20,7 @@ from cli.output import err
 from cli.signals import StopSignals
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-APP_PATH = PROJECT_ROOT / "app.py"
+APP_PATH = PROJECT_ROOT / "Home.py"
 # The dashboard halts its runs on the way out, each bounded by the runner's shutdown timeout; allow for that.
 DASHBOARD_STOP_MARGIN_S = 15.0
 PASSWORD_ENV = "BOIFI_DASHBOARD_PASSWORD"  # read by dashboard/auth.py

@@ -77,7 +77,7 @@ def test_package_imports_respect_boundaries(package: str) -> None:
 
 def test_pages_are_ui_only() -> None:
     offenders = []
-    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+    for path in [ROOT / "Home.py", *sorted((ROOT / "pages").glob("*.py"))]:
         bad = _imported_roots(path) & UI_FORBIDDEN
         if bad:
             offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")

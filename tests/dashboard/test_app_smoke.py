@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.dashboard.conftest import PAGES, populate
 
-APP = "../../app.py"
+APP = "../../Home.py"
 TIMEOUT_SEC = 60
 
 

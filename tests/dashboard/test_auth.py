@@ -16,7 +16,7 @@ from dashboard import auth
 from tests.dashboard.conftest import PAGES, ROOT
 from tests.waiting import wait_until
 
-APP = "../../app.py"
+APP = "../../Home.py"
 PASSWORD = "correct horse battery staple"
 OIDC_SECRETS = {
     "auth": {
@@ -85,7 +85,7 @@ def test_passwords_are_compared_whole() -> None:
 
 
 def _page_files() -> list[Path]:
-    return [ROOT / "app.py", *(ROOT / page for page in PAGES)]
+    return [ROOT / "Home.py", *(ROOT / page for page in PAGES)]
 
 
 def _calls(statement: ast.stmt) -> list[str]:

@@ -10,7 +10,7 @@ from dashboard.factories import get_holder
 from services.spool import StorageBacklog
 from tests.dashboard.conftest import PAGES
 
-APP = "../../app.py"
+APP = "../../Home.py"
 TIMEOUT_SEC = 60
 WAITING = StorageBacklog(
     samples=812, events=3, summaries=1, runs=(7,), last_error="attempt to write a readonly database"

@@ -11,7 +11,7 @@ import storage
 from storage import RunStatus
 from tests.dashboard.conftest import populate
 
-APP = "../../app.py"
+APP = "../../Home.py"
 PAGE = "pages/3_History.py"
 
 

@@ -12,7 +12,7 @@ import storage
 from dashboard.factories import get_holder
 from tests.waiting import WaitTimeout, wait_until
 
-APP = "../../app.py"
+APP = "../../Home.py"
 PAGE = "pages/1_Launch.py"
 
 

@@ -10,7 +10,7 @@ from dashboard.data import load_run
 from dashboard.factories import get_holder
 from tests.waiting import wait_until
 
-APP = "../../app.py"
+APP = "../../Home.py"
 
 
 @pytest.mark.slow

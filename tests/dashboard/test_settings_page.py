@@ -15,7 +15,7 @@ from services.console import Console
 from tests.dashboard.conftest import closed_port
 from tests.waiting import wait_until
 
-APP = "../../app.py"
+APP = "../../Home.py"
 PAGE = "pages/4_Settings.py"
 
 

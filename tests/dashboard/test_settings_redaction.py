@@ -9,7 +9,7 @@ from dashboard.factories import get_holder
 from dashboard.forms import build_client_config, database_url_from_form, shown_database_url
 from tests.dashboard.conftest import closed_port
 
-APP = "../../app.py"
+APP = "../../Home.py"
 PASSWORD = "s3cret-pw"
 SHOWN = ("markdown", "caption", "error", "warning", "info", "success", "text_input", "code", "title")
 

@@ -13,9 +13,9 @@ from dashboard.components import storage_unavailable_text
 from tests.dashboard.conftest import populate
 from tests.postgres_server import PostgresServer
 
-APP = "../../app.py"
+APP = "../../Home.py"
 TIMEOUT_SEC = 60
-LIVE_PAGES = ("app.py", "pages/1_Launch.py", "pages/2_Monitor.py", "pages/3_History.py")  # they read storage
+LIVE_PAGES = ("Home.py", "pages/1_Launch.py", "pages/2_Monitor.py", "pages/3_History.py")  # they read storage
 
 
 def _outage_lines(at: AppTest) -> list[str]:
@@ -65,7 +65,7 @@ def test_every_page_shows_one_line_while_postgresql_is_stopped_and_data_once_it_
                 assert f"PostgreSQL at 127.0.0.1:{postgres_server.port} unreachable" in lines[0], lines
             else:
                 assert lines == [], page  # Settings reads no storage: it still works for fixing the URL
-        at.switch_page("app.py").run()
+        at.switch_page("Home.py").run()
         assert any("circuit breaker" in str(w.value) for w in [*at.warning, *at.error, *at.info]), (
             "the Executor's health still shows"
         )

@@ -1,4 +1,4 @@
-"""Browser journeys: a real `streamlit run app.py` on loopback, driven by Playwright and Debian's Chromium."""
+"""Browser journeys: `streamlit run Home.py` on loopback, driven by Playwright and Debian's Chromium."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def start_dashboard(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Dashboard]]:
-    """Start `streamlit run app.py` on a free port with the given BOIFI_* variables; stop it after."""
+    """Start `streamlit run Home.py` on a free port with the given BOIFI_* variables; stop it after."""
     started: list[Dashboard] = []
 
     def start(**env_vars: str) -> Dashboard:
@@ -95,7 +95,7 @@ def start_dashboard(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[
         env.update(env_vars)
         log_path = tmp_path / f"streamlit-{port}.log"
         command = [
-            sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+            sys.executable, "-m", "streamlit", "run", str(ROOT / "Home.py"),
             "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         ]  # fmt: skip

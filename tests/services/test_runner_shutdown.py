@@ -38,7 +38,7 @@ from dashboard.factories import get_console
 
 run_id = get_console().runner.submit(FaultPlan.model_validate_json(sys.argv[1]))
 print(f"run {run_id} submitted", flush=True)
-sys.argv = ["streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port", sys.argv[2],
+sys.argv = ["streamlit", "run", "Home.py", "--server.address", "127.0.0.1", "--server.port", sys.argv[2],
             "--server.headless", "true", "--server.fileWatcherType", "none",
             "--browser.gatherUsageStats", "false"]
 cli.main()

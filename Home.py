@@ -1,4 +1,8 @@
-"""BOIFI Console home: Executor health and breaker state, active runs, latest results."""
+"""BOIFI Console home: Executor health and breaker state, active runs, latest results.
+
+The sidebar calls this page "Home": with a `pages/` folder, Streamlit names the entrypoint's page
+after its file.
+"""
 
 from __future__ import annotations
 
