@@ -28,7 +28,13 @@ CONSOLE_THREADS = (
     "boifi-retired-console",
     "boifi-telemetry-retention",
 )
-PAGES = ("pages/1_Launch.py", "pages/2_Monitor.py", "pages/3_History.py", "pages/4_Settings.py")
+PAGES = (
+    "pages/1_Launch.py",
+    "pages/2_Monitor.py",
+    "pages/3_History.py",
+    "pages/4_Settings.py",
+    "pages/5_Run.py",
+)
 
 
 def _clear_streamlit_caches() -> None:

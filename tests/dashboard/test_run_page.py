@@ -1,0 +1,65 @@
+"""The run page at /Run?run=<id>: a stored run in full, and a plain message for a missing or bad id."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.dashboard.run_pages import STARTED, finished_run
+
+APP = "../../app.py"
+PAGE = "pages/5_Run.py"
+
+
+def _open(run: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["run"] = run
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    parts = [
+        e.value for kind in ("title", "caption", "markdown", "error", "warning") for e in getattr(at, kind)
+    ]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.slow
+def test_a_stored_run_shows_its_plan_people_events_and_actions(
+    database_url: str, unreachable_executor: str
+) -> None:
+    run_id = finished_run(database_url)
+    at = _open(str(run_id))
+    assert at.title[0].value.startswith(f"🔎 Run #{run_id} — delay on payment/api/v1/payment/process")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["verdict"] == "No hypothesis"
+    assert metrics["duration"] == "6.0 s"
+    assert metrics["severity score (0–100)"] == "–"
+    text = _texts(at)
+    assert "launched by ada@example.org" in text
+    assert f"started {STARTED:%Y-%m-%d %H:%M:%S} UTC" in text
+    assert "labels: smoke, nightly" in text
+    events = next(df.value for df in at.dataframe if "event" in df.value.columns)
+    assert list(events["event"]) == ["retry", "breaker", "breaker"]  # another run's retry is not listed
+    assert list(events["t (s)"]) == [1.0, 2.0, 4.0]
+    assert "CLOSED → OPEN" in set(events["detail"])
+    assert [b.proto.label for b in at.get("download_button")] == ["Export JSON", "Export CSV"]
+    links = {link.proto.label: link.proto for link in at.get("page_link")}
+    assert (links["Re-run"].page, links["Re-run"].query_string) == ("Launch", f"rerun={run_id}")
+    assert (links["Compare with…"].page, links["Compare with…"].query_string) == ("History", f"runs={run_id}")
+    assert len(at.get("plotly_chart")) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("given", "said"), [("abc", "No run chosen"), ("0", "No run chosen"), ("999", "no run #999")]
+)
+def test_a_missing_or_bad_run_id_is_said_plainly(
+    database_url: str, unreachable_executor: str, given: str, said: str
+) -> None:
+    finished_run(database_url)
+    at = _open(given)
+    assert any(said in e.value for e in at.error)
+    assert not at.get("plotly_chart")
