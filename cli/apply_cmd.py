@@ -7,38 +7,20 @@ import functools
 import signal
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.exit_codes import ExitCode
+from cli.exit_codes import ExitCode, verdict_exit_code
 from cli.output import describe_run, err, print_json
+from cli.progress import Progress
 from cli.signals import StopSignals, call_within
 
 if TYPE_CHECKING:  # the command imports these in its body: `boifi --help` must not load storage or the client
-    import storage
     from cli.run_report import RunReport
     from client import FaultPlan
     from services.console import Console
     from services.guardrail import Guardrail
-
-
-def _progress_line(row: dict[str, Any], duration_s: int) -> str:
-    started = row.get("started_at")
-    elapsed = ""
-    if started:
-        seconds = (datetime.now(UTC) - datetime.fromisoformat(str(started))).total_seconds()
-        elapsed = f"{min(seconds, duration_s):4.0f}/{duration_s} s  "
-    parts = [f"run {row['id']} {row['status']:<9} {elapsed}"]
-    if row.get("request_count") is not None:
-        parts.append(f"requests {row['request_count']}")
-        if row.get("error_rate_pct") is not None:
-            parts.append(f"errors {row['error_rate_pct']:.1f} %")
-        if row.get("p95_latency_ms") is not None:
-            parts.append(f"p95 {row['p95_latency_ms']:.1f} ms")
-    return "  ".join(parts)
 
 
 POLL_S = 0.2
@@ -47,34 +29,6 @@ STOP_BOUND_S = 30.0  # README: after a stop signal `boifi apply` exits within th
 CLOSE_RESERVE_S = 12.0  # of it, what closing the console (storage, events, client) and the report may take
 REPORT_RESERVE_S = 2.0  # of that, what reading the run for the report may take
 EXIT_MARGIN_S = 1.5  # and what printing it and the interpreter's exit may take
-
-
-@dataclass
-class Progress:
-    """The run as last read from storage, for the progress lines and as the report's fallback."""
-
-    run: storage.Run
-    failing: str | None = None  # why storage could not be read, while it cannot
-
-    def refresh(self, console: Console, run_id: int) -> None:
-        """Read the run again; while storage cannot be read, keep the last known run and say why."""
-        import storage
-        from cli.run_report import read_run
-
-        try:
-            self.run, _ = read_run(console, run_id, with_timeline=False)
-        except storage.STORAGE_ERRORS as exc:
-            self.failing = storage.describe_failure(console.engine.url, exc)
-        else:
-            self.failing = None
-
-    def show(self, console: Console, run_id: int, duration_s: int) -> None:
-        """Print one progress line: from storage, or the last known one while storage cannot be read."""
-        import storage
-
-        self.refresh(console, run_id)
-        line = _progress_line(storage.run_record(self.run), duration_s)
-        err(line if self.failing is None else f"{line}  (storage unavailable: {self.failing})")
 
 
 def _watch(
@@ -125,8 +79,9 @@ def _open_console(
 
         executor = stack.enter_context(EmbeddedExecutor(ExecutorSettings(port=0, demo=True)))
         executor_url = executor.base_url
-        if plan.service in executor.service_names():
-            extra["probe_url"] = executor.proxy_url(plan.service)
+        observed = plan.observe.service if plan.observe is not None else plan.service
+        if observed in executor.service_names():  # policy mode probes the observed service through its proxy
+            extra["probe_url"] = executor.proxy_url(observed)
         err(f"embedded executor at {executor_url}")
     config = client_config(executor_url=executor_url, api_mode=api_mode, **extra)
     return stack.enter_context(
@@ -140,13 +95,14 @@ def _open_console(
 
 
 def _exit_code(row: dict[str, Any], unstored: dict[str, Any]) -> int:
+    """Return the exit code of a run's report: storage's lag first, then the status, then the verdict."""
     import storage
     from client.errors import ErrorKind, error_kind_named
 
     if unstored:
         return ExitCode.UNSTORED
     if row["status"] == storage.RunStatus.COMPLETED.value:
-        return ExitCode.OK
+        return verdict_exit_code(row.get("verdict"))
     if row["status"] == storage.RunStatus.FAILED.value and error_kind_named(row.get("error_class")) in (
         ErrorKind.CONNECTION,
         ErrorKind.CIRCUIT_OPEN,

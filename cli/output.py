@@ -8,6 +8,8 @@ from typing import Any
 
 import typer
 
+from cli.experiment_output import experiment_lines, verdict_lines
+
 __all__ = ["describe_run", "err", "print_json"]
 
 
@@ -17,6 +19,7 @@ def err(message: str) -> None:
 
 
 def print_json(document: Any) -> None:
+    """Print `document` as indented JSON on standard output and flush it."""
     sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
     sys.stdout.flush()
 
@@ -34,6 +37,7 @@ def describe_run(row: dict[str, Any]) -> str:
     lines = [
         f"run {row['id']}: {row['status']}  {row['fault_type']} {row['percentage']}% on "
         f"{row['service']} {row['api']} for {row['duration_seconds']} s ({row['api_mode']} mode)",
+        *verdict_lines(row),
     ]
     if row.get("fault_id"):
         lines.append(f"  fault id   {row['fault_id']}")
@@ -51,6 +55,7 @@ def describe_run(row: dict[str, Any]) -> str:
                 mx=_fmt(row.get("max_latency_ms"), " ms"),
             )
         )
+    lines += experiment_lines(row)
     if row.get("stop_reason"):
         lines.append(f"  stopped    {row['stop_reason']}")
     if row.get("error"):

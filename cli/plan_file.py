@@ -22,7 +22,9 @@ def describe_validation_error(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
         location = ".".join(str(part) for part in error.get("loc", ())) or "plan"
-        lines.append(f"{location}: {error.get('msg', 'invalid value')}")
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        # A model's own check may name its field already ("hypothesis: give max_p99_ms, ..."): once is enough.
+        lines.append(message if message.startswith(f"{location}: ") else f"{location}: {message}")
     return "\n".join(lines)
 
 

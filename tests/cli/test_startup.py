@@ -10,8 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 import storage
+from cli.exit_codes import ExitCode, verdict_exit_code
 from cli.main import app
 from cli.runs_cmd import RUN_STATUSES
+from client import ExperimentVerdict
 
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "aiohttp", "numpy", "httpx", "pandas", "streamlit", "rich")
 
@@ -44,6 +46,18 @@ def test_help_loads_no_heavy_library(args: list[str]) -> None:
 
 def test_the_status_help_names_every_run_status() -> None:
     assert list(RUN_STATUSES) == [status.value for status in storage.RunStatus]
+
+
+def test_the_verdict_help_and_exit_codes_name_every_verdict() -> None:
+    codes = {verdict: verdict_exit_code(verdict.value) for verdict in ExperimentVerdict}
+    assert codes == {
+        ExperimentVerdict.HELD: ExitCode.OK,
+        ExperimentVerdict.DEVIATED: 8,
+        ExperimentVerdict.NOT_RECOVERED: 9,
+        ExperimentVerdict.BASELINE_FAILED: 10,
+        ExperimentVerdict.GUARDRAIL_STOP: ExitCode.RUN_FAILED,  # as the guardrail_stop status exits
+    }
+    assert verdict_exit_code(None) == ExitCode.OK  # no hypothesis
 
 
 def test_help_shows_each_command_in_full() -> None:
