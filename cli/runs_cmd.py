@@ -77,12 +77,14 @@ def list_runs(
     if not rows:
         typer.echo("no runs")
         return
-    typer.echo(f"{'id':>5}  {'status':<14} {'created (UTC)':<19}  {'fault':<15} {'%':>3}  target")
+    typer.echo(
+        f"{'id':>5}  {'status':<14} {'verdict':<15} {'created (UTC)':<19}  {'fault':<15} {'%':>3}  target"
+    )
     for row in rows:
         created = str(row["created_at"])[:19].replace("T", " ")
         typer.echo(
-            f"{row['id']:>5}  {row['status']:<14} {created:<19}  {row['fault_type']:<15} "
-            f"{row['percentage']:>3}  {row['service']} {row['api']}"
+            f"{row['id']:>5}  {row['status']:<14} {row.get('verdict') or '-':<15} {created:<19}  "
+            f"{row['fault_type']:<15} {row['percentage']:>3}  {row['service']} {row['api']}"
         )
 
 
@@ -92,8 +94,12 @@ def show_run(
     json_output: JsonOption = False,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Show one run with its summary (and, with --json, its timeline)."""
+    """Show one run with its summary, verdict, phases and the URL of its page (with --json, its timeline)."""
     from cli.common import load_run, open_engine
+    from cli.run_page import run_page_lines, run_page_url
+    from services.console_settings import ConsoleSettings
+
+    dashboard_url = ConsoleSettings.from_env().dashboard_url  # a bad BOIFI_* value fails before anything
 
     loaded = load_run(open_engine(database_url), run_id)
     if loaded is None:
@@ -101,9 +107,9 @@ def show_run(
         raise typer.Exit(1)
     row, timeline = loaded
     if json_output:
-        print_json({"run": row, "timeline": timeline})
+        print_json({"run": row, "timeline": timeline, "page_url": run_page_url(dashboard_url, run_id)})
     else:
-        typer.echo(describe_run(row))
+        typer.echo("\n".join([describe_run(row), *run_page_lines(row, dashboard_url=dashboard_url)]))
 
 
 def runs_json(runs: Sequence[storage.Run]) -> str:

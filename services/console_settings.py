@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from client.environment import load_settings
 
@@ -30,6 +31,16 @@ class ConsoleSettings(BaseModel):
     telemetry_retention_days: float = Field(default=30.0, gt=0)
     spool_dir: Path | None = None  # None: services.spool_files.default_spool_dir()
     spool_memory_items: int = Field(default=200_000, gt=0)  # services.spool.DEFAULT_MEMORY_ITEMS
+    # Where the dashboard is reached: `boifi runs show` prints `<dashboard_url>/Run?run=<id>` (never fetched).
+    dashboard_url: str = "http://127.0.0.1:8501"
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("give the dashboard's http:// or https:// URL, e.g. http://127.0.0.1:8501")
+        return value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ConsoleSettings:
