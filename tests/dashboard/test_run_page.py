@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.dashboard.run_pages import STARTED, finished_run
 
-APP = "../../app.py"
+APP = "../../Home.py"
 PAGE = "pages/5_Run.py"
 
 
