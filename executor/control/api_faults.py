@@ -31,6 +31,17 @@ def _unknown_fault(apply_id: str) -> web.Response:
     )
 
 
+def _unknown_service(exc: UnknownServiceError) -> web.Response:
+    return json_reply(
+        {
+            "error": "not_found",
+            "message": f"unknown service {exc.service!r}",
+            "details": {"field": exc.field},
+        },
+        status=404,
+    )
+
+
 def _wants_samples(request: web.Request) -> bool:
     return request.query.get("include_samples", "").lower() in ("1", "true", "yes")
 
@@ -76,15 +87,8 @@ class FaultApi:
             return json_reply(body, status=409)
         except LoadBudgetExceededError as exc:
             return json_reply(exc.body(), status=429)
-        except UnknownServiceError:
-            return json_reply(
-                {
-                    "error": "not_found",
-                    "message": f"unknown service {spec.service!r}",
-                    "details": {"field": "service"},
-                },
-                status=404,
-            )
+        except UnknownServiceError as exc:
+            return _unknown_service(exc)
 
     async def apply_extended(self, request: web.Request) -> web.Response:
         """Start a fault and answer at once with its schedule."""
@@ -111,6 +115,7 @@ class FaultApi:
             "apply_id": record.apply_id,
             "status": status.value,
             "metrics": record.recorder.direct_metrics(),
+            "target": record.target(),
             "trace_data": record.recorder.trace_data(),
             "logs": list(record.recorder.logs),
         }
@@ -138,7 +143,7 @@ class FaultApi:
             return _unknown_fault(request.match_info["apply_id"])
         final = record.task is not None and record.task.done()
         body = record.recorder.metrics_body(
-            record.apply_id, final=final, include_samples=_wants_samples(request)
+            record.apply_id, final=final, include_samples=_wants_samples(request), target=record.target()
         )
         return json_reply(body)
 
@@ -179,15 +184,8 @@ class FaultApi:
                 method=method,
                 rate_rps=rate,
             )
-        except UnknownServiceError:
-            return json_reply(
-                {
-                    "error": "not_found",
-                    "message": f"unknown service {service!r}",
-                    "details": {"field": "service"},
-                },
-                status=404,
-            )
+        except UnknownServiceError as exc:
+            return _unknown_service(exc)
         body = recorder.metrics_body(
             f"collect-{service}", final=True, include_samples=_wants_samples(request)
         )

@@ -118,7 +118,12 @@ class FaultProxy:
             path=path,
             headers=headers,
         )
-        hit = rule is not None and rule.action.sample(self._rng)
+        hit = False
+        if rule is not None:
+            hit = rule.action.sample(self._rng)
+            hits = rule.hits  # what a fault's metrics report as its ``target``; inline: no frame per request
+            hits.matched += 1
+            hits.affected += hit
         call = _Call(request, target, path, headers, rule if hit else None)
         traced = TRACE_HEADER in headers
         if hit and not traced and self._hold(call, reply):

@@ -28,7 +28,12 @@ _SHUTDOWN_GRACE_S = 2.0
 
 
 class UnknownServiceError(Exception):
-    """The apply names a service the executor does not front."""
+    """The apply names a service the executor does not front; ``field`` says where it was named."""
+
+    def __init__(self, service: str, *, field: str = "service") -> None:
+        super().__init__(service)
+        self.service = service
+        self.field = field
 
 
 class IdempotencyConflictError(Exception):
@@ -93,6 +98,8 @@ class FaultRunner:
                 return record
         if spec.service not in self._services:
             raise UnknownServiceError(spec.service)
+        if spec.observe is not None and spec.observe.service not in self._services:
+            raise UnknownServiceError(spec.observe.service, field="observe.service")
         now = self._clock.now()
         start = now if spec.start_epoch_s is None else max(now, spec.start_epoch_s)  # a past start is now
         if self._load_budget_rps is not None:
@@ -126,8 +133,13 @@ class FaultRunner:
         return (spec.load.rate_rps if spec.load else None) or self._defaults.rate_rps
 
     def _load_spec(self, spec: FaultSpec, duration_s: float) -> LoadSpec:
+        """Return the load of a fault: at its observed entry point if it has one, else at its own target."""
         override = spec.load
-        method = (override.method if override else None) or spec.method or self._api_method(spec)
+        observe = spec.observe
+        service, api, method = spec.service, spec.api, spec.method
+        if observe is not None:
+            service, api, method = observe.service, observe.api, observe.method
+        method = (override.method if override else None) or method or self._api_method(service, api)
         body: bytes | None = None
         content_type = None
         raw = override.body if override else None
@@ -136,7 +148,7 @@ class FaultRunner:
         elif raw is not None or method in ("POST", "PUT", "PATCH"):
             body, content_type = json.dumps(raw if raw is not None else {}).encode(), "application/json"
         return LoadSpec(
-            url=self._proxy_url(spec.service) + spec.api,
+            url=self._proxy_url(service) + api,
             method=method,
             body=body,
             content_type=content_type,
@@ -146,9 +158,9 @@ class FaultRunner:
             headers=override.headers if override else (),
         )
 
-    def _api_method(self, spec: FaultSpec) -> str:
-        for method, path in self._services[spec.service].apis:
-            if path == spec.api:
+    def _api_method(self, service: str, api: str) -> str:
+        for method, path in self._services[service].apis:
+            if path == api:
                 return method
         return "GET"
 
@@ -178,6 +190,7 @@ class FaultRunner:
             recorder.log(
                 f"{rfc3339(self._clock.now())} {record.apply_id}: {spec.fault_type.value} on "
                 f"{spec.service} {spec.api} at {spec.percentage}% until {rfc3339(record.end_epoch_s)}"
+                + (f", observed at {spec.observe.service} {spec.observe.api}" if spec.observe else "")
             )
             duration_s = record.end_epoch_s - self._clock.now()
             load = asyncio.ensure_future(
@@ -254,6 +267,7 @@ class FaultRunner:
             "fault_type": spec.fault_type.value,
             "percentage": spec.percentage,
             "headers": [header.to_wire() for header in spec.headers],
+            "observe": spec.observe.to_wire() if spec.observe else None,
             "active": record.active(self._clock.now()),
             "idempotency_key": record.idempotency_key,
         }

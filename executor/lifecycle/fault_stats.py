@@ -150,8 +150,10 @@ class Recorder:
         first = self.traces[0]
         return {"traceID": first["traceID"], "spans": first["spans"], "traces": self.traces}
 
-    def metrics_body(self, apply_id: str, *, final: bool, include_samples: bool) -> dict[str, Any]:
-        """Return family B's metrics response body."""
+    def metrics_body(
+        self, apply_id: str, *, final: bool, include_samples: bool, target: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Return family B's metrics response body (with a fault's ``target`` counts when given)."""
         metrics = self.metrics()
         body: dict[str, Any] = {
             "apply_id": apply_id,
@@ -164,6 +166,8 @@ class Recorder:
             "trace_data": self.trace_data(),
             "logs": list(self.logs),
         }
+        if target is not None:
+            body["target"] = target
         if include_samples and self.keeps_samples:
             body["samples"] = self.sample_rows()
         if not self.keeps_samples:

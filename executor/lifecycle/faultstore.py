@@ -50,6 +50,20 @@ class FaultRecord:
     idempotency_key: str | None = None
     family: str = "extended"
 
+    def target(self) -> dict[str, str | int]:
+        """Return the metrics body's ``target``: requests the fault's rule took on its target, and those hit.
+
+        The proxy counts them (see ``RuleHits``) while the fault is active, whatever sent them: the load
+        driving an observed entry point, the fault's own load, or any other client.
+        """
+        hits = self.rule.hits
+        return {
+            "service": self.spec.service,
+            "api": self.spec.api,
+            "request_count": hits.matched,
+            "affected_count": hits.affected,
+        }
+
     def status(self, now_s: float) -> FaultStatus:
         """Return the status at ``now_s``."""
         if self.final_status is not None:

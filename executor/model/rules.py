@@ -10,7 +10,16 @@ from enum import Enum
 from executor.model.fault_kinds import FaultAction
 from executor.model.patterns import CompiledPattern, compile_pattern
 
-__all__ = ["HeaderMatch", "MatchKind", "RequestMatch", "Rule", "Selector", "StringMatch", "first_match"]
+__all__ = [
+    "HeaderMatch",
+    "MatchKind",
+    "RequestMatch",
+    "Rule",
+    "RuleHits",
+    "Selector",
+    "StringMatch",
+    "first_match",
+]
 
 _ANY = ("", "*")
 
@@ -90,9 +99,26 @@ class Selector:
         )
 
 
+class RuleHits:
+    """What the proxy did with one rule: the requests it took (matched first) and those its fault hit.
+
+    Two integers the proxy increments in place, on the event loop that also reads them: nothing is
+    allocated per request.
+    """
+
+    __slots__ = ("affected", "matched")
+
+    def __init__(self) -> None:
+        self.matched = 0
+        self.affected = 0
+
+
 @dataclass(frozen=True)
 class Rule:
-    """One active rule: where it comes from, what it matches and what it does."""
+    """One active rule: where it comes from, what it matches and what it does.
+
+    ``hits`` counts the requests it took; each Rule has its own (``dataclasses.replace`` makes a new one).
+    """
 
     source: str
     selector: Selector
@@ -100,6 +126,7 @@ class Rule:
     action: FaultAction
     tags: Mapping[str, str] = field(default_factory=dict)
     halted: asyncio.Event | None = field(default=None, compare=False)
+    hits: RuleHits = field(default_factory=RuleHits, init=False, compare=False, repr=False)
 
 
 def first_match(

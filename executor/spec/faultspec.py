@@ -26,12 +26,14 @@ from executor.spec.jsonbody import JsonBodyError, parse_object
 from executor.spec.specfields import (
     FaultSpecError,
     HeaderSpec,
+    ObserveSpec,
     check_api,
     no_control,
     read_headers,
     read_int,
     read_load_headers,
     read_method,
+    read_observe,
     read_str,
     refuse_unknown,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "FaultSpecError",
     "HeaderSpec",
     "LoadOverride",
+    "ObserveSpec",
     "build_fault",
     "build_rule",
     "parse_fault_spec",
@@ -65,6 +68,7 @@ _FIELDS = (
     "fault_config",
     "load",
     "headers",
+    "observe",
 )
 _CONFIG_FIELDS = {
     FaultKind.DELAY: ("delay_milliseconds",),
@@ -100,6 +104,7 @@ class FaultSpec:
     start_epoch_s: float | None = None
     load: LoadOverride | None = None
     headers: tuple[HeaderSpec, ...] = ()
+    observe: ObserveSpec | None = None  # the entry point the load drives; None: the fault's own target
 
 
 def _start_time(value: Any, now_s: float) -> float | None:
@@ -223,6 +228,7 @@ def parse_fault_spec(raw: bytes, *, now_s: float) -> FaultSpec:
         fault_config=_fault_config(fault_type, body.get("fault_config")),
         load=_load(body.get("load")),
         headers=read_headers(body.get("headers")),
+        observe=read_observe(body.get("observe")),
     )
 
 

@@ -16,18 +16,21 @@ __all__ = [
     "METHODS",
     "FaultSpecError",
     "HeaderSpec",
+    "ObserveSpec",
     "check_api",
     "no_control",
     "read_headers",
     "read_int",
     "read_load_headers",
     "read_method",
+    "read_observe",
     "read_str",
     "refuse_unknown",
 ]
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _MATCHERS = tuple(kind.value for kind in MatchKind)
+_OBSERVE_FIELDS = ("service", "api", "method")
 # Headers the load driver's client writes itself (framing, the connection, tracing): one set in a body would
 # be sent twice, and two Content-Length or Transfer-Encoding headers are how requests get smuggled.
 _DRIVER_HEADERS = frozenset(
@@ -191,3 +194,33 @@ def read_load_headers(value: Any) -> tuple[tuple[str, str], ...]:
             raise FaultSpecError(f"{field} must be Latin-1 text (a header value on the wire)", field=field)
         headers.append((name, item))
     return tuple(headers)
+
+
+@dataclass(frozen=True)
+class ObserveSpec:
+    """The entry point a fault's load drives and its metrics describe, apart from the fault's own target."""
+
+    service: str
+    api: str
+    method: str | None = None
+
+    def to_wire(self) -> dict[str, str | None]:
+        """Return the body's form, ``{"service": ..., "api": ..., "method": ...}``."""
+        return {"service": self.service, "api": self.api, "method": self.method}
+
+
+def read_observe(value: Any) -> ObserveSpec | None:
+    """Return the observed entry point of ``observe`` (an object; absent or null is none)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        example = '{"service": "gateway", "api": "/api/v1/checkout"}'
+        raise FaultSpecError(f"observe must be an object like {example}", field="observe")
+    refuse_unknown(value, _OBSERVE_FIELDS, prefix="observe.")
+    service = read_str(value, "service", field="observe.service", required=True)
+    api = read_str(value, "api", field="observe.api", required=True)
+    assert service is not None and api is not None
+    no_control(service, field="observe.service")
+    check_api(api, field="observe.api")
+    method = read_method(read_str(value, "method", field="observe.method", required=False), "observe.method")
+    return ObserveSpec(service=service, api=api, method=method)

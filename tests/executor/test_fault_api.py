@@ -61,6 +61,13 @@ def test_extended_apply_runs_load_and_reports_final_metrics(
         "timeline",
         "trace_data",
         "logs",
+        "target",
+    }
+    assert metrics["target"] == {
+        "service": "api",
+        "api": "/work",
+        "request_count": REQUESTS,
+        "affected_count": REQUESTS,
     }
     assert metrics["metrics"]["request_count"] == REQUESTS
     assert metrics["metrics"]["affected_count"] == REQUESTS
