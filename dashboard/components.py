@@ -12,7 +12,7 @@ import streamlit as st
 
 import storage
 from client import BreakerState
-from dashboard import data
+from dashboard import data, links, run_detail
 from dashboard.factories import get_holder
 from services.console import Console
 from services.holder import ConsoleHolder
@@ -206,7 +206,7 @@ def run_metrics(run: storage.Run) -> None:
 
 
 def result_card(run: storage.Run) -> None:
-    """Show the outcome of a finished run."""
+    """Show the outcome of a finished run: status, verdict and severity score, metrics, a link to its page."""
     status = storage.RunStatus(run.status)
     fault = run.fault_type or ""  # None: a plan without a fault type
     headline = f"Run #{run.id} {status_text(run)} — {fault} on {run.service}{run.api} at {run.percentage}%"
@@ -219,7 +219,15 @@ def result_card(run: storage.Run) -> None:
         st.error(f"{headline}: {run.error or 'no error message'}")
     else:  # cancelled (someone halted it) or guardrail_stop (its guardrail did): say why
         st.warning(f"{headline}{': ' + run.stop_reason if run.stop_reason else ''}")
+    experiment = run_detail.experiment_of(run)
+    if experiment.verdict is not None or experiment.severity_score is not None:
+        verdict = run_detail.verdict_name(experiment.verdict)
+        st.markdown(
+            f"**{verdict}** · severity score {run_detail.score_text(experiment.severity_score)} / 100"
+        )
     run_metrics(run)
+    if run.id is not None:
+        st.page_link(**links.run_page_link(run.id, label=f"Open run #{run.id}: phases, events, export"))
 
 
 def runs_table(runs: list[storage.Run], *, key: str) -> None:

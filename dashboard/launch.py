@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from client import ApiMode, FaultPlan
+from client import ApiMode, FaultPlan, ServiceInfo
+from dashboard.experiment_form import entry_points
 from services.guardrail import Guardrail
 from services.holder import ConsoleHolder
 
@@ -74,3 +76,66 @@ def parse_labels(text: str) -> list[str]:
         if label and label not in seen:
             seen.append(label)
     return seen
+
+
+def prefill_state(plan: Mapping[str, Any], services: Sequence[ServiceInfo]) -> dict[str, Any]:
+    """Return the Launch form's widget values (session-state keys) that reproduce a stored run's plan.
+
+    A choice the form's lists do not offer (a service the Executor no longer lists) is left out, so the
+    widget keeps its default rather than failing; the text inputs used without discovery take it all.
+    """
+    state: dict[str, Any] = {
+        "launch_service_text": plan.get("service") or "",
+        "launch_api_text": plan.get("api") or "",
+        "launch_method": plan.get("method") or "",
+        "launch_fault_type": plan.get("fault_type") or "delay",
+        "launch_percentage": int(plan.get("percentage") or 0),
+        "launch_duration": int(plan.get("duration_seconds") or 1),
+        "launch_start_delay": int(plan.get("start_delay_ms") or 0),
+    }
+    for name, key in (("delay_seconds", "launch_delay_seconds"), ("abort_http_status", "launch_abort")):
+        if plan.get(name) is not None:
+            state[key] = plan[name]
+    if plan.get("error_message"):
+        state["launch_error_msg"] = plan["error_message"]
+    headers = plan.get("headers") or []
+    if headers:
+        state["launch_header_name"] = headers[0].get("name") or ""
+        state["launch_header_value"] = headers[0].get("exact") or ""
+    service = next((s for s in services if s.name == plan.get("service")), None)
+    if service is not None:
+        state["launch_service"] = service.name
+        if plan.get("api") in [api.path for api in service.apis]:
+            state["launch_api"] = plan["api"]
+    state.update(_experiment_state(plan, services))
+    return state
+
+
+def _experiment_state(plan: Mapping[str, Any], services: Sequence[ServiceInfo]) -> dict[str, Any]:
+    hypothesis = plan.get("hypothesis") or {}
+    observe = plan.get("observe") or None
+    if not (plan.get("baseline_seconds") or plan.get("recovery_seconds") or observe or hypothesis):
+        return {"launch_exp_on": False}
+    state: dict[str, Any] = {
+        "launch_exp_on": True,
+        "launch_baseline": int(plan.get("baseline_seconds") or 0),
+        "launch_recovery": int(plan.get("recovery_seconds") or 0),
+        "launch_hyp_p99": float(hypothesis.get("max_p99_ms") or 0.0),
+    }
+    if hypothesis.get("max_error_rate_pct") is not None:
+        state["launch_hyp_err"] = float(hypothesis["max_error_rate_pct"])
+    if observe:
+        choice = f"{observe.get('method') or ''} {observe.get('service')}{observe.get('api')}".strip()
+        if choice in entry_points(services):
+            state["launch_observe"] = choice
+    return state
+
+
+def prefill_from_run(run: Any, services: Sequence[ServiceInfo]) -> dict[str, Any]:
+    """Return the Launch form's widget values that re-run a stored run: its plan, api mode and labels."""
+    state = prefill_state(run.plan or {}, services)
+    mode = ApiMode(run.api_mode).value
+    if mode in API_MODES:
+        state["launch_api_mode"] = mode
+    state["launch_labels"] = ", ".join(run.labels or [])
+    return state

@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import auth, cached, data, halting, launch
+from dashboard import auth, cached, data, halting, launch, links
 from dashboard.charts import run_progress_figure
 from dashboard.components import (
     elapsed_and_remaining,
@@ -18,6 +18,7 @@ from dashboard.components import (
     runs_table,
     storage_reads,
 )
+from dashboard.experiment_form import experiment_fields, experiment_summary
 from dashboard.forms import build_guardrail, build_plan
 
 st.set_page_config(page_title="Launch · BOIFI Console", page_icon="🚀", layout="wide")
@@ -32,6 +33,19 @@ METHODS = ("", "GET", "POST", "PUT", "PATCH", "DELETE")
 services, services_error = cached.services(console, console.executor_url, holder.generation)
 if services_error:
     st.caption(f"Could not list the Executor's services ({services_error}); type the target.")
+
+# Re-run from a run's page: /Launch?rerun=<id> prefills the form with that run's plan, once.
+rerun_id = links.parse_run_id(st.query_params.get(links.RERUN_QUERY))
+if rerun_id is not None and st.session_state.get("launch_prefilled") != rerun_id:
+    with storage_reads():
+        source = data.load_run(console.engine, rerun_id)
+        if source is None:
+            st.warning(f"Run #{rerun_id} is not in this database: nothing to re-run.")
+        else:
+            st.session_state.update(launch.prefill_from_run(source.run, services))
+            st.session_state["launch_prefilled"] = rerun_id
+if rerun_id is not None and st.session_state.get("launch_prefilled") == rerun_id:
+    st.info(f"The form holds the plan of run #{rerun_id}: check it, then Launch.", icon="🔁")
 
 values: dict[str, Any] = {}
 slots: dict[str, Any] = {}
@@ -99,6 +113,7 @@ with right:
     )
     slots["start_delay_ms"] = st.empty()
 
+values.update(experiment_fields(services, slots))
 with st.expander("Guardrail (optional): stop the fault when the target suffers too much"):
     guard_on = st.checkbox("enable guardrail", key="launch_guard_on")
     g1, g2, g3 = st.columns(3)
@@ -131,6 +146,9 @@ for name, message in errors.items():
 
 if plan_result.ok:
     with st.expander("Preview of the exact request the client will send first"):
+        summary = experiment_summary(plan_result.value)
+        if summary:
+            st.markdown(summary)
         try:
             st.code(json.dumps(data.preview(console, plan_result.value, api_mode=api_mode), indent=2), "json")
         except Exception as exc:  # preview is best effort; never break the form
