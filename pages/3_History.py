@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from dashboard import auth, cached, compare, data
+from dashboard import auth, cached, compare, data, links
 from dashboard.charts import fault_fraction_figure, latency_ecdf_figure, latency_overlay_figure
 from dashboard.components import RUN_STATUSES, require_console, storage_reads
 
@@ -51,7 +51,13 @@ else:
     ]
     shown += [c for c in ("request_count", "error_rate_pct", "p95_latency_ms", "labels") if c in frame]
     shown += [c for c in ("launched_by",) if c in frame]  # who launched it, with a dashboard login
-    st.dataframe(frame[shown], hide_index=True, key="history_table")
+    table = frame[shown].assign(page=[links.run_page_url(int(run_id)) for run_id in frame["id"]])
+    st.dataframe(
+        table,
+        hide_index=True,
+        key="history_table",
+        column_config={"page": st.column_config.LinkColumn("page", display_text="open run")},
+    )
 
 # The selection lives in the URL (?runs=3,7) so that a comparison can be shared.
 url_ids = compare.parse_run_ids(st.query_params.get("runs"))

@@ -132,3 +132,12 @@ def test_home_shows_a_guardrail_stop_with_its_reason(database_url: str, unreacha
         f"Run #{run_id} 🛡️ guardrail_stop" in t and "guardrail: p99 latency 900 ms exceeded" in t
         for t in texts
     ), texts
+
+
+@pytest.mark.slow
+def test_each_run_in_the_table_links_to_its_page(database_url: str, unreachable_executor: str) -> None:
+    populate(database_url, count=3, samples_per_run=10)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page(PAGE).run()
+    table = _table_with(at, "page")
+    assert dict(zip(table["id"], table["page"], strict=True)) == {i: f"/Run?run={i}" for i in (1, 2, 3)}
