@@ -36,27 +36,24 @@ def test_entry_points_start_with_the_fault_target_and_map_back_to_observe() -> N
     assert observe_value(choices[0], SHOP) is None
 
 
-def test_experiment_values_are_nothing_when_off_and_a_bound_of_zero_is_no_bound() -> None:
-    assert (
-        experiment_values(
-            enabled=False,
-            baseline_seconds=5,
-            recovery_seconds=5,
-            observe=None,
-            max_p99_ms=500,
-            max_error_rate_pct=1,
-        )
-        == {}
-    )
-    values = experiment_values(
-        enabled=True,
-        baseline_seconds=2,
-        recovery_seconds=3,
-        observe=None,
-        max_p99_ms=0.0,
+def _values(*, enabled: bool, max_p99_ms: float) -> dict[str, object]:
+    return experiment_values(
+        enabled=enabled, baseline_seconds=2, recovery_seconds=3, observe=None, max_p99_ms=max_p99_ms,
         max_error_rate_pct=1.0,
-    )
-    assert values == {"baseline_seconds": 2, "recovery_seconds": 3, "hypothesis": {"max_error_rate_pct": 1.0}}
+    )  # fmt: skip
+
+
+def test_experiment_values_are_nothing_when_off_and_a_bound_of_zero_is_no_bound() -> None:
+    assert _values(enabled=False, max_p99_ms=500.0) == {}
+    assert _values(enabled=True, max_p99_ms=0.0) == {
+        "baseline_seconds": 2,
+        "recovery_seconds": 3,
+        "hypothesis": {"max_error_rate_pct": 1.0},
+    }
+    assert _values(enabled=True, max_p99_ms=300.0)["hypothesis"] == {
+        "max_p99_ms": 300.0,
+        "max_error_rate_pct": 1.0,
+    }
 
 
 def test_the_summary_says_the_phases_where_and_the_hypothesis() -> None:
