@@ -35,6 +35,28 @@ def _validate_url(value: str | None, field_name: str) -> str | None:
     return value.strip().rstrip("/")
 
 
+def cross_field_problems(values: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """Return the pairs of settings in `values` that disagree: (the fields named, the message).
+
+    Only pairs whose values are both numbers are checked, so a form can report them next to the
+    errors of other fields. `ExecutorClientConfig` refuses a config with any of them.
+
+    >>> cross_field_problems({"initial_retry_delay_sec": 20, "max_retry_delay_sec": 10})[0][0]
+    ('initial_retry_delay_sec', 'max_retry_delay_sec')
+    """
+    problems: list[tuple[tuple[str, ...], str]] = []
+    initial, maximum = values.get("initial_retry_delay_sec"), values.get("max_retry_delay_sec")
+    if isinstance(initial, int | float) and isinstance(maximum, int | float) and initial > maximum:
+        problems.append(
+            (
+                ("initial_retry_delay_sec", "max_retry_delay_sec"),
+                f"initial_retry_delay_sec ({initial:g} s) must not be more than "
+                f"max_retry_delay_sec ({maximum:g} s)",
+            )
+        )
+    return problems
+
+
 class ExecutorClientConfig(BaseModel):
     """Settings of one Executor client; the seed's fields and defaults plus api mode, auth and probe.
 
@@ -87,6 +109,13 @@ class ExecutorClientConfig(BaseModel):
             port = data.get("executor_port", 8000)
             data = {**data, "base_url": f"http://{host}:{port}"}
         return data
+
+    @model_validator(mode="after")
+    def _check_pairs(self) -> ExecutorClientConfig:
+        problems = cross_field_problems(self.model_dump())
+        if problems:
+            raise ValueError("; ".join(message for _fields, message in problems))
+        return self
 
     @field_validator("base_url")
     @classmethod

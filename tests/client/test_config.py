@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from client import ApiMode, ExecutorClientConfig, RetryStrategy
+from client.config import cross_field_problems
 from client.environment import SettingsError
 
 
@@ -113,3 +114,14 @@ def test_client_revalidates_a_model_copy() -> None:
         ).url.endswith("/v1/policies")
     with pytest.raises(ValidationError, match="base_url"):
         HttpExecutorClient(base.model_copy(update={"base_url": "nope"}))
+
+
+def test_an_initial_retry_delay_over_the_maximum_is_refused_naming_both() -> None:
+    with pytest.raises(
+        ValidationError, match=r"initial_retry_delay_sec \(20 s\) must not be more than max_retry"
+    ):
+        ExecutorClientConfig(initial_retry_delay_sec=20, max_retry_delay_sec=10)
+    assert ExecutorClientConfig(initial_retry_delay_sec=10, max_retry_delay_sec=10).max_retry_delay_sec == 10
+    assert (
+        cross_field_problems({"initial_retry_delay_sec": "20", "max_retry_delay_sec": 10}) == []
+    )  # not numbers
