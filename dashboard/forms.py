@@ -121,18 +121,33 @@ def build_client_config(
     Settings the form does not show (e.g. `probe_timeout_sec`) keep their `current` value, so applying an
     unchanged form gives a config equal to `current`.
     """
+    data = client_config_data(values, keep_token=keep_token, current=current)
+    if data.get("base_url") is None:
+        return FormResult(errors={"base_url": "the Executor URL is required"})
+    return _validate(ExecutorClientConfig, data, SETTINGS_FIELDS)
+
+
+def client_config_data(
+    values: Mapping[str, Any],
+    *,
+    keep_token: str | None = None,
+    current: ExecutorClientConfig | None = None,
+) -> dict[str, Any]:
+    """Return the keywords an ExecutorClientConfig is built from for settings-form `values` (not validated).
+
+    Blank fields are left out, masked URLs sent back unchanged keep the real ones, an empty token keeps
+    `keep_token`, and settings the form does not show keep their `current` value.
+    """
     data = {key: _none_if_blank(value) for key, value in values.items() if key in SETTINGS_FIELDS}
     for name in URL_FIELDS if current is not None else ():
         data[name] = unmasked_url(data.get(name), getattr(current, name), redact_url)
     if data.get("auth_token") is None and keep_token:
         data["auth_token"] = keep_token
-    if data.get("base_url") is None:
-        return FormResult(errors={"base_url": "the Executor URL is required"})
     data = {key: value for key, value in data.items() if value is not None}
     if current is not None:
         hidden = {key: value for key, value in current.model_dump().items() if key not in SETTINGS_FIELDS}
         data = {**hidden, **data}
-    return _validate(ExecutorClientConfig, data, SETTINGS_FIELDS)
+    return data
 
 
 def _validate(model: type[BaseModel], data: dict[str, Any], fields: tuple[str, ...]) -> FormResult:

@@ -133,6 +133,7 @@ class ConsoleHolder:
         self.embedded: EmbeddedHandle | None = None
         self._config: DashboardConfig | None = None  # read by start
         self._embedded_url: str | None = None
+        self._embedded_config: ExecutorClientConfig | None = None
         self._console: Console | None = None
         self._retiring: dict[Console, threading.Thread] = {}
         self.generation = 0
@@ -151,6 +152,7 @@ class ConsoleHolder:
             started_elsewhere = self.embedded is None and env.get(EMBEDDED_FLAG_ENV) == "1"
             config = _default_config(self.embedded, started_elsewhere=started_elsewhere, environ=env)
             self._embedded_url = config.client_config.base_url if config.embedded else None
+            self._embedded_config = config.client_config if config.embedded else None
             self._config = config
             return self
 
@@ -163,6 +165,14 @@ class ConsoleHolder:
         if self._config is None:
             raise RuntimeError("ConsoleHolder.start() was not called")
         return self._config
+
+    def embedded_settings(self) -> ExecutorClientConfig | None:
+        """Return the client settings this process started with for its embedded executor, or None.
+
+        None when the process was pointed at another Executor (`BOIFI_EXECUTOR_URL` without `boifi up`).
+        """
+        with self._lock:
+            return self._embedded_config
 
     def console(self) -> Console:
         """Return the current Console, building it on first use."""

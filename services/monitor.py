@@ -56,6 +56,7 @@ class HealthMonitor:
         self._now = now
         self._clock = clock
         self.last_healthy: bool | None = None
+        self.last_error: str | None = None  # why the last sample was unhealthy (None when healthy)
         self.rollup = HealthRollup(
             executor_url=redact_url(str(client.config.base_url)), aggregate_sec=aggregate_sec
         )  # stored and queried as the Console's executor_url: no password
@@ -90,7 +91,7 @@ class HealthMonitor:
             healthy, error = False, f"{type(exc).__name__}: {exc}"
             latency_ms = (self._clock() - started) * 1000.0
         state = self.client.circuit_breaker.state
-        self.last_healthy = healthy
+        self.last_healthy, self.last_error = healthy, error
         self.rollup.add(
             timestamp=self._now(),
             healthy=healthy,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -35,6 +37,34 @@ def _errors(at: AppTest) -> list[str]:
     return [element.value for element in at.error]
 
 
+ALERTS = ("Error", "Success", "Warning", "Info")
+
+
+def _blocks(node: Any) -> Iterator[list[Any]]:
+    children = getattr(node, "children", None)
+    if isinstance(children, dict):
+        ordered = [children[index] for index in sorted(children)]
+        yield ordered
+        for child in ordered:
+            yield from _blocks(child)
+
+
+def _messages_under(at: AppTest, key: str) -> list[str]:
+    """Return the messages shown right under the widget `key`, in its own block (its column or the form)."""
+    for block in _blocks(at.main):
+        keys = [getattr(node, "key", None) for node in block]
+        if key in keys:
+            messages = []
+            for node in block[keys.index(key) + 1 :]:
+                kind = type(node).__name__
+                if kind not in (*ALERTS, "UnknownElement"):  # the next widget: what follows is not its
+                    break
+                if kind in ALERTS:
+                    messages.append(node.value)
+            return messages
+    raise AssertionError(f"no widget with key {key}")
+
+
 def test_invalid_executor_url_is_refused_with_the_reason(unreachable_executor: str) -> None:
     at = _settings_page()
     generation = get_holder().generation
@@ -45,14 +75,107 @@ def test_invalid_executor_url_is_refused_with_the_reason(unreachable_executor: s
     assert get_holder().generation == generation
 
 
+def test_four_bad_fields_give_four_messages_each_under_its_field(unreachable_executor: str) -> None:
+    at = _settings_page()
+    before = get_holder().config
+    at.number_input(key="settings_max_retries").set_value(0)
+    at.number_input(key="settings_timeout").set_value(-1.0)
+    at.number_input(key="settings_probe_rate").set_value(0.0)
+    at.number_input(key="settings_half_open").set_value(0)
+    _apply(at)
+    assert not at.exception, at.exception
+    assert _messages_under(at, "settings_max_retries") == ["Max attempts must be at least 1."]
+    assert _messages_under(at, "settings_timeout") == ["Call timeout must be more than 0 s."]
+    assert _messages_under(at, "settings_probe_rate") == ["Probe rate must be more than 0 req/s."]
+    assert _messages_under(at, "settings_half_open") == ["Half-open trial calls must be at least 1."]
+    assert _messages_under(at, "settings_initial_delay") == []  # a good field says nothing
+    assert "Settings not applied: fix the 4 fields marked above." in _errors(at)
+    assert not any("_sec" in text or "_rps" in text for text in _errors(at)), _errors(at)
+    holder = get_holder()
+    assert holder.generation == 0 and holder.config == before  # nothing applied
+
+
+def test_an_initial_retry_delay_over_the_maximum_is_refused_naming_both(unreachable_executor: str) -> None:
+    at = _settings_page()
+    before = get_holder().config
+    at.number_input(key="settings_initial_delay").set_value(20.0)
+    at.number_input(key="settings_max_delay").set_value(10.0)
+    at.number_input(key="settings_timeout").set_value(0.0)  # reported at the same time
+    _apply(at)
+    both = "Initial retry delay (20 s) must not be more than max retry delay (10 s)."
+    assert _messages_under(at, "settings_initial_delay") == [both]
+    assert _messages_under(at, "settings_max_delay") == [both]
+    assert _messages_under(at, "settings_timeout") == ["Call timeout must be more than 0 s."]
+    assert get_holder().generation == 0 and get_holder().config == before
+
+
+def test_policy_mode_without_a_probe_or_collector_is_refused_under_both(unreachable_executor: str) -> None:
+    at = _settings_page()
+    at.selectbox(key="settings_api_mode").set_value("policy")
+    _apply(at)
+    needs = "Policy mode needs a probe URL or a collector URL to observe the target."
+    assert _messages_under(at, "settings_api_mode") == [needs]
+    assert _messages_under(at, "settings_probe_url") == [needs]
+    assert get_holder().generation == 0
+
+
+def test_an_unreachable_new_url_is_applied_and_said_so_next_to_it(unreachable_executor: str) -> None:
+    at = _settings_page()
+    elsewhere = f"http://127.0.0.1:{closed_port()}"
+    at.text_input(key="settings_base_url").set_value(elsewhere)
+    _apply(at)
+    assert not at.exception, at.exception
+    assert _messages_under(at, "settings_base_url") == [f"`{elsewhere}`: not reachable: connection refused"]
+    assert not at.success, [s.value for s in at.success]  # never "Settings applied" alone
+    warnings = [w.value for w in at.warning]
+    assert any(f"Settings applied, but the Executor at {elsewhere} is not reachable" in w for w in warnings)
+    assert any("unreachable" in w and elsewhere in w for w in warnings), warnings  # the banner agrees
+    assert get_holder().console().executor_url == elsewhere
+
+
+def test_use_the_embedded_executor_is_disabled_without_one(unreachable_executor: str) -> None:
+    at = _settings_page()
+    button = at.button(key="settings_use_embedded")
+    assert button.disabled
+    assert "BOIFI_EXECUTOR_URL" in (button.help or "")
+
+
+@pytest.mark.slow
+def test_use_the_embedded_executor_restores_its_url_mode_and_token(
+    database_url: str, embedded_executor: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOIFI_EXECUTOR_URL", embedded_executor)  # as `boifi up` starts the dashboard
+    monkeypatch.setenv("BOIFI_EMBEDDED_EXECUTOR", "1")
+    at = _settings_page()
+    started = get_holder().config.client_config
+    assert at.button(key="settings_use_embedded").disabled  # already in use
+    elsewhere = f"http://127.0.0.1:{closed_port()}"
+    at.text_input(key="settings_base_url").set_value(elsewhere)
+    at.selectbox(key="settings_api_mode").set_value("direct")
+    at.text_input(key="settings_auth_token").set_value("another-token")
+    at.number_input(key="settings_max_retries").set_value(2)
+    _apply(at)
+    assert get_holder().config.client_config.base_url == elsewhere
+    at.button(key="settings_use_embedded").click().run()
+    assert not at.exception, at.exception
+    restored = get_holder().config.client_config
+    assert (restored.base_url, restored.api_mode) == (embedded_executor, started.api_mode)
+    assert restored.auth_token == started.auth_token and restored.collector_url == started.collector_url
+    assert restored.max_retries == 2  # the other settings stay as applied
+    assert get_holder().config.embedded
+    assert at.text_input(key="settings_base_url").value == embedded_executor  # the form shows it again
+    assert _messages_under(at, "settings_base_url") == [f"`{embedded_executor}`: reachable, healthy"]
+    assert any("Settings applied" in s.value for s in at.success)
+
+
 def test_negative_timeout_and_bad_database_url_are_refused(unreachable_executor: str) -> None:
     at = _settings_page()
     at.number_input(key="settings_timeout").set_value(-1.0)
     at.text_input(key="settings_database_url").set_value("not a url")
     _apply(at)
     errors = _errors(at)
-    assert any(text.startswith("default_timeout_sec:") for text in errors), errors
-    assert any(text.startswith("database_url:") for text in errors), errors
+    assert "Call timeout must be more than 0 s." in errors, errors
+    assert any(text.startswith("Database URL is not usable:") for text in errors), errors
 
 
 @pytest.mark.slow
@@ -65,6 +188,7 @@ def test_apply_rebuilds_the_shared_client(unreachable_executor: str, embedded_ex
     _apply(at)
     assert not at.exception, at.exception
     assert any("Settings applied" in s.value for s in at.success), [s.value for s in at.success]
+    assert _messages_under(at, "settings_base_url") == [f"`{embedded_executor}`: reachable, healthy"]
     holder = get_holder()
     assert holder.generation == 1
     new_console = holder.console()
@@ -90,7 +214,7 @@ def test_bad_database_in_the_environment_is_explained_and_fixed_in_settings(
     assert not at.exception, at.exception
     at.text_input(key="settings_database_url").set_value(f"sqlite:///{tmp_path / 'good.db'}")
     _apply(at)
-    assert any("Settings applied" in s.value for s in at.success), _errors(at)
+    assert any("Settings applied, but the Executor" in w.value for w in at.warning), _errors(at)
     at.switch_page("pages/3_History.py").run()
     assert not at.exception and not _errors(at)
 
