@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -19,24 +17,13 @@ from client.hypothesis import (
     PhaseSummary,
     TargetHits,
 )
-
-_HTTP_METHOD = re.compile(r"[A-Z]+")
-_HTTP_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token: 1*tchar
-
-
-def _no_control_characters(value: str, what: str) -> str:
-    """Return ``value``, or raise naming ``what`` if it holds a control character (C0, DEL, C1).
-
-    These strings end up in request lines, headers and policy matchers: a CR or LF would split one.
-    """
-    for position, char in enumerate(value):
-        if unicodedata.category(char) == "Cc":
-            raise ValueError(
-                f"{what} must not contain control characters (CR, LF, tab, DEL...): "
-                f"found {char!r} at position {position}"
-            )
-    return value
-
+from client.validation import (
+    check_api,
+    check_header_name,
+    check_method,
+    check_service,
+    no_control_characters,
+)
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -92,18 +79,12 @@ class HeaderMatch(BaseModel):
     @field_validator("name")
     @classmethod
     def _name_is_token(cls, value: str) -> str:
-        _no_control_characters(value, "header name")
-        if not _HTTP_TOKEN.fullmatch(value):
-            raise ValueError(
-                f"header name {value!r} is not an HTTP token (RFC 9110: letters, digits and "
-                "!#$%&'*+-.^_`|~ only)"
-            )
-        return value
+        return check_header_name(value)
 
     @field_validator("exact", "prefix", "regex")
     @classmethod
     def _value_has_no_controls(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return None if value is None else _no_control_characters(value, f"header {info.field_name} value")
+        return None if value is None else no_control_characters(value, f"header {info.field_name} value")
 
     @model_validator(mode="after")
     def _one_matcher(self) -> HeaderMatch:
@@ -152,26 +133,17 @@ class FaultPlan(BaseModel):
     @field_validator("service")
     @classmethod
     def _service_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("service must not be blank")
-        return _no_control_characters(value, "service")
+        return check_service(value)
 
     @field_validator("api")
     @classmethod
     def _api_is_path(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError("api must start with '/'")
-        return _no_control_characters(value, "api")
+        return check_api(value)
 
     @field_validator("method")
     @classmethod
     def _method_upper(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        upper = _no_control_characters(value, "method").upper()
-        if not _HTTP_METHOD.fullmatch(upper):
-            raise ValueError("method must be an HTTP method such as GET or POST")
-        return upper
+        return check_method(value)
 
     @model_validator(mode="after")
     def _type_specific_fields(self) -> FaultPlan:
