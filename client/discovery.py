@@ -6,7 +6,7 @@ from typing import Any
 
 from client.calls import CallEngine
 from client.errors import ExecutorResponseError
-from client.models import FaultPlan, ServiceApi, ServiceInfo
+from client.models import ServiceApi, ServiceInfo
 from client.parsing import require_object
 from client.retry import Deadline
 
@@ -24,12 +24,12 @@ def fetch_services(engine: CallEngine, deadline: Deadline, *, retry: bool = True
     return [info for info in map(service_from_wire, items) if info is not None]
 
 
-def method_for(services: list[ServiceInfo], plan: FaultPlan) -> str | None:
-    """Return the method the plan's service lists for the plan's API (the first one), or None."""
+def method_of(services: list[ServiceInfo], service_name: str, path: str) -> str | None:
+    """Return the method ``service_name`` lists for the API ``path`` (the first one), or None."""
     for service in services:
-        if service.name == plan.service:
+        if service.name == service_name:
             for api in service.apis:
-                if api.path == plan.api:
+                if api.path == path:
                     return api.method.upper()
     return None
 

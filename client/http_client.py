@@ -42,6 +42,7 @@ from client.models import (
     RawObservation,
     ServiceInfo,
 )
+from client.phases import run_phases
 from client.protocols.base import ApplyContext, ProgressCallback, Protocol
 from client.protocols.direct import DirectProtocol
 from client.protocols.extended import ExtendedProtocol
@@ -171,6 +172,10 @@ class HttpExecutorClient(IExecutorClient):
     ) -> RawObservation:
         """Apply ``plan``, watch it run, and return the observation; ``timeout_sec`` bounds all of it.
 
+        A plan with phases, an entry point or a hypothesis runs baseline, fault and recovery (client.phases)
+        and comes back judged: ``verdict``, ``severity_score``, ``phases``, ``deviations``,
+        ``time_to_recovery_s`` and ``target`` are on the observation.
+
         ``api_mode`` speaks another API family for this call only (None: the config's), through the same
         breaker, event bus and connection pool: one Executor URL is one client whatever the family.
         """
@@ -193,10 +198,11 @@ class HttpExecutorClient(IExecutorClient):
             )
             raise
         ctx = ApplyContext(plan, key, deadline, start_time, on_progress, cancel)
-        return protocol.apply(ctx)
+        return run_phases(protocol, ctx, clock=self._clock, wall_clock=self._wall_clock)
 
     def _default_timeout_sec(self, plan: FaultPlan, start_time: datetime | None, mode: ApiMode) -> float:
-        timeout = plan.duration_seconds + self.config.default_timeout_sec
+        phases_sec = plan.baseline_seconds + plan.duration_seconds + plan.recovery_seconds
+        timeout = phases_sec + self.config.default_timeout_sec
         if mode is ApiMode.POLICY:
             timeout += self.config.policy_propagation_sec
         if start_time is not None:

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from client.errors import ExecutorResponseError
+from client.hypothesis import TargetHits
 from client.models import ApiMode, ExecutorMetrics, RawObservation, RequestSample, TimelinePoint
 
 _METRIC_ALIASES = {
@@ -84,6 +85,22 @@ def parse_timeline(raw: Any, operation: str) -> list[TimelinePoint]:
         raise ExecutorResponseError(f"{operation}: malformed timeline ({_describe(exc)})") from exc
 
 
+def parse_target(raw: Any, operation: str) -> TargetHits | None:
+    """Return what the fault did on its own target, from the ``target`` object of B's or C's body.
+
+    Absent (or null) means the Executor did not count it: None.
+    """
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ExecutorResponseError(f"{operation}: 'target' must be an object")
+    fields = {k: v for k, v in raw.items() if k in TargetHits.model_fields}
+    try:
+        return TargetHits.model_validate(fields)
+    except ValidationError as exc:
+        raise ExecutorResponseError(f"{operation}: malformed target ({_describe(exc)})") from exc
+
+
 def observation_from_body(
     data: Any, *, operation: str, api_mode: ApiMode, apply_id: str | None = None, final: bool = True
 ) -> RawObservation:
@@ -110,6 +127,7 @@ def observation_from_body(
             metrics=metrics,
             timeline=parse_timeline(body.get("timeline"), operation),
             samples=parse_samples(body.get("samples"), operation),
+            target=parse_target(body.get("target"), operation),
         )
     except ValidationError as exc:
         raise ExecutorResponseError(f"{operation}: malformed observation ({_describe(exc)})") from exc

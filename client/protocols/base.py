@@ -23,6 +23,7 @@ from client.models import (
     RawObservation,
     enum_or_none,
 )
+from client.protocols.collect import collect, observed_target
 from client.retry import Deadline
 
 logger = logging.getLogger(__name__)
@@ -85,6 +86,8 @@ def fault_body(plan: FaultPlan, start_time: datetime | None) -> dict[str, Any]:
         body["headers"] = [h.to_wire() for h in plan.headers]
     if start_time is not None:
         body["start_time"] = rfc3339(start_time)
+    if plan.observe is not None:  # the executor's load then drives the entry point (EXECUTOR_API.md)
+        body["observe"] = plan.observe.to_wire()
     return body
 
 
@@ -177,6 +180,32 @@ class Protocol(ABC):
     @abstractmethod
     def list_active(self, deadline: Deadline) -> list[ActiveFault]:
         """Return the faults the Executor has active."""
+
+    def observe(
+        self, ctx: ApplyContext, seconds: float, on_partial: ProgressCallback | None = None
+    ) -> RawObservation:
+        """Observe the plan's entry point without a fault for ``seconds`` (baseline, recovery).
+
+        Families B and C ask the Executor's ``GET /collect``; samples are on the observation's own axis.
+        """
+        return collect(
+            self.engine,
+            "/collect",
+            observed_target(ctx.plan),
+            seconds,
+            deadline=ctx.deadline,
+            api_mode=self.mode,
+            cancel=ctx.cancel,
+            on_partial=on_partial,
+            chunk_sec=max(1.0, self.config.poll_interval_sec),
+        )
+
+    def lead_sec(self, ctx: ApplyContext, now: datetime) -> float:
+        """Return how long after ``apply`` is called its fault starts (and its samples' axis with it)."""
+        if ctx.start_time is None:
+            return 0.0
+        start = ctx.start_time if ctx.start_time.tzinfo else ctx.start_time.replace(tzinfo=UTC)
+        return max(0.0, (start - now).total_seconds())
 
     def try_halt(self, fault_id: str, deadline: Deadline | None = None) -> None:
         """Halt best-effort within ``deadline`` (default: the cleanup budget), ungated; never raise."""

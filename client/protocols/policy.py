@@ -14,19 +14,17 @@ Where the seed's adapter went wrong, and what we do instead:
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import math
 import re
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from client.calls import ApiResponse
-from client.discovery import fetch_services, method_for
+from client.discovery import fetch_services, method_of
 from client.errors import ExecutorCancelledError, ExecutorClientError, ExecutorResponseError
 from client.events import utc_now
+from client.hypothesis import Observe
 from client.models import (
     ActiveFault,
     ApiMode,
@@ -35,10 +33,12 @@ from client.models import (
     FaultType,
     PreparedRequest,
     RawObservation,
+    RequestSample,
 )
-from client.parsing import observation_from_body, require_object
+from client.parsing import require_object
 from client.probe import Probe, ProbeSettings
-from client.protocols.base import ApplyContext, Protocol, notify_progress
+from client.protocols.base import ApplyContext, ProgressCallback, Protocol, notify_progress
+from client.protocols.collect import collect, observation_of, observed_target
 from client.retry import Deadline
 from client.summaries import baseline_warning, summarise, timeline
 
@@ -157,31 +157,49 @@ class PolicyProtocol(Protocol):
             self.try_halt(name)
 
     def _collect(self, ctx: ApplyContext, name: str) -> RawObservation:
-        params = {
-            "service": ctx.plan.service,
-            "api": ctx.plan.api,
-            "duration_sec": ctx.plan.duration_seconds,
-            "include_samples": "true",
-        }
-
-        def collect() -> ApiResponse:
-            return self.engine.request(
-                "collect",
-                "GET",
-                f"{self.config.collector_url}/collect",
-                params=params,
-                deadline=ctx.deadline,
-                read_timeout_sec=max(0.001, ctx.deadline.remaining_sec()),
-                cancel=ctx.cancel,
-            )
-
-        response = collect() if ctx.cancel is None else _interruptible(collect, ctx.cancel)
-        observation = observation_from_body(response.data, operation="collect", api_mode=self.mode)
+        # A plan without observe asks the collector for its target as it always did (no method).
+        target = ctx.plan.observe or Observe(service=ctx.plan.service, api=ctx.plan.api)
+        observation = self._collector(ctx, target, ctx.plan.duration_seconds, None)
         warning = baseline_warning(observation.samples)
         warnings = [*observation.warnings, warning] if warning else observation.warnings
         logs = [*observation.logs, warning] if warning else observation.logs
         # The policy name is what halt() takes.
         return observation.model_copy(update={"apply_id": name, "warnings": warnings, "logs": logs})
+
+    def _collector(
+        self, ctx: ApplyContext, target: Observe, seconds: float, on_partial: ProgressCallback | None
+    ) -> RawObservation:
+        assert self.config.collector_url
+        return collect(
+            self.engine,
+            f"{self.config.collector_url}/collect",
+            target,
+            seconds,
+            deadline=ctx.deadline,
+            api_mode=self.mode,
+            cancel=ctx.cancel,
+            on_partial=on_partial,
+            chunk_sec=max(1.0, self.config.poll_interval_sec),
+        )
+
+    def observe(
+        self, ctx: ApplyContext, seconds: float, on_partial: ProgressCallback | None = None
+    ) -> RawObservation:
+        """Observe the entry point without a fault: the collector's ``/collect``, else the probe."""
+        if self.config.collector_url:
+            return self._collector(ctx, observed_target(ctx.plan), seconds, on_partial)
+        if not self.config.probe_url:
+            raise ExecutorResponseError("policy mode needs probe_url or collector_url to observe the fault")
+
+        def on_second(samples: list[RequestSample]) -> None:
+            notify_progress(on_partial, observation_of(samples, api_mode=self.mode, final=False))
+
+        samples = self._run_probe(ctx, seconds, self._probe_method(ctx), on_second)
+        return observation_of(samples, api_mode=self.mode, final=True)
+
+    def lead_sec(self, ctx: ApplyContext, now: datetime) -> float:
+        """Return the start-time wait plus the propagation wait before the probe starts."""
+        return super().lead_sec(ctx, now) + self.config.policy_propagation_sec
 
     def _probe_method(self, ctx: ApplyContext) -> str:
         """Return the method to probe with: the plan's; else the one ``GET /v1/services`` lists; else GET.
@@ -191,27 +209,50 @@ class PolicyProtocol(Protocol):
         within one connect timeout (at most a tenth of the deadline left) and without retries; an Executor
         without the endpoint means GET.
         """
-        if ctx.plan.method:
-            return ctx.plan.method
+        target = observed_target(ctx.plan)
+        if target.method:
+            return target.method
         # At most a tenth of what is left: a stuck discovery must not eat the observation's time.
         budget_sec = min(self.config.connection_timeout_sec, max(0.001, ctx.deadline.remaining_sec() / 10))
         budget = Deadline.after(budget_sec, self.engine.clock)
         try:
-            discovered = method_for(fetch_services(self.engine, budget, retry=False), ctx.plan)
+            discovered = method_of(
+                fetch_services(self.engine, budget, retry=False), target.service, target.api
+            )
         except ExecutorClientError as exc:
-            logger.warning("could not discover the method of %s: %s; probing with GET", ctx.plan.api, exc)
+            logger.warning("could not discover the method of %s: %s; probing with GET", target.api, exc)
             return "GET"
         return discovered or "GET"
 
     def _probe(
         self, ctx: ApplyContext, name: str, partial: list[RawObservation], method: str
     ) -> RawObservation:
+        def on_second(samples: list[Any]) -> None:
+            observation = self._observation(name, samples, final=False)
+            partial.append(observation)
+            notify_progress(ctx.on_progress, observation)
+
+        try:
+            samples = self._run_probe(ctx, ctx.plan.duration_seconds, method, on_second)
+        except ExecutorCancelledError as exc:
+            so_far = exc.partial.samples if exc.partial is not None else []
+            partial_obs = self._observation(name, so_far, final=False)
+            raise ExecutorCancelledError(f"apply {ctx.apply_key} cancelled", partial=partial_obs) from exc
+        return self._observation(name, samples, final=True)
+
+    def _run_probe(
+        self,
+        ctx: ApplyContext,
+        seconds: float,
+        method: str,
+        on_second: Callable[[list[RequestSample]], None],
+    ) -> list[RequestSample]:
+        """Probe ``probe_url`` + the observed API for ``seconds``; a cancel carries the samples so far."""
         assert self.config.probe_url, "checked before the policy was created"
-        plan = ctx.plan
-        headers = tuple((h.name, h.exact) for h in plan.headers if h.exact is not None)
+        headers = tuple((h.name, h.exact) for h in ctx.plan.headers if h.exact is not None)
         probe = Probe(
             ProbeSettings(
-                url=f"{self.config.probe_url}{plan.api}",
+                url=f"{self.config.probe_url}{observed_target(ctx.plan).api}",
                 method=method,
                 headers=headers,
                 rate_rps=self.config.probe_rate_rps,
@@ -222,20 +263,11 @@ class PolicyProtocol(Protocol):
             clock=self.engine.clock,
             sleep=self.engine.raw_sleep,
         )
-
-        def on_second(samples: list[Any]) -> None:
-            observation = self._observation(name, samples, final=False)
-            partial.append(observation)
-            notify_progress(ctx.on_progress, observation)
-
         try:
-            samples = probe.run(
-                plan.duration_seconds, deadline=ctx.deadline, cancel=ctx.cancel, on_second=on_second
-            )
+            return probe.run(seconds, deadline=ctx.deadline, cancel=ctx.cancel, on_second=on_second)
         except ExecutorCancelledError as exc:
-            so_far = self._observation(name, probe.samples(), final=False)
-            raise ExecutorCancelledError(f"apply {ctx.apply_key} cancelled", partial=so_far) from exc
-        return self._observation(name, samples, final=True)
+            so_far = observation_of(probe.samples(), api_mode=self.mode, final=False)
+            raise ExecutorCancelledError(str(exc), partial=so_far) from exc
 
     def _observation(self, name: str, samples: list[Any], *, final: bool) -> RawObservation:
         metrics = summarise(samples)
@@ -263,19 +295,6 @@ class PolicyProtocol(Protocol):
         if not isinstance(items, list):
             raise ExecutorResponseError("list: 'policies' must be a list")
         return [fault for fault in map(_active_from_policy, items) if fault is not None]
-
-
-def _interruptible(call: Callable[[], ApiResponse], cancel: threading.Event) -> ApiResponse:
-    """Run a long blocking call on a helper thread so that ``cancel`` can stop the wait for it."""
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="boifi-collect")
-    try:
-        future = pool.submit(call)
-        while not future.done():
-            if cancel.wait(_WATCH_SEC):
-                raise ExecutorCancelledError("collect: cancelled")
-        return future.result()
-    finally:
-        pool.shutdown(wait=False)  # an abandoned collect ends by its own read timeout
 
 
 def _active_from_policy(policy: Any) -> ActiveFault | None:
