@@ -98,10 +98,24 @@ def experiment_of(run: storage.Run) -> Experiment:
 
 
 def axis_phases(run: storage.Run, experiment: Experiment) -> list[PhaseSummary]:
-    """Return the phases to draw: the stored ones, else the one fault phase of a run without phases."""
+    """Return the phases to draw: the stored ones, else those the plan asks for (a run still going, or
+    stored without phases: one fault phase from 0)."""
     if experiment.phases:
         return list(experiment.phases)
-    return [PhaseSummary(phase=Phase.FAULT, start_offset_ms=0.0, end_offset_ms=run.duration_seconds * 1000.0)]
+    plan = run.plan or {}
+    planned = (
+        (Phase.BASELINE, int(plan.get("baseline_seconds") or 0)),
+        (Phase.FAULT, int(run.duration_seconds)),
+        (Phase.RECOVERY, int(plan.get("recovery_seconds") or 0)),
+    )
+    phases, start_ms = [], 0.0
+    for phase, seconds in planned:
+        if seconds or phase is Phase.FAULT:
+            phases.append(
+                PhaseSummary(phase=phase, start_offset_ms=start_ms, end_offset_ms=start_ms + seconds * 1e3)
+            )
+            start_ms += seconds * 1e3
+    return phases
 
 
 def run_window(run: storage.Run, *, now: datetime | None = None) -> tuple[datetime, datetime]:

@@ -142,3 +142,15 @@ def test_a_run_without_phases_is_one_fault_phase_from_zero() -> None:
     run = Run(duration_seconds=5)
     phases = run_detail.axis_phases(run, run_detail.experiment_of(run))
     assert [(p.phase, p.start_offset_ms, p.end_offset_ms) for p in phases] == [(Phase.FAULT, 0.0, 5000.0)]
+
+
+def test_a_run_without_stored_phases_draws_the_phases_its_plan_asks_for() -> None:
+    from storage import Run
+
+    run = Run(duration_seconds=4, plan={"baseline_seconds": 2, "recovery_seconds": 3})
+    phases = run_detail.axis_phases(run, run_detail.experiment_of(run))
+    assert [(p.phase, p.start_offset_ms, p.end_offset_ms) for p in phases] == [
+        (Phase.BASELINE, 0.0, 2000.0),
+        (Phase.FAULT, 2000.0, 6000.0),
+        (Phase.RECOVERY, 6000.0, 9000.0),
+    ]
