@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, data
-from dashboard.components import executor_banner, require_console, result_card, runs_table, storage_reads
+from dashboard import auth, home
+from dashboard.components import executor_banner, require_console, storage_reads
 
 st.set_page_config(page_title="BOIFI Console", page_icon="🧪", layout="wide")
 auth.require_login()  # with a login configured, nothing else shows until it succeeds
@@ -21,19 +21,11 @@ holder, _console = require_console()
 
 @st.fragment(run_every=2.0)
 def overview() -> None:
-    """Refresh the banner, active runs and latest results every two seconds."""
+    """Refresh the banner, active runs (with Halt) and latest results every two seconds."""
     console = holder.console()  # the current one: Settings may have rebuilt it since the page loaded
     executor_banner(holder, console)
     with storage_reads():
-        active = data.active_runs(console.engine)
-        st.subheader(f"Active runs ({len(active)})")
-        runs_table(active, key="home_active")
-        recent = data.recent_runs(console.engine, limit=10)
-        st.subheader("Latest results")
-        finished = [run for run in recent if run.finished_at is not None]
-        if finished:
-            result_card(finished[0])
-        runs_table(recent, key="home_recent")
+        home.overview(holder, console)
 
 
 overview()

@@ -239,13 +239,19 @@ def runs_table(runs: list[storage.Run], *, key: str) -> None:
         {
             "run": run.id,
             "status": status_text(run),
-            "created (UTC)": run.created_at.strftime("%Y-%m-%d %H:%M:%S") if run.created_at else "",
+            "created (UTC)": run.created_at.strftime("%Y-%m-%d %H:%M:%S") if run.created_at else "–",
             "target": f"{run.service}{run.api}",
-            "fault": f"{run.fault_type or ''} {run.percentage}%",
-            "requests": run.request_count,
-            "error rate (%)": None if run.error_rate is None else round(run.error_rate * 100, 2),
-            "p95 latency (ms)": None if run.p95_latency_ms is None else round(run.p95_latency_ms, 1),
+            "fault": f"{run.fault_type or 'no fault'} {run.percentage}%",
+            "requests": f"{run.request_count:,}" if run.request_count is not None else "–",
+            "error rate": format_pct(run.error_rate),  # "–" for a run with no numbers, never "None"
+            "p95 latency": format_ms(run.p95_latency_ms),
+            "page": links.run_page_url(run.id) if run.id is not None else None,
         }
         for run in runs
     ]
-    st.dataframe(rows, hide_index=True, key=key)
+    st.dataframe(
+        rows,
+        hide_index=True,
+        key=key,
+        column_config={"page": st.column_config.LinkColumn("page", display_text="open run")},
+    )
