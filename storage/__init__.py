@@ -25,7 +25,14 @@ from storage.events import (
     record_client_events,
     record_health_sample,
 )
-from storage.exports import RECORD_FIELDS, run_record, runs_to_csv, runs_to_records, runs_to_rows
+from storage.exports import (
+    PHASE_FIELDS,
+    RECORD_FIELDS,
+    run_record,
+    runs_to_csv,
+    runs_to_records,
+    runs_to_rows,
+)
 from storage.failures import (
     STORAGE_ERRORS,
     DatabaseUrlError,
@@ -35,6 +42,7 @@ from storage.failures import (
 )
 from storage.models import (
     ACTIVE_STATUSES,
+    PHASE_CODES,
     SAMPLE_DTYPE,
     BreakerTransition,
     ClientEventRow,
@@ -68,9 +76,12 @@ from storage.runs import (
     update_progress,
     update_run_meta,
 )
+from storage.samples import sample_phases, samples_in_phase
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "PHASE_CODES",
+    "PHASE_FIELDS",
     "RECORD_FIELDS",
     "SAMPLE_DTYPE",
     "STORAGE_ERRORS",
@@ -119,6 +130,8 @@ __all__ = [
     "runs_to_csv",
     "runs_to_records",
     "runs_to_rows",
+    "sample_phases",
+    "samples_in_phase",
     "set_fault_id",
     "update_progress",
     "update_run_meta",

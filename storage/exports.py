@@ -2,8 +2,12 @@
 
 A record keeps the plan and the guardrail as objects and the labels as a list; numbers stay numbers, with
 their unit in the field name (`error_rate_pct`, `p95_latency_ms`, `duration_seconds`); timestamps are ISO
-8601 strings in UTC. A row is the same record with the plan, guardrail and labels encoded as JSON, so every
-cell is a scalar. The dashboard's downloads and `boifi runs export` both come from here.
+8601 strings in UTC. An experiment's results follow: `verdict` (an `ExperimentVerdict` value or None),
+`severity_score`, `time_to_recovery_s`, `phases` (an object keyed `baseline` / `fault` / `recovery`, only the
+phases the run had, each with `PHASE_FIELDS`), `target` (what the fault hit on its own target, or None) and
+`deviations` (the tolerances broken: phase, measure, observed, limit). The run's own measures stay the fault
+phase's. A row is the same record with the plan, guardrail, labels, phases, target and deviations encoded as
+JSON, so every cell is a scalar. The dashboard's downloads and `boifi runs export` both come from here.
 """
 
 from __future__ import annotations
@@ -56,8 +60,26 @@ RECORD_FIELDS = (
     "owner",
     "heartbeat_at",
     "launched_by",
+    "verdict",
+    "severity_score",
+    "time_to_recovery_s",
+    "phases",
+    "target",
+    "deviations",
 )
-_ENCODED_FIELDS = ("plan", "guardrail", "labels")
+# The measures of each phase in a record's `phases` object.
+PHASE_FIELDS = (
+    "sample_count",
+    "error_rate_pct",
+    "avg_latency_ms",
+    "p50_latency_ms",
+    "p95_latency_ms",
+    "p99_latency_ms",
+    "max_latency_ms",
+    "start_offset_ms",
+    "end_offset_ms",
+)
+_ENCODED_FIELDS = ("plan", "guardrail", "labels", "phases", "target", "deviations")
 
 
 def percent(fraction: Any) -> float | None:
@@ -74,6 +96,17 @@ def _guardrail_record(guardrail: Mapping[str, Any] | None) -> dict[str, Any] | N
         "max_p99_latency_ms": optional_float(guardrail.get("max_p99_latency_ms")),
         "min_requests": guardrail.get("min_requests"),
     }
+
+
+def _phase_record(summary: Mapping[str, Any]) -> dict[str, Any]:
+    values = {name: optional_float(summary.get(name)) for name in PHASE_FIELDS if name != "sample_count"}
+    values["sample_count"] = int(summary.get("sample_count") or 0)
+    values["error_rate_pct"] = percent(summary.get("error_rate"))
+    return {name: values[name] for name in PHASE_FIELDS}
+
+
+def _phases_record(phases: Iterable[Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    return {str(summary["phase"]): _phase_record(summary) for summary in phases or []}
 
 
 def _scalar(value: Any) -> Any:
@@ -96,16 +129,19 @@ def run_record(run: Run) -> dict[str, Any]:
     values["guardrail"] = _guardrail_record(run.guardrail)
     values["labels"] = [str(label) for label in run.labels or []]
     values["executor_url"] = redact_url(run.executor_url)  # rows stored before redaction, too
+    values["phases"] = _phases_record(run.phases)
+    values["target"] = dict(run.target) if run.target else None
+    values["deviations"] = [dict(deviation) for deviation in run.deviations or []]
     return {name: values.get(name) for name in RECORD_FIELDS}
 
 
 def runs_to_records(runs: Iterable[Run]) -> list[dict[str, Any]]:
-    """Return runs as JSON-ready records: the plan and guardrail objects, labels a list, rates in percent."""
+    """Return runs as JSON-ready records: plan, guardrail and phases objects, lists, rates in percent."""
     return [run_record(run) for run in runs]
 
 
 def runs_to_rows(runs: Iterable[Run]) -> list[dict[str, Any]]:
-    """Return runs as flat rows of scalars (tables, CSV): records with plan, guardrail and labels as JSON."""
+    """Return runs as flat rows of scalars (tables, CSV): records with their objects and lists as JSON."""
     rows = []
     for record in runs_to_records(runs):
         for name in _ENCODED_FIELDS:

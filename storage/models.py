@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel
 
 from client.breaker import BreakerState
 from client.errors import ErrorKind, error_kind_named
+from client.hypothesis import ExperimentVerdict, Phase
 from client.models import ApiMode, FaultType
 from storage.types import UTCDateTime, enum_column_type
 
@@ -41,10 +42,14 @@ class RunStatus(StrEnum):
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
-# One per-request sample: offset from the run start, latency, HTTP status (0 = no response), fault applied.
+# One per-request sample: offset on the run's time axis (0 = start of its first phase), latency, HTTP status
+# (0 = no response), whether the fault hit it, and its phase as a `PHASE_CODES` code (0 = fault, so a sample
+# stored before revision 0009, and an array made with np.zeros, reads as a fault-phase sample).
 SAMPLE_DTYPE = np.dtype(
-    [("offset_ms", "<f8"), ("latency_ms", "<f8"), ("status_code", "<i4"), ("affected", "?")]
+    [("offset_ms", "<f8"), ("latency_ms", "<f8"), ("status_code", "<i4"), ("affected", "?"), ("phase", "u1")]
 )
+PHASE_CODES: dict[Phase, int] = {Phase.FAULT: 0, Phase.BASELINE: 1, Phase.RECOVERY: 2}
+PHASES_BY_CODE: dict[int, Phase] = {code: phase for phase, code in PHASE_CODES.items()}
 
 
 def _run_status_type() -> SAEnum:
@@ -68,6 +73,20 @@ def _fault_type_type() -> SAEnum:
     return enum_column_type(FaultType, name="fault_type", length=64)
 
 
+def _verdict_type() -> SAEnum:
+    # The client's values (held, deviated, ...), at most 16 characters like the status; NULL without one.
+    return enum_column_type(ExperimentVerdict, name="experiment_verdict", length=16)
+
+
+def _phase_type() -> SAEnum:
+    return enum_column_type(Phase, name="phase", length=16)
+
+
+def _json_list_column() -> Column[Any]:
+    # NOT NULL with '[]' for the rows stored before the column existed (revision 0009): no data rewrite.
+    return Column(JSON, nullable=False, server_default="[]")
+
+
 def _run_fk(ondelete: str) -> Any:
     return ForeignKey("runs.id", ondelete=ondelete)
 
@@ -84,6 +103,7 @@ class Run(SQLModel, table=True):
         Index("ix_runs_fault_type", "fault_type"),
         Index("ix_runs_apply_key", "apply_key"),
         Index("ix_runs_status_heartbeat_at", "status", "heartbeat_at"),
+        Index("ix_runs_verdict", "verdict"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -124,6 +144,20 @@ class Run(SQLModel, table=True):
     # Added by revision 0007: who launched the run from a dashboard with a login (the OIDC user's email or
     # name, or "password"); None without a login, or from the CLI and the library.
     launched_by: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    # Added by revision 0009 (experiments, client.hypothesis): the verdict on the hypothesis (None without
+    # one; `guardrail_stop` for a run its guardrail stopped), the severity score (None without a baseline),
+    # how long after the fault the entry point was back inside the hypothesis, the phases' measures
+    # (`PhaseSummary.model_dump(mode="json")` each, in time order; error_rate a fraction), the broken
+    # tolerances (`Deviation` dumps) and what the fault did on its own target (`TargetHits`, or None). The
+    # summary columns above stay the fault phase's measures.
+    verdict: ExperimentVerdict | None = Field(default=None, sa_column=Column(_verdict_type(), nullable=True))
+    severity_score: float | None = None
+    time_to_recovery_s: float | None = None
+    phases: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json_list_column())
+    deviations: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json_list_column())
+    target: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
 
     @property
     def error_kind(self) -> ErrorKind | None:
@@ -132,7 +166,7 @@ class Run(SQLModel, table=True):
 
 
 class TimelinePoint(SQLModel, table=True):
-    """One per-second bucket of a run's time series."""
+    """One per-second bucket of a run's time series, on the run's time axis, with its phase."""
 
     __tablename__ = "timeline_points"
     __table_args__ = (Index("ix_timeline_points_run_id_t_s", "run_id", "t_s"),)
@@ -140,6 +174,10 @@ class TimelinePoint(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(sa_column=Column(Integer, _run_fk("CASCADE"), nullable=False))
     t_s: float
+    # Added by revision 0009; points stored before it are the fault phase's.
+    phase: Phase = Field(
+        default=Phase.FAULT, sa_column=Column(_phase_type(), nullable=False, server_default=Phase.FAULT.value)
+    )
     request_count: int | None = None
     affected_count: int | None = None
     error_count: int | None = None
@@ -154,6 +192,8 @@ class LatencySample(SQLModel, table=True):
 
     Packing keeps a 100,000-request run to a couple of rows, so recording and loading stay fast at
     millions of samples; read them with `get_run`, which returns one numpy structured array per run.
+    `phase` (revision 0009) holds one `PHASE_CODES` byte per sample; NULL when every sample of the chunk is
+    a fault-phase one, as in every chunk stored before it.
     """
 
     __tablename__ = "latency_samples"
@@ -167,6 +207,7 @@ class LatencySample(SQLModel, table=True):
     latency_ms: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     status_code: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     affected: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    phase: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class ClientEventRow(SQLModel, table=True):
@@ -257,7 +298,8 @@ class CallAggregateRow(SQLModel, table=True):
 class RunDetail:
     """A run with its timeline and its per-request samples (a numpy array of `SAMPLE_DTYPE`).
 
-    Example: ``detail.samples["latency_ms"]`` is a float64 array, one value per request.
+    Example: ``detail.samples["latency_ms"]`` is a float64 array, one value per request;
+    ``storage.samples_in_phase(detail.samples, Phase.BASELINE)`` those of the baseline.
     """
 
     run: Run

@@ -12,11 +12,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from client.hypothesis import ExperimentVerdict
 from storage.models import ACTIVE_STATUSES, LatencySample, Run, RunDetail, RunStatus, TimelinePoint
 from storage.samples import unpack_chunks
 from storage.types import as_utc, detached, utc_now
 
 Many = str | Sequence[str] | None
+Verdicts = ExperimentVerdict | str | Sequence[ExperimentVerdict | str] | None
 
 
 def _as_list(value: Any) -> list[Any] | None:
@@ -41,6 +43,7 @@ def _run_conditions(
     since: datetime | None,
     until: datetime | None,
     search: str | None,
+    verdict: Verdicts = None,
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     for column, wanted in ((Run.service, service), (Run.api, api), (Run.fault_type, fault_type)):
@@ -50,6 +53,9 @@ def _run_conditions(
     statuses = _as_list(status)
     if statuses is not None:
         conditions.append(col(Run.status).in_([RunStatus(s) for s in statuses]))
+    verdicts = _as_list(verdict)
+    if verdicts is not None:
+        conditions.append(col(Run.verdict).in_([_verdict(v) for v in verdicts]))
     if since is not None:
         conditions.append(col(Run.created_at) >= as_utc(since))
     if until is not None:
@@ -64,6 +70,7 @@ def _run_conditions(
             col(Run.apply_key),
             col(Run.fault_id),
             col(Run.error),
+            col(Run.verdict),
             cast(col(Run.labels), String),
         )
         matches: list[ColumnElement[bool]] = [column.ilike(pattern, escape="\\") for column in searchable]
@@ -71,6 +78,14 @@ def _run_conditions(
             matches.append(col(Run.id) == int(search.strip()))
         conditions.append(or_(*matches))
     return conditions
+
+
+def _verdict(value: ExperimentVerdict | str) -> ExperimentVerdict:
+    try:
+        return ExperimentVerdict(value)
+    except ValueError:
+        known = ", ".join(v.value for v in ExperimentVerdict)
+        raise ValueError(f"verdict: {value!r} is not one of {known}") from None
 
 
 def list_runs(
@@ -83,14 +98,16 @@ def list_runs(
     since: datetime | None = None,
     until: datetime | None = None,
     search: str | None = None,
+    verdict: Verdicts = None,
     limit: int = 200,
     offset: int = 0,
 ) -> list[Run]:
     """Return runs matching every given filter, newest first (`since` ≤ created_at < `until`).
 
-    Each of service, api, fault_type and status takes one value or a list (any of them; None or an empty
-    list means no filter). `search` matches service, api, fault type, notes, labels, apply key, fault id,
-    error, or the run id.
+    Each of service, api, fault_type, status and verdict takes one value or a list (any of them; None or an
+    empty list means no filter; a verdict that is no `ExperimentVerdict` value raises a ValueError naming
+    the field). `search` matches service, api, fault type, notes, labels, apply key, fault id, error,
+    verdict, or the run id.
     """
     conditions = _run_conditions(
         service=service,
@@ -100,6 +117,7 @@ def list_runs(
         since=since,
         until=until,
         search=search,
+        verdict=verdict,
     )
     statement = (
         select(Run)
@@ -122,6 +140,7 @@ def count_runs(
     since: datetime | None = None,
     until: datetime | None = None,
     search: str | None = None,
+    verdict: Verdicts = None,
 ) -> int:
     """Return how many runs match the filters of `list_runs`."""
     conditions = _run_conditions(
@@ -132,6 +151,7 @@ def count_runs(
         since=since,
         until=until,
         search=search,
+        verdict=verdict,
     )
     statement: SelectOfScalar[int] = select(func.count()).select_from(Run).where(*conditions)
     return int(session.exec(statement).one())
@@ -153,13 +173,20 @@ def _samples(session: Session, run_id: int) -> np.ndarray:
         .order_by(col(LatencySample.chunk_index))
     )
     return unpack_chunks(
-        (chunk.sample_count, chunk.offset_ms, chunk.latency_ms, chunk.status_code, chunk.affected)
+        (
+            chunk.sample_count,
+            chunk.offset_ms,
+            chunk.latency_ms,
+            chunk.status_code,
+            chunk.affected,
+            chunk.phase,
+        )
         for chunk in session.exec(statement).all()
     )
 
 
 def get_run(session: Session, *, run_id: int) -> RunDetail | None:
-    """Return a run with its timeline and samples, or None if there is no such run."""
+    """Return a run with its timeline and samples (each with its phase), or None if there is no such run."""
     run = session.get(Run, run_id, populate_existing=True)
     if run is None:
         return None

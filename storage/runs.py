@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, or_, update
 from sqlmodel import Session, col, select
 
+from client.hypothesis import ExperimentVerdict, Phase
 from client.models import ApiMode, FaultType, enum_or_none
 from client.redaction import redact_url
 from storage.models import ACTIVE_STATUSES, ClientEventRow, LatencySample, Run, RunStatus, TimelinePoint
@@ -34,6 +35,8 @@ SUMMARY_FLOAT_KEYS = (
 SUMMARY_COUNT_KEYS = ("request_count", "affected_count")
 TIMELINE_INT_KEYS = ("request_count", "affected_count", "error_count")
 TIMELINE_FLOAT_KEYS = ("avg_latency_ms", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms")
+# What an experiment adds to a run (client.hypothesis): the columns of revision 0009, by name.
+EXPERIMENT_KEYS = ("verdict", "severity_score", "time_to_recovery_s", "phases", "deviations", "target")
 
 
 def create_run(
@@ -134,10 +137,36 @@ def _summary_values(summary: Mapping[str, Any] | None) -> dict[str, Any]:
     return values
 
 
+def _experiment_values(experiment: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return the run columns of the `EXPERIMENT_KEYS` in `experiment` (absent ones stay as stored)."""
+    if not experiment:
+        return {}
+    values: dict[str, Any] = {}
+    if "verdict" in experiment:
+        values["verdict"] = enum_or_none(ExperimentVerdict, plain_str(experiment["verdict"]))
+        if experiment["verdict"] is not None and values["verdict"] is None:
+            raise ValueError(
+                f"verdict: {experiment['verdict']!r} is not one of {[v.value for v in ExperimentVerdict]}"
+            )
+    for key in ("severity_score", "time_to_recovery_s"):
+        if key in experiment:
+            values[key] = optional_float(experiment[key])
+    for key in ("phases", "deviations"):
+        if key in experiment:
+            values[key] = json_safe(list(experiment[key] or []))
+    if "target" in experiment:
+        values["target"] = json_safe(dict(experiment["target"])) if experiment["target"] else None
+    return values
+
+
 def _timeline_rows(run_id: int, timeline: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for point in timeline:
-        row: dict[str, Any] = {"run_id": run_id, "t_s": float(point["t_s"])}
+        row: dict[str, Any] = {
+            "run_id": run_id,
+            "t_s": float(point["t_s"]),
+            "phase": Phase(plain_str(point.get("phase")) or Phase.FAULT),
+        }
         row.update({key: optional_int(point.get(key)) for key in TIMELINE_INT_KEYS})
         row.update({key: optional_float(point.get(key)) for key in TIMELINE_FLOAT_KEYS})
         rows.append(row)
@@ -156,13 +185,22 @@ def _run_exists(session: Session, run_id: int) -> bool:
 
 
 def update_progress(
-    session: Session, *, run_id: int, summary: Mapping[str, Any], timeline: Sequence[Mapping[str, Any]]
+    session: Session,
+    *,
+    run_id: int,
+    summary: Mapping[str, Any],
+    timeline: Sequence[Mapping[str, Any]],
+    experiment: Mapping[str, Any] | None = None,
 ) -> None:
-    """Store a running run's summary so far and replace its timeline with `timeline`."""
+    """Store a running run's summary so far and replace its timeline with `timeline` (points with a phase).
+
+    `experiment` holds any of `EXPERIMENT_KEYS` known so far (the phases so far, typically); only the keys
+    given are written.
+    """
     if not _run_exists(session, run_id):
         logger.warning("cannot update progress of run %s: it does not exist", run_id)
         return
-    values = _summary_values(summary)
+    values = _summary_values(summary) | _experiment_values(experiment)
     if values:
         session.exec(update(Run).where(col(Run.id) == run_id).values(**values))
     _replace_timeline(session, run_id, timeline)
@@ -182,16 +220,20 @@ def finish_run(
     stop_reason: str | None = None,
     fault_id: str | None = None,
     now: datetime | None = None,
+    experiment: Mapping[str, Any] | None = None,
 ) -> None:
     """Finalise a run in one transaction: status, end time, summary, timeline and samples (if given), error.
 
-    Given samples replace the run's stored ones, as a given timeline replaces its timeline, so finishing a
-    run twice with the same values (a replayed write) stores the same run once.
+    `summary` holds the fault phase's measures; `experiment` the `EXPERIMENT_KEYS` (verdict, severity score,
+    recovery time, `PhaseSummary` dumps, `Deviation` dumps, `TargetHits` dump), of which only those given
+    are written. Samples may carry their phase (see `storage.samples.to_sample_array`). Given samples replace
+    the run's stored ones, as a given timeline replaces its timeline, so finishing a run twice with the same
+    values (a replayed write) stores the same run once.
     """
     if not _run_exists(session, run_id):
         logger.warning("cannot finish run %s: it does not exist", run_id)
         return
-    values = _summary_values(summary)
+    values = _summary_values(summary) | _experiment_values(experiment)
     values.update(
         status=RunStatus(status),
         finished_at=as_utc(now) if now is not None else utc_now(),
@@ -226,7 +268,7 @@ def _insert_samples(session: Session, run_id: int, samples: Any) -> int:
 
 
 def record_samples(session: Session, *, run_id: int, samples: Any) -> int:
-    """Append ``(offset_ms, latency_ms, status_code, affected)`` samples to a run; return how many."""
+    """Append ``(offset_ms, latency_ms, status_code, affected[, phase])`` rows to a run; return how many."""
     if not _run_exists(session, run_id):
         logger.warning("cannot record samples of run %s: it does not exist", run_id)
         return 0

@@ -1,4 +1,8 @@
-"""Pack per-request samples into chunk rows and back into one numpy structured array per run."""
+"""Pack per-request samples into chunk rows and back into one numpy structured array per run.
+
+A sample's phase is one byte (`PHASE_CODES`; 0 is the fault phase). A chunk whose samples are all of the fault
+phase stores no phase column (NULL), which is also how every chunk stored before revision 0009 reads.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from storage.models import SAMPLE_DTYPE
+from client.hypothesis import Phase
+from storage.models import PHASE_CODES, PHASES_BY_CODE, SAMPLE_DTYPE
 
-SAMPLE_FIELDS = ("offset_ms", "latency_ms", "status_code", "affected")
+SAMPLE_FIELDS = ("offset_ms", "latency_ms", "status_code", "affected")  # each chunk row's NOT NULL blobs
 CHUNK_SIZE = 65_536
+# A phase given by name or as a Phase (a StrEnum hashes by its name, so both spellings are keys); None: fault.
+_CODE_OF: dict[Any, int] = {
+    None: 0,
+    **PHASE_CODES,
+    **{phase.value: code for phase, code in PHASE_CODES.items()},
+}
 
 
 def empty_samples() -> np.ndarray:
@@ -18,14 +29,36 @@ def empty_samples() -> np.ndarray:
     return np.empty(0, dtype=SAMPLE_DTYPE)
 
 
+def phase_codes(phases: Iterable[Phase | str | None]) -> np.ndarray:
+    """Return the `PHASE_CODES` of phases given by name or as `Phase` (None: fault); raise on another name."""
+    try:
+        return np.fromiter((_CODE_OF[phase] for phase in phases), dtype=np.uint8)
+    except KeyError as exc:
+        raise ValueError(
+            f"unknown sample phase {exc.args[0]!r}: give one of {[p.value for p in Phase]}"
+        ) from None
+
+
+def samples_in_phase(samples: np.ndarray, phase: Phase | str) -> np.ndarray:
+    """Return the samples of one phase (an array of `SAMPLE_DTYPE`, in stored order)."""
+    return samples[samples["phase"] == _CODE_OF[Phase(phase)]]
+
+
+def sample_phases(samples: np.ndarray) -> list[Phase]:
+    """Return each sample's phase as a `Phase`."""
+    return [PHASES_BY_CODE[int(code)] for code in samples["phase"]]
+
+
 def to_sample_array(samples: Any) -> np.ndarray:
     """Return `samples` as an array of `SAMPLE_DTYPE`.
 
-    Accepts a sequence of ``(offset_ms, latency_ms, status_code, affected)`` tuples, an (n, 4) numeric array,
-    a numpy structured array with those fields, or a mapping of those field names to equal-length arrays.
+    Accepts a sequence of ``(offset_ms, latency_ms, status_code, affected)`` tuples, each optionally followed
+    by its phase (a `Phase` or its name; without one a sample is of the fault phase), an (n, 4) or (n, 5)
+    numeric array (the fifth column a `PHASE_CODES` code), a numpy structured array with those fields
+    (``phase`` optional), or a mapping of those field names to equal-length arrays (``phase`` optional).
     """
     if isinstance(samples, np.ndarray) and samples.dtype.names:
-        return _from_columns({name: samples[name] for name in SAMPLE_FIELDS})
+        return _from_columns({name: samples[name] for name in samples.dtype.names})
     if isinstance(samples, Mapping):
         return _from_columns(samples)
     if isinstance(samples, np.ndarray):
@@ -34,23 +67,33 @@ def to_sample_array(samples: Any) -> np.ndarray:
         rows = samples if isinstance(samples, Sequence) else list(samples)
         if len(rows) == 0:
             return empty_samples()
+        if len(rows[0]) == len(SAMPLE_FIELDS) + 1:  # rows with their phase; zip's strict checks every row
+            *numbers, phases = zip(*rows, strict=True)
+            columns: dict[str, Any] = dict(zip(SAMPLE_FIELDS, numbers, strict=True))
+            return _from_columns({**columns, "phase": phase_codes(phases)})
         table = np.asarray(rows, dtype=np.float64)
     if table.size == 0:
         return empty_samples()
-    if table.ndim != 2 or table.shape[1] != len(SAMPLE_FIELDS):
-        expected = "(offset_ms, latency_ms, status_code, affected) rows"
+    if table.ndim != 2 or table.shape[1] not in (len(SAMPLE_FIELDS), len(SAMPLE_FIELDS) + 1):
+        expected = "(offset_ms, latency_ms, status_code, affected[, phase]) rows"
         raise ValueError(f"samples must be {expected}, got shape {table.shape}")
-    return _from_columns({name: table[:, index] for index, name in enumerate(SAMPLE_FIELDS)})
+    names = (*SAMPLE_FIELDS, "phase")[: table.shape[1]]
+    return _from_columns({name: table[:, index] for index, name in enumerate(names)})
 
 
 def _from_columns(columns: Mapping[str, Any]) -> np.ndarray:
-    arrays = [np.asarray(columns[name]) for name in SAMPLE_FIELDS]
-    lengths = {array.shape[0] for array in arrays}
+    arrays = {name: np.asarray(columns[name]) for name in SAMPLE_FIELDS}
+    if columns.get("phase") is not None:
+        phase = np.asarray(columns["phase"])
+        arrays["phase"] = phase if phase.dtype.kind in "iubf" else phase_codes(phase.tolist())
+    lengths = {array.shape[0] for array in arrays.values()}
     if len(lengths) != 1:
         raise ValueError(f"sample columns differ in length: {sorted(lengths)}")
-    result = np.empty(lengths.pop(), dtype=SAMPLE_DTYPE)
-    for name, array in zip(SAMPLE_FIELDS, arrays, strict=True):
+    result = np.zeros(lengths.pop(), dtype=SAMPLE_DTYPE)
+    for name, array in arrays.items():
         result[name] = array.astype(bool) if name == "affected" else array
+    if result.shape[0] and int(result["phase"].max()) not in PHASES_BY_CODE:
+        raise ValueError(f"unknown sample phase code {int(result['phase'].max())}")
     return result
 
 
@@ -66,17 +109,26 @@ def pack_chunks(run_id: int, samples: np.ndarray, *, first_chunk_index: int) -> 
         }
         for name in SAMPLE_FIELDS:
             row[name] = np.ascontiguousarray(chunk[name], dtype=SAMPLE_DTYPE[name]).tobytes()
+        phases = np.ascontiguousarray(chunk["phase"], dtype=SAMPLE_DTYPE["phase"])
+        row["phase"] = phases.tobytes() if phases.any() else None
         rows.append(row)
     return rows
 
 
 def unpack_chunks(chunks: Iterable[Sequence[Any]]) -> np.ndarray:
-    """Join ``(sample_count, offset_ms, latency_ms, status_code, affected)`` chunk rows, in order."""
+    """Join ``(sample_count, offset_ms, latency_ms, status_code, affected, phase)`` chunk rows, in order.
+
+    The phase blob may be None (every sample of the fault phase) or left out.
+    """
     parts = []
     for sample_count, *blobs in chunks:
-        part = np.empty(int(sample_count), dtype=SAMPLE_DTYPE)
-        for name, blob in zip(SAMPLE_FIELDS, blobs, strict=True):
-            part[name] = np.frombuffer(bytes(blob), dtype=SAMPLE_DTYPE[name], count=int(sample_count))
+        count = int(sample_count)
+        part = np.zeros(count, dtype=SAMPLE_DTYPE)
+        for name, blob in zip(SAMPLE_FIELDS, blobs, strict=False):
+            part[name] = np.frombuffer(bytes(blob), dtype=SAMPLE_DTYPE[name], count=count)
+        phase_blob = blobs[len(SAMPLE_FIELDS)] if len(blobs) > len(SAMPLE_FIELDS) else None
+        if phase_blob is not None:
+            part["phase"] = np.frombuffer(bytes(phase_blob), dtype=SAMPLE_DTYPE["phase"], count=count)
         parts.append(part)
     if not parts:
         return empty_samples()

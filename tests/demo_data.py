@@ -54,7 +54,7 @@ def _plan(rng: np.random.Generator, service: str, api: str, method: str, fault_t
 
 
 def _samples(rng: np.random.Generator, plan: dict[str, Any], count: int) -> np.ndarray:
-    samples = np.empty(count, dtype=SAMPLE_DTYPE)
+    samples = np.zeros(count, dtype=SAMPLE_DTYPE)  # phase 0: every sample of the fault phase
     duration_ms = plan["duration_seconds"] * 1000.0
     samples["offset_ms"] = np.sort(rng.uniform(0.0, duration_ms, count))
     base_ms = rng.lognormal(mean=np.log(rng.uniform(8.0, 40.0)), sigma=0.4, size=count)

@@ -6,10 +6,12 @@ import csv
 import io
 import json
 from datetime import timedelta
+from typing import Any
 
 from sqlmodel import Session
 
 import storage
+from client.hypothesis import Deviation, ExperimentVerdict, Phase, PhaseSummary, TargetHits
 from storage import RunStatus
 from tests.storage.conftest import PLAN, T0, new_run
 
@@ -75,8 +77,10 @@ def test_rows_are_the_records_with_objects_encoded_as_json(session: Session) -> 
     assert all(not isinstance(value, dict | list) for value in row.values())
     assert json.loads(row["plan"]) == record["plan"] and json.loads(row["labels"]) == ["nightly", "canary"]
     assert json.loads(row["guardrail"]) == record["guardrail"]
-    assert {k: v for k, v in row.items() if k not in ("plan", "labels", "guardrail")} == {
-        k: v for k, v in record.items() if k not in ("plan", "labels", "guardrail")
+    assert (json.loads(row["phases"]), json.loads(row["deviations"]), row["target"]) == ({}, [], None)
+    encoded = ("plan", "labels", "guardrail", "phases", "deviations", "target")
+    assert {k: v for k, v in row.items() if k not in encoded} == {
+        k: v for k, v in record.items() if k not in encoded
     }
 
 
@@ -90,3 +94,93 @@ def test_csv_has_one_line_per_run_and_empty_cells_for_nothing(session: Session) 
     assert parsed[0]["error_rate_pct"] == "7.0" and parsed[1]["error_rate_pct"] == ""
     assert json.loads(parsed[0]["labels"]) == ["nightly", "canary"]
     assert storage.runs_to_csv([]).splitlines() == [",".join(storage.RECORD_FIELDS)]
+
+
+def _phase(phase: str, start_ms: float, end_ms: float, count: int, errors: int, p99: float) -> dict[str, Any]:
+    return PhaseSummary(
+        phase=Phase(phase), start_offset_ms=start_ms, end_offset_ms=end_ms, sample_count=count,
+        error_count=errors, error_rate=errors / count, avg_latency_ms=p99 / 3, p50_latency_ms=p99 / 4,
+        p95_latency_ms=p99 / 2, p99_latency_ms=p99, max_latency_ms=p99 * 2,
+    ).model_dump(mode="json")  # fmt: skip
+
+
+EXPERIMENT = {
+    "verdict": ExperimentVerdict.DEVIATED,
+    "severity_score": 0.625,
+    "time_to_recovery_s": 2.5,
+    "phases": [
+        _phase("baseline", 0.0, 10_000.0, 100, 0, 40.0),
+        _phase("fault", 10_000.0, 40_000.0, 300, 30, 900.0),
+        _phase("recovery", 40_000.0, 50_000.0, 100, 1, 45.0),
+    ],
+    "deviations": [
+        Deviation(phase=Phase.FAULT, measure="p99_latency_ms", observed=900.0, limit=300.0).model_dump(
+            mode="json"
+        )
+    ],
+    "target": TargetHits(service="payment", api="/pay", request_count=310, affected_count=150).model_dump(),
+}
+
+
+def _experiment_run(session: Session) -> storage.Run:
+    run_id = new_run(session)
+    storage.finish_run(
+        session, run_id=run_id, status=RunStatus.COMPLETED, summary=SUMMARY, experiment=EXPERIMENT, now=T0
+    )
+    found = session.get(storage.Run, run_id)
+    assert found is not None
+    return found
+
+
+def test_records_carry_the_verdict_score_and_each_phase_with_the_export_measures(session: Session) -> None:
+    (record,) = storage.runs_to_records([_experiment_run(session)])
+    assert list(storage.RECORD_FIELDS[-6:]) == [
+        "verdict", "severity_score", "time_to_recovery_s", "phases", "target", "deviations",
+    ]  # fmt: skip
+    assert (record["verdict"], record["severity_score"], record["time_to_recovery_s"]) == (
+        "deviated",
+        0.625,
+        2.5,
+    )
+    assert list(record["phases"]) == ["baseline", "fault", "recovery"]
+    assert record["phases"]["fault"] == {
+        "sample_count": 300,
+        "error_rate_pct": 10.0,
+        "avg_latency_ms": 300.0,
+        "p50_latency_ms": 225.0,
+        "p95_latency_ms": 450.0,
+        "p99_latency_ms": 900.0,
+        "max_latency_ms": 1800.0,
+        "start_offset_ms": 10_000.0,
+        "end_offset_ms": 40_000.0,
+    }
+    assert list(record["phases"]["baseline"]) == list(storage.PHASE_FIELDS)
+    assert record["phases"]["recovery"]["error_rate_pct"] == 1.0
+    assert record["target"] == {
+        "service": "payment",
+        "api": "/pay",
+        "request_count": 310,
+        "affected_count": 150,
+    }
+    assert record["deviations"] == [
+        {"phase": "fault", "measure": "p99_latency_ms", "observed": 900.0, "limit": 300.0}
+    ]
+    assert record["p99_latency_ms"] == SUMMARY["p99_latency_ms"]  # the run's measures stay the fault phase's
+    assert json.loads(json.dumps(record, allow_nan=False)) == record
+
+
+def test_csv_cells_hold_the_phases_target_and_deviations_as_json(session: Session) -> None:
+    run = _experiment_run(session)
+    (line,) = list(csv.DictReader(io.StringIO(storage.runs_to_csv([run]))))
+    (record,) = storage.runs_to_records([run])
+    assert line["verdict"] == "deviated" and line["severity_score"] == "0.625"
+    for name in ("phases", "target", "deviations"):
+        assert json.loads(line[name]) == record[name]
+
+
+def test_a_run_without_an_experiment_exports_no_phases_and_no_verdict(session: Session) -> None:
+    queued = session.get(storage.Run, new_run(session))
+    assert queued is not None
+    (record,) = storage.runs_to_records([queued])
+    assert (record["verdict"], record["severity_score"], record["time_to_recovery_s"]) == (None, None, None)
+    assert (record["phases"], record["target"], record["deviations"]) == ({}, None, [])
