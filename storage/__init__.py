@@ -64,6 +64,7 @@ from storage.queries import (
     orphaned_runs,
 )
 from storage.redacted import redact_database_url
+from storage.run_events import RunWithEvents, get_run_with_events
 from storage.runs import (
     create_run,
     delete_run,
@@ -94,6 +95,7 @@ __all__ = [
     "Run",
     "RunDetail",
     "RunStatus",
+    "RunWithEvents",
     "StorageUnavailableError",
     "TimelinePoint",
     "active_runs",
@@ -110,6 +112,7 @@ __all__ = [
     "event_counts_per_bucket",
     "finish_run",
     "get_run",
+    "get_run_with_events",
     "health_series",
     "heartbeat",
     "init_db",
