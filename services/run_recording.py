@@ -1,7 +1,8 @@
 """The worker side of a run: execute it through the client and record its progress, outcome and lease.
 
 `Runner` (services/runner.py) owns the threads and the bookkeeping of which runs are active; this module
-does what happens on a run's own worker thread, and renews the leases of the active runs on another. A run's
+does what happens on a run's own worker thread (`services.heartbeat` renews the leases of the active runs on
+another). A run's
 writes go through the storage spool (services/spool.py): they never wait on the database mid-run and never
 raise into the run, so a storage outage cannot stop a run from ending by its own rules, and its outcome is
 kept in memory (`RunRecorder.outcome`) whether or not storage has it yet.
@@ -20,7 +21,6 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 import storage
 from client import (
@@ -35,7 +35,6 @@ from services.guardrail import Guardrail
 from services.observations import p99_of, request_count_of, samples_of, summary_of, timeline_of
 from services.pending_writes import fault_id_write, finish_write, progress_write, start_write
 from services.spool import Spool
-from services.worker import Wait, Worker, event_wait
 from storage import RunStatus
 
 logger = logging.getLogger(__name__)
@@ -242,63 +241,3 @@ class RunRecorder:
             )
         )
         self.spool.wait_settled(active.run_id, self._finish_store_wait_sec)
-
-
-class Heartbeat:
-    """Renew the lease of the active runs of `owner` every `interval_sec` on one background worker.
-
-    Example::
-
-        heartbeat = Heartbeat(engine=engine, owner=owner, run_ids=runner.active_run_ids, interval_sec=10)
-        heartbeat.start()
-        heartbeat.stop()
-    """
-
-    def __init__(
-        self,
-        *,
-        engine: Engine,
-        owner: str,
-        run_ids: Callable[[], list[int]],
-        interval_sec: float,
-        now: Callable[[], datetime],
-        wait: Wait = event_wait,
-    ) -> None:
-        self.engine = engine
-        self.owner = owner
-        self._run_ids = run_ids
-        self._now = now
-        self._failing = False
-        self.worker = Worker(
-            name="boifi-heartbeat",
-            step=self.beat,
-            period_sec=interval_sec,
-            immediate=False,
-            final_step=self.beat,
-            wait=wait,
-        )
-
-    def start(self) -> None:
-        """Start renewing."""
-        self.worker.start()
-
-    def stop(self, timeout_sec: float = 5.0) -> bool:
-        """Renew once more, then stop the thread; return whether it ended within `timeout_sec`."""
-        return self.worker.stop(timeout_sec)
-
-    def beat(self) -> None:
-        """Renew the leases of the runs active right now; an unavailable storage is logged once per outage."""
-        run_ids = self._run_ids()
-        if not run_ids:
-            return
-        try:
-            with Session(self.engine) as session:
-                storage.heartbeat(session, run_ids=run_ids, owner=self.owner, now=self._now())
-        except storage.STORAGE_ERRORS as exc:
-            if not self._failing:
-                self._failing = True
-                logger.warning("cannot renew the leases of runs %s: %s", run_ids, storage.describe_error(exc))
-            return
-        if self._failing:
-            self._failing = False
-            logger.warning("the leases of runs %s are renewed again", run_ids)

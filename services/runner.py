@@ -32,7 +32,8 @@ from sqlmodel import Session
 import storage
 from client import ApiMode, FaultPlan, HttpExecutorClient, redact_url
 from services.guardrail import Guardrail
-from services.run_recording import ActiveRun, Heartbeat, RunOutcome, RunRecorder
+from services.heartbeat import Heartbeat
+from services.run_recording import ActiveRun, RunOutcome, RunRecorder
 from services.spool import DEFAULT_MEMORY_ITEMS, Spool, StorageBacklog
 
 logger = logging.getLogger(__name__)

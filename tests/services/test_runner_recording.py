@@ -13,7 +13,8 @@ from sqlmodel import Session
 import storage
 from client import ExecutorCancelledError, ExecutorMetrics, FaultPlan, FaultType, RawObservation
 from services.guardrail import Guardrail
-from services.run_recording import ActiveRun, Heartbeat, RunRecorder, run_warning
+from services.heartbeat import Heartbeat
+from services.run_recording import ActiveRun, RunRecorder, run_warning
 from storage import RunStatus
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)

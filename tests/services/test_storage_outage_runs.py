@@ -27,7 +27,8 @@ from client import (
     RequestSample,
 )
 from services.guardrail import Guardrail
-from services.run_recording import ActiveRun, Heartbeat, RunRecorder
+from services.heartbeat import Heartbeat
+from services.run_recording import ActiveRun, RunRecorder
 from services.runner import Runner
 from services.spool import Spool
 from storage import RunStatus
