@@ -191,13 +191,20 @@ def run_phases(
         baseline = run.observe(Phase.BASELINE, plan.baseline_seconds, 0.0)
         run.seen.append(baseline)
         if plan.hypothesis is not None:
-            found = judge(plan, baseline.observation.samples, {Phase.BASELINE: (0.0, baseline.end_ms)})
+            bounds = {Phase.BASELINE: (0.0, baseline.end_ms)}
+            known = {Phase.BASELINE: baseline.summary()}
+            found = judge(plan, baseline.observation.samples, bounds, known=known)
             if found.verdict is ExperimentVerdict.BASELINE_FAILED:
                 return _finish(run, found.fields(), found.warnings, baseline_failed=True)
         run.check_cancel("the fault")
     fault_start = run.now_ms() + lead_ms if plan.baseline_seconds else 0.0
     fault_end = fault_start + plan.duration_seconds * 1000.0
     fault_ctx = dataclasses.replace(ctx, on_progress=run.progress(Phase.FAULT, fault_start))
+    if is_experiment(plan):  # the fault phase begins (family C sends nothing more until it ends)
+        notify_progress(
+            ctx.on_progress,
+            run.compose(_Seen(Phase.FAULT, _empty(protocol), fault_start, fault_start), final=False),
+        )
     try:
         fault_obs = protocol.apply(fault_ctx)
     except ExecutorCancelledError as exc:
@@ -217,7 +224,7 @@ def run_phases(
             warnings.append(f"recovery: not observed ({exc}); the verdict stands on the phases before it")
     samples = [s for seen in run.seen for s in seen.observation.samples]
     bounds = {seen.phase: (seen.start_ms, seen.end_ms) for seen in run.seen}
-    found = judge(plan, samples, bounds)
+    found = judge(plan, samples, bounds, known={seen.phase: seen.summary() for seen in run.seen})
     return _finish(run, found.fields(), [*warnings, *(found.warnings if is_experiment(plan) else [])])
 
 

@@ -224,15 +224,21 @@ def judge(
     plan: FaultPlan,
     samples: Sequence[RequestSample],
     phase_bounds: Mapping[Phase, tuple[float, float]],
+    *,
+    known: Mapping[Phase, PhaseSummary] | None = None,
 ) -> Judgement:
     """Judge a run: ``phase_bounds`` gives each phase the run had its (start, end) offset in ms.
 
-    A run that stopped after its baseline (no fault bounds) is judged on the baseline alone.
+    A run that stopped after its baseline (no fault bounds) is judged on the baseline alone. ``known`` gives
+    the summary of a phase that has no samples but whose measures the Executor reported (used only then).
     """
     hypothesis = plan.hypothesis
     by_phase = {phase: [s for s in samples if s.phase is phase] for phase in phase_bounds}
     order = sorted(phase_bounds, key=lambda phase: phase_bounds[phase][0])
     summaries = {phase: summarize(phase, by_phase[phase], *phase_bounds[phase]) for phase in order}
+    for phase, summary in (known or {}).items():
+        if phase in summaries and not by_phase[phase]:
+            summaries[phase] = summary
     baseline = summaries.get(Phase.BASELINE)
     fault = summaries.get(Phase.FAULT)
     recovery = summaries.get(Phase.RECOVERY)

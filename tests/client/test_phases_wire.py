@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from client import ExecutorClientConfig, HttpExecutorClient
+from client.errors import ExecutorResponseError
 from client.hypothesis import ExperimentVerdict, Hypothesis, Observe, Phase
+from client.parsing import parse_target
 from tests.client.servers import Reply, Seen, serve
 from tests.plans import payment_delay
 
@@ -137,3 +141,13 @@ def test_a_plain_plan_sends_what_it_always_did_and_gets_its_fault_phase() -> Non
     assert observation.verdict is None and observation.severity_score is None
     assert observation.target is not None and observation.target.request_count == 40
     assert [s.offset_ms for s in observation.samples] == [r[0] for r in _rows(10)]
+
+
+def test_the_target_object_is_parsed_and_a_malformed_one_refused() -> None:
+    assert parse_target(None, "metrics") is None
+    hits = parse_target({**TARGET, "extra": 1}, "metrics")
+    assert hits is not None and (hits.request_count, hits.affected_count) == (40, 20)
+    with pytest.raises(ExecutorResponseError, match="'target' must be an object"):
+        parse_target([1], "metrics")
+    with pytest.raises(ExecutorResponseError, match="malformed target"):
+        parse_target({"service": "payment", "api": "/p", "request_count": "many"}, "metrics")

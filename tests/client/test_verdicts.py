@@ -289,3 +289,15 @@ def test_judge_warns_about_an_empty_phase() -> None:
     got = judge(plan(hypothesis=HYP), samples(Phase.FAULT, 0, 2), bounds)
     assert got.verdict is ExperimentVerdict.NOT_RECOVERED
     assert got.warnings == ["recovery: no requests were observed"]
+
+
+def test_judge_takes_the_executors_measures_of_a_phase_without_samples() -> None:
+    reported = summary(Phase.BASELINE, p99=20.0, error_rate=0.0, n=50)
+    bounds = {Phase.BASELINE: (0.0, 2000.0), Phase.FAULT: (2000.0, 4000.0)}
+    rows = samples(Phase.FAULT, 2000, 2)
+    got = judge(plan(hypothesis=HYP), rows, bounds, known={Phase.BASELINE: reported})
+    assert got.verdict is ExperimentVerdict.HELD and got.phases[0] == reported
+    assert judge(plan(hypothesis=HYP), rows, bounds).verdict is ExperimentVerdict.BASELINE_FAILED
+    fault_known = summary(Phase.FAULT, p99=1e6, n=1)  # ignored: the fault phase has samples of its own
+    both = {Phase.BASELINE: reported, Phase.FAULT: fault_known}
+    assert judge(plan(hypothesis=HYP), rows, bounds, known=both).verdict is ExperimentVerdict.HELD
