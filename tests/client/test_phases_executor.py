@@ -108,7 +108,7 @@ def test_a_failing_baseline_never_applies_the_fault(executor: EmbeddedExecutor, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", [ApiMode.EXTENDED, ApiMode.POLICY])
-@pytest.mark.parametrize("phase", [Phase.BASELINE, Phase.RECOVERY])
+@pytest.mark.parametrize("phase", [Phase.BASELINE, Phase.FAULT, Phase.RECOVERY])
 def test_cancel_in_a_phase_stops_at_once_and_leaves_no_fault(
     executor: EmbeddedExecutor, mode: ApiMode, phase: Phase
 ) -> None:
@@ -119,14 +119,21 @@ def test_cancel_in_a_phase_stops_at_once_and_leaves_no_fault(
             cancel.set()
 
     plan = PHASED.model_copy(
-        update={"baseline_seconds": 30 if phase is Phase.BASELINE else 1, "recovery_seconds": 30}
+        update={
+            "baseline_seconds": 30 if phase is Phase.BASELINE else 1,
+            "duration_seconds": 30 if phase is Phase.FAULT else 1,
+            "recovery_seconds": 30,
+        }
     )
     with _client(executor, mode) as client, pytest.raises(ExecutorCancelledError) as caught:
         client.apply_and_observe(plan, on_progress=on_progress, cancel=cancel, timeout_sec=20)
     partial = caught.value.partial
     assert partial is not None and partial.phases[-1].phase is phase
+    expected = [Phase.BASELINE, Phase.FAULT, Phase.RECOVERY]
+    assert [p.phase for p in partial.phases] == expected[: expected.index(phase) + 1]
+    if phase is not Phase.BASELINE:
+        assert partial.phases[0].sample_count > 0  # the baseline seen before is kept
     if phase is Phase.RECOVERY:
-        assert [p.phase for p in partial.phases] == [Phase.BASELINE, Phase.FAULT, Phase.RECOVERY]
         assert partial.phase(Phase.FAULT).sample_count > 0  # type: ignore[union-attr]
     assert _active_faults(executor) == []
     assert httpx.get(f"{executor.base_url}/v1/policies", timeout=5).json()["policies"] == []

@@ -151,3 +151,13 @@ def test_the_target_object_is_parsed_and_a_malformed_one_refused() -> None:
         parse_target([1], "metrics")
     with pytest.raises(ExecutorResponseError, match="malformed target"):
         parse_target({"service": "payment", "api": "/p", "request_count": "many"}, "metrics")
+
+
+def test_one_default_deadline_covers_every_phase() -> None:
+    plain = payment_delay(duration_seconds=3)
+    with _client("http://127.0.0.1:9") as client:
+        timeout = client._default_timeout_sec  # the deadline apply_and_observe sets without timeout_sec
+        extra = timeout(PLAN.model_copy(update={"duration_seconds": 3}), None, client.api_mode) - timeout(
+            plain, None, client.api_mode
+        )
+    assert extra == PLAN.baseline_seconds + PLAN.recovery_seconds
