@@ -9,9 +9,10 @@ from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 import storage
-from client import FaultPlan, FaultType
+from client import FaultType
 from dashboard.factories import get_holder
 from tests.dashboard.conftest import populate
+from tests.plans import payment_delay
 from tests.waiting import wait_until
 
 APP = "../../Home.py"
@@ -80,11 +81,7 @@ def test_an_active_run_is_listed_with_its_page_and_halted_from_home(
     live_executor: str, database_url: str
 ) -> None:
     console = get_holder().console()
-    plan = FaultPlan(
-        service="payment", api="/api/v1/payment/process", fault_type=FaultType.DELAY, delay_seconds=0.01,
-        percentage=10, duration_seconds=60,
-    )  # fmt: skip
-    run_id = console.runner.submit(plan)
+    run_id = console.runner.submit(payment_delay(delay_seconds=0.01, percentage=10, duration_seconds=60))
     wait_until(lambda: run_id in console.runner.active_run_ids(), what=f"run {run_id} to be active")
     at = _home()
     texts = _texts(at)
