@@ -234,7 +234,7 @@ def _finish(
     final = run.compose(None, final=True)
     update = dict(fields)
     if baseline_failed:
-        metrics = summarise(final.samples)
+        metrics = final.metrics or summarise(final.samples)  # the baseline's: no fault ran
         note = "baseline: the hypothesis did not hold before the fault; the fault was not applied"
         update |= {
             "metrics": metrics,
