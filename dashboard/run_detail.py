@@ -42,7 +42,6 @@ MEASURE_NAMES = {"p99_latency_ms": "p99 latency", "error_rate_pct": "error rate"
 MEASURE_UNITS = {"p99_latency_ms": "ms", "error_rate_pct": "%"}
 # Client events the page lists; attempts, successes and health checks are routine and only counted.
 LISTED_EVENTS = (EventKind.RETRY, EventKind.FAILURE, EventKind.REJECTED)
-BREAKER_LOOKBACK = timedelta(days=1)  # how far before the run the breaker's state at its start is looked up
 
 
 @dataclass(frozen=True)
@@ -84,16 +83,14 @@ class RunPage:
 
 
 def experiment_of(run: storage.Run) -> Experiment:
-    """Return the experiment columns of a stored run (a run stored before them has none)."""
-    verdict = getattr(run, "verdict", None)
-    target = getattr(run, "target", None)
+    """Return the experiment columns of a stored run (revision 0009; a run stored before has none)."""
     return Experiment(
-        verdict=None if verdict is None else ExperimentVerdict(verdict),
-        severity_score=getattr(run, "severity_score", None),
-        time_to_recovery_s=getattr(run, "time_to_recovery_s", None),
-        phases=[PhaseSummary.model_validate(p) for p in getattr(run, "phases", None) or []],
-        deviations=[Deviation.model_validate(d) for d in getattr(run, "deviations", None) or []],
-        target=None if not target else TargetHits.model_validate(target),
+        verdict=None if run.verdict is None else ExperimentVerdict(run.verdict),
+        severity_score=run.severity_score,
+        time_to_recovery_s=run.time_to_recovery_s,
+        phases=[PhaseSummary.model_validate(p) for p in run.phases or []],
+        deviations=[Deviation.model_validate(d) for d in run.deviations or []],
+        target=None if not run.target else TargetHits.model_validate(run.target),
     )
 
 
@@ -134,33 +131,41 @@ def seconds_on_axis(run: storage.Run, moment: datetime) -> float:
 def load_run_page(engine: Engine, run_id: int, *, now: datetime | None = None) -> RunPage | None:
     """Return what the run page shows, or None when the run does not exist."""
     with read_session(engine) as session:
-        detail = storage.get_run(session, run_id=run_id)
-        if detail is None:
-            return None
-        run = detail.run
-        start, end = run_window(run, now=now)
-        events = storage.client_event_series(session, since=start, until=end + timedelta(seconds=1))
-        transitions = storage.breaker_series(
-            session, since=start - BREAKER_LOOKBACK, until=end, executor_url=run.executor_url
-        )
-    own = [e for e in events if e.run_id == run.id or (run.apply_key and e.apply_key == run.apply_key)]
+        found = storage.get_run_with_events(session, run_id=run_id, now=now)
+    if found is None:
+        return None
+    run = found.detail.run
+    # The window holds every client event of the run's Executor: keep the run's own (another run's retries
+    # and the health checks are not this run's events).
+    own = [
+        e
+        for e in found.client_events
+        if e.run_id == run.id or (run.apply_key and e.apply_key == run.apply_key)
+    ]
+    transitions = [(t.timestamp, BreakerState(t.new_state)) for t in found.breaker_transitions]
     return RunPage(
         run=run,
         experiment=experiment_of(run),
-        timeline=list(detail.timeline),
-        samples=detail.samples,
+        timeline=list(found.detail.timeline),
+        samples=found.detail.samples,
         events=[e for e in own if e.kind in LISTED_EVENTS],
-        bands=bands_on_axis(run, [(t.timestamp, BreakerState(t.new_state)) for t in transitions], end=end),
+        bands=bands_on_axis(
+            run, transitions, end=found.until, initial=found.breaker_state_at_start or BreakerState.CLOSED
+        ),
         attempt_count=sum(1 for e in own if e.kind == EventKind.ATTEMPT),
     )
 
 
 def bands_on_axis(
-    run: storage.Run, transitions: Sequence[tuple[datetime, BreakerState]], *, end: datetime
+    run: storage.Run,
+    transitions: Sequence[tuple[datetime, BreakerState]],
+    *,
+    end: datetime,
+    initial: BreakerState = BreakerState.CLOSED,
 ) -> list[AxisBand]:
-    """Return the breaker's states during the run as bands on its time axis."""
+    """Return the breaker's states from the run's start to `end` as bands on its time axis."""
     start, _ = run_window(run)
-    bands = breaker_bands(transitions, start=start, end=max(start, end))
+    bands = breaker_bands(transitions, start=start, end=max(start, end), initial=initial)
     return [
         AxisBand(seconds_on_axis(run, band.start), seconds_on_axis(run, band.end), band.state)
         for band in bands
@@ -217,13 +222,8 @@ def phase_rows(phases: Sequence[PhaseSummary]) -> list[dict[str, Any]]:
 
 
 def phase_samples(samples: np.ndarray, phase: Phase) -> np.ndarray:
-    """Return the samples of one phase (samples stored without a phase are the fault's)."""
-    names = samples.dtype.names or ()
-    if "phase" not in names:
-        return samples if phase is Phase.FAULT else samples[:0]
-    column = samples["phase"]
-    wanted: Any = phase.value if column.dtype.kind in "USO" else list(Phase).index(phase)
-    return samples[column == wanted]
+    """Return the samples of one phase (by `storage.PHASE_CODES`; older samples are the fault's)."""
+    return samples[samples["phase"] == storage.PHASE_CODES[phase]]
 
 
 def fault_minus_baseline(samples: np.ndarray) -> list[Comparison]:

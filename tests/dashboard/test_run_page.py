@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.run_pages import STARTED, finished_run
+from tests.dashboard.run_pages import STARTED, finished_run, phased_run
 
 APP = "../../Home.py"
 PAGE = "pages/5_Run.py"
@@ -63,3 +63,28 @@ def test_a_missing_or_bad_run_id_is_said_plainly(
     at = _open(given)
     assert any(said in e.value for e in at.error)
     assert not at.get("plotly_chart")
+
+
+@pytest.mark.slow
+def test_a_phased_run_shows_its_verdict_phases_and_differences(
+    database_url: str, unreachable_executor: str
+) -> None:
+    run_id = phased_run(database_url)
+    at = _open(str(run_id))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["verdict"] == "🔥 Deviated during the fault"
+    assert metrics["severity score (0–100)"] == "42.2"
+    warnings = [w.value for w in at.warning]
+    assert "Deviation — fault: p99 latency 312.5 ms > limit 300.0 ms (+12.5 ms)" in warnings
+    assert "Deviation — fault: error rate 10.0 % > limit 5.0 % (+5.0 %)" in warnings
+    text = _texts(at)
+    assert "Recovery: back inside the hypothesis 0.5 s after the fault ended." in text
+    assert "The fault's own target payment/api/v1/payment/process: 37 of 80 requests hit." in text
+    phases = next(df.value for df in at.dataframe if "phase" in df.value.columns)
+    assert list(phases["phase"]) == ["baseline", "fault", "recovery"]
+    assert list(phases["samples"]) == [40, 40, 40]
+    assert list(phases["p99 (ms)"]) == [20.0, 312.5, 21.0]
+    assert list(phases["error rate (%)"]) == [0.0, 10.0, 0.0]
+    differences = next(df.value for df in at.dataframe if "fault − baseline" in df.value.columns)
+    assert list(differences["measure"]) == ["p50 latency", "p95 latency", "p99 latency", "error rate"]
+    assert differences["fault − baseline"][0].startswith("+2")  # the fault's 220 ms more
