@@ -13,7 +13,7 @@ import streamlit as st
 import storage
 from client import BreakerState
 from dashboard import data, links, run_detail
-from dashboard.factories import get_holder
+from dashboard.factories import get_holder, get_read_outage_log
 from services.console import Console
 from services.holder import ConsoleHolder
 from services.run_recording import run_warning
@@ -129,11 +129,13 @@ def storage_reads(*, stop: bool = False) -> Iterator[None]:
     try:
         yield
     except storage.StorageUnavailableError as exc:
-        logger.warning("storage unavailable for a page: %s", exc)
+        get_read_outage_log().failed(str(exc))  # logged once per outage, not at each retry
         st.error(storage_unavailable_text(str(exc)), icon="💾")
         if stop:
             _rerun_soon()
             st.stop()
+    else:
+        get_read_outage_log().answered()
 
 
 @st.fragment(run_every=STORAGE_RETRY_SEC)

@@ -11,6 +11,7 @@ import logging
 
 import streamlit as st
 
+from dashboard.outage_log import ReadOutageLog
 from services.console import Console
 from services.holder import ConsoleHolder
 
@@ -39,3 +40,9 @@ def get_holder() -> ConsoleHolder:
 def get_console() -> Console:
     """Return the shared Console of this process."""
     return get_holder().console()
+
+
+@st.cache_resource
+def get_read_outage_log() -> ReadOutageLog:
+    """Return the process-wide log of the pages' storage outages (each logged once, not at every retry)."""
+    return ReadOutageLog()

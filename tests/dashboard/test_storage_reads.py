@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 import storage
 from dashboard import data
 from dashboard.components import storage_unavailable_text
+from dashboard.factories import get_console
 from tests.dashboard.conftest import populate
 from tests.postgres_server import PostgresServer
 
@@ -75,3 +77,41 @@ def test_every_page_shows_one_line_while_postgresql_is_stopped_and_data_once_it_
     assert not at.exception, at.exception
     assert _outage_lines(at) == []
     assert at.dataframe, "History lists the runs again"
+
+
+def test_an_outage_is_logged_once_not_at_every_retry_and_its_end_once(
+    unreachable_executor: str, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = Path(database_url.removeprefix("sqlite:///"))
+    populate(database_url, count=1, samples_per_run=5)
+    at = AppTest.from_file("../../pages/3_History.py", default_timeout=TIMEOUT_SEC).run()
+    assert not at.exception and _outage_lines(at) == [], at.exception
+    engine = get_console().engine
+
+    def outage_logs() -> list[str]:
+        messages = [r.getMessage() for r in caplog.records if r.name.startswith("dashboard.")]
+        return [message for message in messages if message.startswith("storage ")]
+
+    def cut_off(broken: bool) -> None:  # a directory where the database file was: it cannot be opened
+        if broken:
+            path.rename(path.with_name("aside.db"))
+            path.mkdir()
+        else:
+            path.rmdir()
+            path.with_name("aside.db").rename(path)
+        engine.dispose()  # pooled connections would still reach the file
+
+    with caplog.at_level(logging.WARNING, logger="dashboard"):
+        for outage in (1, 2):
+            cut_off(True)
+            for _retry in range(3):  # the page's retries, every 2 s in the browser
+                at.run()
+                assert not at.exception and len(_outage_lines(at)) == 1, at.exception
+            assert len(outage_logs()) == 2 * outage - 1, outage_logs()
+            cut_off(False)
+            at.run()
+            at.run()
+            assert not at.exception and _outage_lines(at) == [], at.exception
+            assert len(outage_logs()) == 2 * outage, outage_logs()
+    first, back = outage_logs()[:2]
+    assert first.startswith("storage unavailable for the pages: cannot open database") and "aside" not in back
