@@ -90,6 +90,7 @@ def _open_console(
             engine=open_engine(database_url, writable=True),
             settings=settings,
             start_monitor=False,
+            create_schema=False,  # open_engine has just created or upgraded it
         )
     )
 

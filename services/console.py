@@ -41,12 +41,14 @@ class Console:
         engine: Engine | None = None,
         start_monitor: bool = True,
         recover_on_start: bool = True,
+        create_schema: bool = True,
         client_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings if settings is not None else ConsoleSettings.from_env()
         self._owns_engine = engine is None
         self.engine = engine if engine is not None else storage.make_engine(self.settings.database_url)
         self._start_monitor = start_monitor
+        self._create_schema = create_schema  # False: the caller has created it (the CLI's open_engine)
         client: HttpExecutorClient | None = None
         try:
             client = HttpExecutorClient(client_config, **(client_kwargs or {}))
@@ -90,7 +92,8 @@ class Console:
     def start(self) -> Console:
         """Create the schema, then start recording, the runner (recovery, leases), retention and watchers.
 
-        With `start_monitor` False (the CLI) the health monitor and faults poller stay off. Starting twice
+        With `create_schema` False the caller has created it (`boifi apply` opens storage once). With
+        `start_monitor` False (the CLI) the health monitor and faults poller stay off. Starting twice
         does nothing; a start that fails closes what it started and re-raises.
         """
         with self._close_lock:
@@ -98,7 +101,8 @@ class Console:
                 return self
             self._started = True
         try:
-            storage.init_db(self.engine)
+            if self._create_schema:
+                storage.init_db(self.engine)
             self._unsubscribe = self.client.subscribe(self.recorder)
             self.recorder.start()
             self.runner.start()
