@@ -10,6 +10,7 @@ missing (``{"samples": 812, "summary": true}``; empty when everything is stored)
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -106,6 +107,7 @@ def final_report(
         outcome = console.runner.outcome(run_id)
         if outcome is not None:
             _apply_outcome(report.run, outcome)
+            report.timeline = _timeline_record(run_id, outcome.timeline)
         else:  # the worker never ended (closing gave up on it): recovery will record it as interrupted
             _set(report.run, status=storage.RunStatus.INTERRUPTED, error=NOT_STOPPED)
     if backlog.samples:
@@ -127,6 +129,8 @@ def _apply_outcome(run: storage.Run, outcome: RunOutcome) -> None:
     }
     if outcome.fault_id is not None:
         values["fault_id"] = outcome.fault_id
+    if run.started_at is None:  # storage took the start, but no read saw it before storage failed
+        values["started_at"] = outcome.started_at
     for key in SUMMARY_COUNT_KEYS:
         if outcome.summary.get(key) is not None:
             values[key] = int(outcome.summary[key])
@@ -134,6 +138,12 @@ def _apply_outcome(run: storage.Run, outcome: RunOutcome) -> None:
         if key in outcome.summary:
             values[key] = optional_float(outcome.summary[key])
     _set(run, **values)
+
+
+def _timeline_record(run_id: int, timeline: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return timeline points as `read_run` returns the stored ones: the fields storage keeps."""
+    points = (storage.TimelinePoint.model_validate({**point, "run_id": run_id}) for point in timeline)
+    return [point.model_dump(exclude={"id", "run_id"}) for point in points]
 
 
 def _set(run: storage.Run, **values: Any) -> None:

@@ -75,6 +75,7 @@ class ActiveRun:
     stop_status: RunStatus = RunStatus.CANCELLED
     fault_id: str | None = None
     last_progress_write: float = float("-inf")
+    started_at: datetime | None = None  # when its worker started it (storage may not have it yet)
     done: threading.Event = field(default_factory=threading.Event)
 
     def halt(self, reason: str, *, status: RunStatus = RunStatus.CANCELLED) -> None:
@@ -98,6 +99,8 @@ class RunOutcome:
     fault_id: str | None
     sample_count: int
     finished_at: datetime
+    started_at: datetime | None = None
+    timeline: tuple[Mapping[str, Any], ...] = ()  # the points of `services.observations.timeline_of`
 
     @property
     def request_count(self) -> int | None:
@@ -153,7 +156,8 @@ class RunRecorder:
         if active.cancel.is_set():
             self.finish(active, active.stop_status, None)
             return
-        self.spool.submit(start_write(active.run_id, at=self._now(), fault_id=active.fault_id))
+        active.started_at = self._now()
+        self.spool.submit(start_write(active.run_id, at=active.started_at, fault_id=active.fault_id))
         try:
             observation = self.client.apply_and_observe(
                 active.plan,
@@ -211,6 +215,7 @@ class RunRecorder:
             active.fault_id = observation.apply_id
         summary = summary_of(observation) if observation is not None else None
         samples = samples_of(observation) if observation is not None else []
+        timeline = timeline_of(observation) if observation is not None else []
         outcome = RunOutcome(
             run_id=active.run_id,
             status=RunStatus(status),
@@ -221,6 +226,8 @@ class RunRecorder:
             fault_id=active.fault_id,
             sample_count=len(samples),
             finished_at=self._now(),
+            started_at=active.started_at,
+            timeline=tuple(timeline),
         )
         with self._outcomes_lock:
             self._outcomes[active.run_id] = outcome
@@ -232,7 +239,7 @@ class RunRecorder:
                 status=outcome.status,
                 at=outcome.finished_at,
                 summary=summary,
-                timeline=timeline_of(observation) if observation is not None else (),
+                timeline=timeline,
                 samples=samples,
                 error=error,
                 error_class=error_class,
