@@ -35,6 +35,7 @@ from services.guardrail import Guardrail
 from services.heartbeat import Heartbeat
 from services.run_recording import ActiveRun, RunOutcome, RunRecorder
 from services.spool import DEFAULT_MEMORY_ITEMS, Spool, StorageBacklog
+from storage.engine import SQLITE_BUSY_TIMEOUT_MS
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,9 @@ HALTED_BY_USER = "halted by user"
 SHUT_DOWN = "console shut down"
 PROCESS_EXITING = "console process exiting"
 SHUTDOWN_TIMEOUT_SEC = 30.0
-SPOOL_CLOSE_SEC = 5.0  # at shutdown, how long storage may take to accept what waits before it is spooled
+# At shutdown, how long storage may take to accept what waits before it is spooled: as long as one write may
+# wait on another connection's lock, so that a lock (bounded by the shutdown's deadline) costs a wait.
+SPOOL_CLOSE_SEC = SQLITE_BUSY_TIMEOUT_MS / 1000
 
 
 def make_owner_id() -> str:
