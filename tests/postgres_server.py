@@ -108,6 +108,14 @@ class PostgresServer:
             self._started = False
             wait_until(lambda: not self._listening(), timeout=30, interval=0.1, what="PostgreSQL to stop")
 
+    def create_database(self, name: str) -> str:
+        """Create an empty database `name` on this server (one test's own) and return its URL."""
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
     def close(self) -> None:
         """Stop the server and remove its directory."""
         self.stop()
