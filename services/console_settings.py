@@ -24,9 +24,9 @@ class ConsoleSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     database_url: str | None = None
-    lease_sec: float = 30.0
-    max_concurrent_runs: int = 4
-    health_interval_sec: float = 5.0
+    lease_sec: float = Field(default=30.0, gt=0)
+    max_concurrent_runs: int = Field(default=4, ge=1)
+    health_interval_sec: float = Field(default=5.0, gt=0)  # the health monitor refuses 0
     active_faults_interval_sec: float = Field(default=2.0, gt=0)
     telemetry_retention_days: float = Field(default=30.0, gt=0)
     spool_dir: Path | None = None  # None: services.spool_files.default_spool_dir()

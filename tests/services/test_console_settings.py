@@ -104,3 +104,12 @@ def test_a_bad_secret_is_named_but_never_echoed() -> None:
     with pytest.raises(SettingsError, match="BOIFI_TOKEN: ") as caught:
         load_settings(_Secretive, environ={"BOIFI_TOKEN": "abc"})
     assert "abc" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [("BOIFI_LEASE_SEC", "0"), ("BOIFI_MAX_CONCURRENT_RUNS", "0"), ("BOIFI_HEALTH_INTERVAL_SEC", "0")],
+)
+def test_a_console_setting_out_of_range_is_refused_naming_its_variable(variable: str, raw: str) -> None:
+    with pytest.raises(SettingsError, match=rf"{variable}: Input should be greater than"):
+        ConsoleSettings.from_env({variable: raw})
