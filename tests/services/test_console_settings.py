@@ -50,6 +50,7 @@ SAMPLES: dict[str, tuple[str, str, Any]] = {
     "BOIFI_TELEMETRY_RETENTION_DAYS": ("telemetry_retention_days", "7", 7.0),
     "BOIFI_SPOOL_DIR": ("spool_dir", "/var/spool/boifi", Path("/var/spool/boifi")),
     "BOIFI_SPOOL_MEMORY_ITEMS": ("spool_memory_items", "5000", 5000),
+    "BOIFI_DASHBOARD_URL": ("dashboard_url", "http://console.test:9", "http://console.test:9"),
 }
 # Not settings: a flag `boifi up` passes to the dashboard (tests/dashboard/test_glue.py covers it), and the
 # dashboard's login password, which only dashboard/auth.py reads (tests/dashboard/test_auth.py covers it),
