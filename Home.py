@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, home
+from dashboard import auth, home, page_style
 from dashboard.components import executor_banner, require_console, storage_reads
 
-st.set_page_config(page_title="BOIFI Console", page_icon="🧪", layout="wide")
+page_style.set_page("BOIFI Console", icon=":material/science:")
 auth.require_login()  # with a login configured, nothing else shows until it succeeds
 st.title("BOIFI Console")
 st.caption("Launch fault-injection experiments, watch the Executor and compare runs.")
@@ -29,6 +29,6 @@ def overview() -> None:
 
 
 overview()
-st.page_link("pages/1_Launch.py", label="Launch an experiment", icon="🚀")
-st.page_link("pages/2_Monitor.py", label="Monitor the Executor", icon="📈")
-st.page_link("pages/3_History.py", label="History and comparison", icon="🗂️")
+st.page_link("pages/1_Launch.py", label="Launch an experiment", icon=":material/rocket_launch:")
+st.page_link("pages/2_Monitor.py", label="Monitor the Executor", icon=":material/monitoring:")
+st.page_link("pages/3_History.py", label="History and comparison", icon=":material/history:")

@@ -24,13 +24,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STATUS_ICONS = {
-    storage.RunStatus.QUEUED: "⏳",
-    storage.RunStatus.RUNNING: "▶️",
-    storage.RunStatus.COMPLETED: "✅",
-    storage.RunStatus.FAILED: "❌",
-    storage.RunStatus.CANCELLED: "⏹️",
-    storage.RunStatus.INTERRUPTED: "⚠️",
-    storage.RunStatus.GUARDRAIL_STOP: "🛡️",
+    storage.RunStatus.QUEUED: ":material/hourglass_empty:",
+    storage.RunStatus.RUNNING: ":material/play_circle:",
+    storage.RunStatus.COMPLETED: ":material/check_circle:",
+    storage.RunStatus.FAILED: ":material/cancel:",
+    storage.RunStatus.CANCELLED: ":material/stop_circle:",
+    storage.RunStatus.INTERRUPTED: ":material/warning:",
+    storage.RunStatus.GUARDRAIL_STOP: ":material/shield:",
 }
 RUN_STATUSES = tuple(status.value for status in storage.RunStatus)
 STORAGE_BANNER_REFRESH_SEC = 2.0
@@ -108,7 +108,7 @@ def storage_banner(holder: ConsoleHolder) -> None:
         if text is not None:
             texts.append(text)
     for text in texts:
-        st.warning(text, icon="💾")
+        st.warning(text, icon=":material/database:")
 
 
 def storage_unavailable_text(reason: str) -> str:
@@ -130,7 +130,7 @@ def storage_reads(*, stop: bool = False) -> Iterator[None]:
         yield
     except storage.StorageUnavailableError as exc:
         get_read_outage_log().failed(str(exc))  # logged once per outage, not at each retry
-        st.error(storage_unavailable_text(str(exc)), icon="💾")
+        st.error(storage_unavailable_text(str(exc)), icon=":material/database:")
         if stop:
             _rerun_soon()
             st.stop()
@@ -162,13 +162,15 @@ def executor_banner(holder: ConsoleHolder, console: Console) -> data.ExecutorSta
     where = "embedded executor (demo services)" if status.embedded else "Executor"
     text = f"{where} at `{status.url}` · circuit breaker **{status.breaker_state}**"
     if status.breaker_state is BreakerState.OPEN:
-        st.error(f"🔴 Executor unreachable: circuit breaker OPEN, calls fail fast — {text}")
+        st.error(
+            f"Executor unreachable: circuit breaker OPEN, calls fail fast — {text}", icon=":material/error:"
+        )
     elif status.healthy is False:
-        st.warning(f"🟠 Executor unreachable or unhealthy — {text}")
+        st.warning(f"Executor unreachable or unhealthy — {text}", icon=":material/warning:")
     elif status.healthy is None:
-        st.info(f"⚪ Checking the Executor — {text}")
+        st.info(f"Checking the Executor — {text}", icon=":material/hourglass_empty:")
     else:
-        st.success(f"🟢 Executor healthy — {text}")
+        st.success(f"Executor healthy — {text}", icon=":material/check_circle:")
     return status
 
 
@@ -216,7 +218,7 @@ def result_card(run: storage.Run) -> None:
         st.success(headline)
         warning = run_warning(run)
         if warning:  # the run completed; its numbers may not mean what they seem
-            st.warning(f"Warning: {warning}", icon="⚠️")
+            st.warning(f"Warning: {warning}", icon=":material/warning:")
     elif status in (storage.RunStatus.FAILED, storage.RunStatus.INTERRUPTED):
         st.error(f"{headline}: {run.error or 'no error message'}")
     else:  # cancelled (someone halted it) or guardrail_stop (its guardrail did): say why
@@ -240,7 +242,7 @@ def runs_table(runs: list[storage.Run], *, key: str) -> None:
     rows: list[dict[str, Any]] = [
         {
             "run": run.id,
-            "status": status_text(run),
+            "status": storage.RunStatus(run.status).value,  # a table cell shows no icon
             "created (UTC)": run.created_at.strftime("%Y-%m-%d %H:%M:%S") if run.created_at else "–",
             "target": f"{run.service}{run.api}",
             "fault": f"{run.fault_type or 'no fault'} {run.percentage}%",

@@ -23,17 +23,17 @@ def run_page_url(run_id: int, *, base_url: str = "") -> str:
 
 def run_page_link(run_id: int, *, label: str | None = None) -> dict[str, Any]:
     """Return `st.page_link` keyword arguments that open a run's page."""
-    return _link(RUN_PAGE, label or f"Open run #{int(run_id)}", "🔎", RUN_QUERY, run_id)
+    return _link(RUN_PAGE, label or f"Open run #{int(run_id)}", ":material/query_stats:", RUN_QUERY, run_id)
 
 
 def rerun_link(run_id: int) -> dict[str, Any]:
     """Return `st.page_link` keyword arguments that open Launch prefilled with a run's plan."""
-    return _link(LAUNCH_PAGE, "Re-run", "🔁", RERUN_QUERY, run_id)
+    return _link(LAUNCH_PAGE, "Re-run", ":material/replay:", RERUN_QUERY, run_id)
 
 
 def compare_link(run_id: int) -> dict[str, Any]:
     """Return `st.page_link` keyword arguments that open History's comparison with this run first."""
-    return _link(HISTORY_PAGE, "Compare with…", "🗂️", "runs", run_id)
+    return _link(HISTORY_PAGE, "Compare with…", ":material/compare_arrows:", "runs", run_id)
 
 
 def _link(page: str, label: str, icon: str, query: str, run_id: int) -> dict[str, Any]:

@@ -32,11 +32,11 @@ VERDICT_NAMES = {
     ExperimentVerdict.GUARDRAIL_STOP: "Stopped by its guardrail",
 }
 VERDICT_ICONS = {
-    ExperimentVerdict.HELD: "✅",
-    ExperimentVerdict.DEVIATED: "🔥",
-    ExperimentVerdict.NOT_RECOVERED: "🩹",
-    ExperimentVerdict.BASELINE_FAILED: "⛔",
-    ExperimentVerdict.GUARDRAIL_STOP: "🛡️",
+    ExperimentVerdict.HELD: ":material/check_circle:",
+    ExperimentVerdict.DEVIATED: ":material/local_fire_department:",
+    ExperimentVerdict.NOT_RECOVERED: ":material/healing:",
+    ExperimentVerdict.BASELINE_FAILED: ":material/block:",
+    ExperimentVerdict.GUARDRAIL_STOP: ":material/shield:",
 }
 MEASURE_NAMES = {"p99_latency_ms": "p99 latency", "error_rate_pct": "error rate"}
 MEASURE_UNITS = {"p99_latency_ms": "ms", "error_rate_pct": "%"}

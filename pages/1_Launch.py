@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import auth, cached, data, halting, launch, links
+from dashboard import auth, cached, data, halting, launch, links, page_style
 from dashboard.charts import run_progress_figure
 from dashboard.components import (
     elapsed_and_remaining,
@@ -21,9 +21,9 @@ from dashboard.components import (
 from dashboard.experiment_form import experiment_fields, experiment_summary
 from dashboard.forms import build_guardrail, build_plan
 
-st.set_page_config(page_title="Launch · BOIFI Console", page_icon="🚀", layout="wide")
+page_style.set_page("Launch · BOIFI Console", icon=":material/rocket_launch:")
 user = auth.require_login()  # with a login configured, nothing else shows until it succeeds
-st.title("🚀 Launch an experiment")
+st.title(":material/rocket_launch: Launch an experiment")
 holder, console = require_console()
 executor_banner(holder, console)
 
@@ -45,7 +45,7 @@ if rerun_id is not None and st.session_state.get("launch_prefilled") != rerun_id
             st.session_state.update(launch.prefill_from_run(source.run, services))
             st.session_state["launch_prefilled"] = rerun_id
 if rerun_id is not None and st.session_state.get("launch_prefilled") == rerun_id:
-    st.info(f"The form holds the plan of run #{rerun_id}: check it, then Launch.", icon="🔁")
+    st.info(f"The form holds the plan of run #{rerun_id}: check it, then Launch.", icon=":material/replay:")
 
 values: dict[str, Any] = {}
 slots: dict[str, Any] = {}
@@ -140,9 +140,9 @@ if mode_problem:
 for name, message in errors.items():
     slot = slots.get(name)
     if slot is not None:
-        slot.error(message, icon="⚠️")
+        slot.error(message, icon=":material/warning:")
     else:
-        st.error(f"{name}: {message}", icon="⚠️")
+        st.error(f"{name}: {message}", icon=":material/warning:")
 
 if plan_result.ok:
     with st.expander("Preview of the exact request the client will send first"):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, data, halting, monitor_data
+from dashboard import auth, data, halting, monitor_data, page_style
 from dashboard.charts import call_latency_figure, client_calls_figure, health_figure
 from dashboard.components import executor_banner, require_console, storage_reads
 
-st.set_page_config(page_title="Monitor · BOIFI Console", page_icon="📈", layout="wide")
+page_style.set_page("Monitor · BOIFI Console", icon=":material/monitoring:")
 auth.require_login()  # with a login configured, nothing else shows until it succeeds
-st.title("📈 Live monitor")
+st.title(":material/monitoring: Live monitor")
 holder, console = require_console()
 
 WINDOWS_SEC = {"5 minutes": 300, "15 minutes": 900, "1 hour": 3600, "6 hours": 21600}

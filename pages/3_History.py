@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from dashboard import auth, cached, compare, data, links
+from dashboard import auth, cached, compare, data, links, page_style
 from dashboard.charts import fault_fraction_figure, latency_ecdf_figure, latency_overlay_figure
 from dashboard.components import RUN_STATUSES, require_console, storage_reads
 
-st.set_page_config(page_title="History · BOIFI Console", page_icon="🗂️", layout="wide")
+page_style.set_page("History · BOIFI Console", icon=":material/history:")
 auth.require_login()  # with a login configured, nothing else shows until it succeeds
-st.title("🗂️ History and comparison")
+st.title(":material/history: History and comparison")
 holder, console = require_console()
 CREATED_WITHIN = {"any time": None, "last hour": 1, "last 24 hours": 24, "last 7 days": 24 * 7}
 

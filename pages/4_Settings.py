@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth
+from dashboard import auth, page_style
 from dashboard.components import executor_banner, require_holder, try_console
 from dashboard.forms import shown_database_url
 from dashboard.settings_apply import NO_EMBEDDED, ApplyReport, apply_settings, embedded_config
@@ -16,9 +16,9 @@ EMBEDDED_HELP = (
 )
 NOTICE_KEY = "settings_notice"  # what the "Use the embedded executor" button did, shown on the next run
 
-st.set_page_config(page_title="Settings · BOIFI Console", page_icon="⚙️", layout="wide")
+page_style.set_page("Settings · BOIFI Console", icon=":material/settings:")
 auth.require_login()  # with a login configured, nothing else shows until it succeeds
-st.title("⚙️ Settings")
+st.title(":material/settings: Settings")
 holder = require_holder()
 banner = st.container()  # drawn last: it shows the Executor the settings in use name, after any apply
 st.caption(

@@ -7,20 +7,20 @@ import json
 import streamlit as st
 
 import storage
-from dashboard import auth, links, run_detail
+from dashboard import auth, links, page_style, run_detail
 from dashboard.components import format_ms, format_pct, require_console, status_text, storage_reads
 from dashboard.phase_chart import phase_figure
 
-st.set_page_config(page_title="Run · BOIFI Console", page_icon="🔎", layout="wide")
+page_style.set_page("Run · BOIFI Console", icon=":material/query_stats:")
 auth.require_login()  # with a login configured, nothing else shows until it succeeds
 holder, console = require_console()
 LIVE_REFRESH_SEC = 2.0
 
 run_id = links.parse_run_id(st.query_params.get(links.RUN_QUERY))
 if run_id is None:
-    st.title("🔎 Run")
+    st.title(":material/query_stats: Run")
     st.error("No run chosen: open a run from History, or give its id in the URL, e.g. /Run?run=1.")
-    st.page_link(links.HISTORY_PAGE, label="History", icon="🗂️")
+    st.page_link(links.HISTORY_PAGE, label="History", icon=":material/history:")
     st.stop()
 
 
@@ -28,14 +28,14 @@ def show(page: run_detail.RunPage) -> None:
     """Render one run."""
     run, experiment = page.run, page.experiment
     fault = run.fault_type or ""
-    st.title(f"🔎 Run #{run.id} — {fault} on {run.service}{run.api} at {run.percentage}%")
+    st.title(f":material/query_stats: Run #{run.id} — {fault} on {run.service}{run.api} at {run.percentage}%")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("status", status_text(run))
     c2.metric("verdict", run_detail.verdict_name(experiment.verdict))
     c3.metric("severity score (0–100)", run_detail.score_text(experiment.severity_score))
     c4.metric("duration", run_detail.duration_text(run))
     for deviation in experiment.deviations:
-        st.warning(f"Deviation — {run_detail.deviation_text(deviation)}", icon="🔥")
+        st.warning(f"Deviation — {run_detail.deviation_text(deviation)}", icon=":material/bolt:")
     recovery = run_detail.recovery_text(
         experiment, recovery_seconds=int(run.plan.get("recovery_seconds") or 0)
     )
@@ -108,9 +108,9 @@ def show(page: run_detail.RunPage) -> None:
 with storage_reads(stop=True):  # on an outage the page stops here and reruns by itself
     first = run_detail.load_run_page(console.engine, run_id)
 if first is None:
-    st.title(f"🔎 Run #{run_id}")
+    st.title(f":material/query_stats: Run #{run_id}")
     st.error(f"There is no run #{run_id} in this database.")
-    st.page_link(links.HISTORY_PAGE, label="History", icon="🗂️")
+    st.page_link(links.HISTORY_PAGE, label="History", icon=":material/history:")
     st.stop()
 elif first.run.finished_at is not None:
     show(first)

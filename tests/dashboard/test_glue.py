@@ -180,7 +180,7 @@ def test_every_run_status_has_an_icon_and_a_text() -> None:
 
     assert set(STATUS_ICONS) == {status.value for status in storage.RunStatus}
     run = storage.Run(created_at=T0, status=storage.RunStatus.GUARDRAIL_STOP)
-    assert status_text(run) == "🛡️ guardrail_stop"
+    assert status_text(run) == ":material/shield: guardrail_stop"
 
 
 def test_halting_a_fault_refreshes_the_faults_list() -> None:

@@ -157,7 +157,7 @@ def test_a_guardrail_in_percent_stops_the_run_with_its_own_status(live_executor:
     assert _errors(at) == []
     at.button(key="launch_submit").click().run()
     run_id = at.session_state["launch_run_id"]
-    stopped = f"Run #{run_id} 🛡️ guardrail_stop"
+    stopped = f"Run #{run_id} :material/shield: guardrail_stop"
     assert _wait_for(at, lambda a: any(stopped in w.value for w in a.warning)), [w.value for w in at.warning]
     reason = next(w.value for w in at.warning if stopped in w.value)
     assert "guardrail: error rate 100.0% exceeded 50.0%" in reason

@@ -58,8 +58,9 @@ def test_parse_run_id_takes_positive_integers_only(value: object, expected: int 
 def test_every_verdict_has_a_display_name() -> None:
     names = {run_detail.verdict_name(v) for v in ExperimentVerdict}
     assert len(names) == len(ExperimentVerdict)
-    assert not any("_" in name for name in names)  # no raw values such as baseline_failed
-    assert run_detail.verdict_name("held") == "✅ Hypothesis held"
+    words = [name.rsplit(":", 1)[-1] for name in names]  # after the Material icon
+    assert not any("_" in word for word in words)  # no raw values such as baseline_failed
+    assert run_detail.verdict_name("held") == ":material/check_circle: Hypothesis held"
     assert run_detail.verdict_name(None) == "No hypothesis"
 
 

@@ -32,7 +32,9 @@ def test_a_stored_run_shows_its_plan_people_events_and_actions(
 ) -> None:
     run_id = finished_run(database_url)
     at = _open(str(run_id))
-    assert at.title[0].value.startswith(f"🔎 Run #{run_id} — delay on payment/api/v1/payment/process")
+    assert at.title[0].value.startswith(
+        f":material/query_stats: Run #{run_id} — delay on payment/api/v1/payment/process"
+    )
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["verdict"] == "No hypothesis"
     assert metrics["duration"] == "6.0 s"
