@@ -74,7 +74,7 @@ def test_a_phased_run_shows_its_verdict_phases_and_differences(
     run_id = phased_run(database_url)
     at = _open(str(run_id))
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["verdict"] == "🔥 Deviated during the fault"
+    assert metrics["verdict"] == ":material/local_fire_department: Deviated during the fault"
     assert metrics["severity score (0–100)"] == "42.2"
     warnings = [w.value for w in at.warning]
     assert "Deviation — fault: p99 latency 312.5 ms > limit 300.0 ms (+12.5 ms)" in warnings
