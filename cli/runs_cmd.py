@@ -13,6 +13,7 @@ from cli.output import describe_run, err, print_json
 
 if TYPE_CHECKING:  # the commands import storage in their bodies: `boifi --help` must not load it
     import storage
+    from client import ExperimentVerdict
 
 runs_app = typer.Typer(
     help="List, show, export and recover stored runs.", no_args_is_help=True, rich_markup_mode=None
@@ -29,6 +30,12 @@ StatusOption = Annotated[
     list[str] | None,
     typer.Option(help="Only runs in this status (repeatable): " + ", ".join(RUN_STATUSES) + "."),
 ]
+# `client.ExperimentVerdict`'s values, spelled out for the same reason (the same test keeps them equal).
+RUN_VERDICTS = ("baseline_failed", "held", "deviated", "not_recovered", "guardrail_stop")
+VerdictOption = Annotated[
+    list[str] | None,
+    typer.Option(help="Only runs with this verdict (repeatable): " + ", ".join(RUN_VERDICTS) + "."),
+]
 
 
 def _status_filter(status: list[str] | None) -> list[storage.RunStatus] | None:
@@ -44,12 +51,25 @@ def _status_filter(status: list[str] | None) -> list[storage.RunStatus] | None:
         raise typer.Exit(2) from exc
 
 
+def _verdict_filter(verdict: list[str] | None) -> list[ExperimentVerdict] | None:
+    from client import ExperimentVerdict
+
+    if not verdict:
+        return None
+    try:
+        return [ExperimentVerdict(value) for value in verdict]
+    except ValueError as exc:
+        err(f"unknown verdict in {verdict}; use one of: {', '.join(v.value for v in ExperimentVerdict)}")
+        raise typer.Exit(2) from exc
+
+
 @runs_app.command("list")
 def list_runs(
     service: Annotated[str | None, typer.Option(help="Only runs against this service.")] = None,
     api: Annotated[str | None, typer.Option(help="Only runs against this API path.")] = None,
     fault_type: Annotated[str | None, typer.Option(help="delay, abort or error_injection.")] = None,
     status: StatusOption = None,
+    verdict: VerdictOption = None,
     limit: Annotated[int, typer.Option(help="At most this many runs, newest first.")] = 50,
     json_output: JsonOption = False,
     database_url: DatabaseOption = None,
@@ -68,6 +88,7 @@ def list_runs(
             api=api,
             fault_type=fault_type,
             status=_status_filter(status),
+            verdict=_verdict_filter(verdict),
             limit=limit,
         )
         rows = storage.runs_to_records(runs)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import storage
 from cli.exit_codes import ExitCode, verdict_exit_code
 from cli.main import app
-from cli.runs_cmd import RUN_STATUSES
+from cli.runs_cmd import RUN_STATUSES, RUN_VERDICTS
 from client import ExperimentVerdict
 
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "aiohttp", "numpy", "httpx", "pandas", "streamlit", "rich")
@@ -49,6 +49,7 @@ def test_the_status_help_names_every_run_status() -> None:
 
 
 def test_the_verdict_help_and_exit_codes_name_every_verdict() -> None:
+    assert sorted(RUN_VERDICTS) == sorted(verdict.value for verdict in ExperimentVerdict)
     codes = {verdict: verdict_exit_code(verdict.value) for verdict in ExperimentVerdict}
     assert codes == {
         ExperimentVerdict.HELD: ExitCode.OK,
