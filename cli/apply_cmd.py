@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli.exit_codes import ExitCode, verdict_exit_code
+from cli.experiment_output import difference_lines
 from cli.output import describe_run, err, print_json
 from cli.progress import Progress
 from cli.signals import StopSignals, call_within
@@ -190,7 +191,7 @@ def apply(
         if json_output:
             print_json(report.document())
         else:
-            typer.echo(describe_run(report.record))
+            typer.echo("\n".join([describe_run(report.record), *difference_lines(report.differences)]))
     if signum is not None:
         raise typer.Exit(128 + signum)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     raise typer.Exit(_exit_code(report.record, report.unstored))

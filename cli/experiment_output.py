@@ -12,8 +12,12 @@ of `cli.output.describe_run`; a run without a hypothesis or phases gets no lines
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # `boifi --help` must not load numpy
+    from client.intervals import Comparison
 
 __all__ = ["PHASE_ORDER", "difference_lines", "experiment_lines", "format_deviation", "verdict_lines"]
 
@@ -24,10 +28,13 @@ _MEASURES = {"p99_latency_ms": ("p99", "ms"), "error_rate_pct": ("error rate", "
 _NOT_APPLIED = "; the fault was not applied"
 
 
-def _number(value: Any, unit: str, digits: int = 1) -> str:
+def _number(value: Any, unit: str) -> str:
     if value is None:
         return "-"
-    return f"{float(value):.{digits}f} {unit}"
+    number = float(value)
+    if 0 < abs(number) < 0.05:  # a tiny limit (max_p99_ms: 0.001) must not read as 0.0
+        return f"{number:.2g} {unit}"
+    return f"{number:.1f} {unit}"
 
 
 def format_deviation(deviation: Mapping[str, Any]) -> str:
@@ -120,19 +127,25 @@ def experiment_lines(row: Mapping[str, Any]) -> list[str]:
     return [*lines, *_recovery_line(row, phases), *_target_line(row)]
 
 
-def difference_lines(differences: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Return the fault-minus-baseline differences, one measure a line, with their 95 % intervals.
+def _signed(value: float | None, scale: float) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value * scale:+.1f}"
 
-    Each difference is a mapping with ``measure``, ``unit``, ``difference``, ``low`` and ``high`` (None where
-    there were too few samples to bound it).
+
+def difference_lines(comparisons: Sequence[Comparison]) -> list[str]:
+    """Return the fault-minus-baseline differences (`client.verdicts.phase_differences`), one measure a line.
+
+    Each line has the difference with its 95 % interval and History's words for it; none without a baseline.
     """
-    lines: list[str] = []
-    for item in differences:
-        unit = str(item.get("unit", ""))
-        low, high = item.get("low"), item.get("high")
-        bounds = "" if low is None or high is None else f" (95 % interval {low:+.1f} to {high:+.1f} {unit})"
-        value = item.get("difference")
-        shown = "-" if value is None else f"{float(value):+.1f} {unit}"
-        head = "  vs base   " if not lines else "            "
-        lines.append(f"{head}{item.get('measure')} {shown}{bounds}")
+    if not comparisons:
+        return []
+    lines = ["  fault minus baseline, with 95 % intervals:"]
+    for result in comparisons:
+        error_rate = result.metric.value == "error_rate"
+        scale, unit = (100.0, "pp") if error_rate else (1.0, "ms")
+        ci = result.difference_ci
+        bounds = "" if ci is None else f" [{_signed(ci.low, scale)}, {_signed(ci.high, scale)}]"
+        words = result.verdict.removeprefix(result.metric.label).lstrip(": ")  # History's words, unlabelled
+        lines.append(
+            f"    {result.metric.label:<12} {_signed(result.difference, scale):>8} {unit}{bounds}  ({words})"
+        )
     return lines

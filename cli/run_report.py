@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 import storage
 from cli.signals import call_within
-from client import ApiMode
+from client import ApiMode, Phase
+from client.intervals import Comparison
 from storage.runs import SUMMARY_COUNT_KEYS, SUMMARY_FLOAT_KEYS
 from storage.types import optional_float
 
@@ -37,6 +40,7 @@ class RunReport:
     timeline: list[dict[str, Any]] = field(default_factory=list)
     unstored: dict[str, Any] = field(default_factory=dict)
     storage_error: str | None = None  # why the last read of storage failed, if it did
+    differences: list[Comparison] = field(default_factory=list)  # fault minus baseline, from stored samples
 
     @property
     def record(self) -> dict[str, Any]:
@@ -53,18 +57,49 @@ def read_run(
     """Read run `run_id` (and its timeline points); a storage failure raises one of `STORAGE_ERRORS`."""
     from sqlmodel import Session
 
+    if with_timeline:
+        detail = read_detail(console, run_id)
+        return detail.run, timeline_records(detail)
     with Session(console.engine) as session:
-        if not with_timeline:
-            run = session.get(storage.Run, run_id)
-            if run is None:
-                raise LookupError(f"run {run_id} vanished from storage")
-            session.expunge(run)
-            return run, []
-        detail = storage.get_run(session, run_id=run_id)
-        if detail is None:
+        run = session.get(storage.Run, run_id)
+        if run is None:
             raise LookupError(f"run {run_id} vanished from storage")
-        timeline = [point.model_dump(exclude={"id", "run_id"}) for point in detail.timeline]
-        return detail.run, timeline
+        session.expunge(run)
+        return run, []
+
+
+def read_detail(console: Console, run_id: int) -> storage.RunDetail:
+    """Read run `run_id` with its timeline and samples; a storage failure raises one of `STORAGE_ERRORS`."""
+    from sqlmodel import Session
+
+    with Session(console.engine) as session:
+        detail = storage.get_run(session, run_id=run_id)
+    if detail is None:
+        raise LookupError(f"run {run_id} vanished from storage")
+    return detail
+
+
+def timeline_records(detail: storage.RunDetail) -> list[dict[str, Any]]:
+    """Return a run's stored timeline points as ``--json`` prints them."""
+    return [point.model_dump(exclude={"id", "run_id"}) for point in detail.timeline]
+
+
+def fault_minus_baseline(samples: np.ndarray) -> list[Comparison]:
+    """Compare a run's stored fault samples with its baseline's (`client.verdicts.phase_differences`)."""
+    from client import RequestSample
+    from client.verdicts import phase_differences
+
+    phases = storage.sample_phases(samples)
+    if Phase.BASELINE not in phases:
+        return []
+    return phase_differences(
+        [
+            RequestSample(float(row["offset_ms"]), float(row["latency_ms"]), int(row["status_code"]),
+                          bool(row["affected"]), phase)
+            for row, phase in zip(samples, phases, strict=True)
+            if phase is not Phase.RECOVERY
+        ]
+    )  # fmt: skip
 
 
 def planned_run(console: Console, run_id: int, plan: FaultPlan) -> storage.Run:
@@ -93,10 +128,11 @@ def final_report(
     With `exit_by` storage gets until then to answer; after it the report is made from memory alone.
     """
     report = RunReport(run=last_known)
-    read: list[tuple[storage.Run, list[dict[str, Any]]]] = []
+    read: list[storage.RunDetail] = []
     try:
-        if call_within(lambda: read.append(read_run(console, run_id, with_timeline=True)), exit_by):
-            report.run, report.timeline = read[0]
+        if call_within(lambda: read.append(read_detail(console, run_id)), exit_by):
+            report.run, report.timeline = read[0].run, timeline_records(read[0])
+            report.differences = fault_minus_baseline(read[0].samples)
         else:
             report.storage_error = "storage did not answer in time"
     except storage.STORAGE_ERRORS as exc:

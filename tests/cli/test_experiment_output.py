@@ -7,9 +7,13 @@ from typing import Any
 
 import pytest
 
+from cli.experiment_output import difference_lines
 from cli.output import describe_run
 from cli.plan_file import PlanFileError, parse_plan_text
 from cli.progress import phase_at, progress_line
+from client import RequestSample
+from client.hypothesis import Phase
+from client.verdicts import phase_differences
 from tests.plans import PLAN_FILE_BODY
 
 STARTED = datetime(2026, 12, 4, 12, 0, 0, tzinfo=UTC)
@@ -81,7 +85,7 @@ def test_a_failed_baseline_says_the_fault_was_not_applied_and_shows_no_fault_num
         "deviations": [{"phase": "baseline", "measure": "p99_latency_ms", "observed": 15.0, "limit": 0.001}],
     }  # fmt: skip
     text = describe_run(row)
-    assert "  verdict    baseline_failed: baseline p99 15.0 ms over its limit of 0.0 ms (+15.0 ms); " \
+    assert "  verdict    baseline_failed: baseline p99 15.0 ms over its limit of 0.001 ms (+15.0 ms); " \
         "the fault was not applied" in text  # fmt: skip
     assert "severity" not in text and "fault id" not in text and "requests" not in text
     assert "  baseline        40" in text and "  fault " not in text
@@ -167,3 +171,21 @@ def test_a_plan_file_with_phases_observe_and_hypothesis_loads() -> None:
     assert (plan.baseline_seconds, plan.recovery_seconds) == (2, 3)
     assert plan.observe is not None and plan.observe.service == "gateway"
     assert plan.hypothesis is not None and plan.hypothesis.max_p99_ms == 300
+
+
+def test_the_differences_are_fault_minus_baseline_with_their_intervals() -> None:
+    baseline = [RequestSample(i * 10.0, 10.0, 200, False, Phase.BASELINE) for i in range(100)]
+    fault = [
+        RequestSample(1000 + i * 10.0, 110.0, 500 if i < 10 else 200, True, Phase.FAULT) for i in range(100)
+    ]
+    lines = difference_lines(phase_differences([*baseline, *fault]))
+    assert lines[0] == "  fault minus baseline, with 95 % intervals:"
+    assert lines[1] == "    p50 latency    +100.0 ms [+100.0, +100.0]  (11.0× higher, significant)"
+    assert [line.split()[:2] for line in lines[2:4]] == [["p95", "latency"], ["p99", "latency"]]
+    assert lines[4].startswith("    error rate      +10.0 pp [+")
+    assert lines[4].endswith("(10.0 pp higher, significant)")
+
+
+def test_no_differences_without_a_baseline() -> None:
+    fault = [RequestSample(i * 10.0, 110.0, 200, True, Phase.FAULT) for i in range(10)]
+    assert difference_lines(phase_differences(fault)) == []
