@@ -184,7 +184,7 @@ class ExecutorRuntime:
                 proxy_url=self.proxy_url,
                 traces=self.traces,
                 rng=self._aux_rng,
-                gateway_timeout_ms=settings.gateway_timeout_ms,
+                resilience=settings.demo_shop,
             )
             await self._demo.open()
             for name, handler in self._demo.handlers().items():

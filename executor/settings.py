@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from executor.control.host_names import is_loopback_host, normalise_host_name
+from executor.dataplane.demo_resilience import ShopResilience
 
 __all__ = ["ExecutorSettings", "check_service_url"]
 
@@ -35,7 +36,7 @@ class ExecutorSettings:
     default_concurrency: int = 64
     namespace: str = "demo"
     max_body_bytes: int = 1024 * 1024
-    gateway_timeout_ms: float = 1000.0
+    demo_shop: ShopResilience = field(default_factory=ShopResilience)  # the demo callers' timeouts, retries
     sse_keepalive_s: float = 15.0
     # Slow and greedy clients (README, "API notes"). On the proxy, the demo services and the control API, a
     # request head must arrive whole within request_head_timeout_s (from the connection's start, or from its

@@ -1,22 +1,27 @@
-"""The demo shop: faults propagate through the call graph; the protected caller falls back."""
+"""The demo shop: faults propagate through the call graph; callers time out, retry, queue and fall back."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from executor import EmbeddedExecutor, ExecutorSettings
-from tests.executor.helpers import wait_final
+from executor.dataplane.demo_resilience import ShopResilience
+from tests.executor.helpers import policy, wait_final
+from tests.executor.shop_helpers import proxied_counts, warm_stock_cache
 from tests.executor.virtual_clock import VirtualClock, virtual_executor
 from tests.executors import running_demo_executor
+from tests.waiting import wait_until
 
 
 @pytest.fixture
 def shop() -> Iterator[EmbeddedExecutor]:
-    with running_demo_executor(seed=5, gateway_timeout_ms=300, default_rate_rps=20) as ex:
+    resilience = ShopResilience(gateway_timeout_ms=300, gateway_attempts=3, payment_timeout_ms=2000)
+    with running_demo_executor(seed=5, demo_shop=resilience, default_rate_rps=20) as ex:
         yield ex
 
 
@@ -28,6 +33,10 @@ def _payment_policy(fault: dict[str, object]) -> dict[str, object]:
             "rules": [{"match": {"path": {"exact": "/api/v1/payment/process"}}, "fault": fault}],
         },
     }
+
+
+def _inventory_policy(fault: dict[str, object]) -> dict[str, object]:
+    return policy("inventory-fault", match={"path": {"exact": "/api/v1/inventory/check"}}, fault=fault)
 
 
 def _timed_post(http: httpx.Client, url: str) -> tuple[httpx.Response, float]:
@@ -47,19 +56,27 @@ def test_a_delay_on_payment_shows_up_in_checkout_latency(http: httpx.Client, sho
 
 
 @pytest.mark.slow
-def test_the_gateway_falls_back_while_orders_waits(http: httpx.Client, shop: EmbeddedExecutor) -> None:
+def test_the_gateway_gives_up_with_504_while_orders_keeps_waiting(
+    http: httpx.Client, shop: EmbeddedExecutor
+) -> None:
+    warm_stock_cache(http, shop)  # so that a slow inventory on a loaded machine cannot fail an attempt
     fault = {"percentage": 100, "delay": {"fixed_delay_ms": 800}}
     http.post(shop.base_url + "/v1/policies", json=_payment_policy(fault))
-    checkout = http.post(shop.proxy_url("gateway") + "/api/v1/checkout", json={})
-    assert checkout.status_code == 202
-    assert checkout.json()["fallback"] is True
-    assert checkout.headers["x-fallback"] == "true"
+    checkout, checkout_ms = _timed_post(http, shop.proxy_url("gateway") + "/api/v1/checkout")
+    assert checkout.status_code == 504
+    assert checkout.json() == {
+        "service": "gateway",
+        "error": "gateway_timeout",
+        "message": "orders did not answer in time (3 attempts)",
+        "attempts": 3,
+    }
+    assert 3 * 300 <= checkout_ms < 800 + 3 * 300  # three timeouts, no wait for payment's 800 ms
     order, elapsed_ms = _timed_post(http, shop.proxy_url("orders") + "/api/v1/order/create")
-    assert order.status_code == 200  # unprotected: it simply waits for payment
+    assert order.status_code == 200  # orders' own timeout for payment is longer: it simply waits
     assert elapsed_ms >= 800
 
 
-def test_an_abort_on_payment_fails_orders_and_the_gateway_falls_back(
+def test_an_abort_on_payment_fails_orders_and_the_gateway_after_its_retries(
     http: httpx.Client, shop: EmbeddedExecutor
 ) -> None:
     http.post(
@@ -69,9 +86,11 @@ def test_an_abort_on_payment_fails_orders_and_the_gateway_falls_back(
     order = http.post(shop.proxy_url("orders") + "/api/v1/order/create", json={})
     assert order.status_code == 502
     assert order.json() == {"error": "dependency failed", "dependency": "payment", "status": 503}
+    before = proxied_counts(http, shop)["payment"]
     checkout = http.post(shop.proxy_url("gateway") + "/api/v1/checkout", json={})
-    assert checkout.status_code == 202
-    assert checkout.json()["reason"] == "orders answered 502"
+    assert checkout.status_code == 502
+    assert checkout.json()["message"] == "orders answered 502 (3 attempts)"
+    assert proxied_counts(http, shop)["payment"] - before == 3
 
 
 def test_each_request_yields_spans_across_the_call_graph(http: httpx.Client, shop: EmbeddedExecutor) -> None:
@@ -119,7 +138,7 @@ def test_concurrent_faults_on_different_services(http: httpx.Client, virtual_clo
             "fault_config": {"error_message": "orders down"},
         },
     ]
-    settings = ExecutorSettings(demo=True, seed=5, gateway_timeout_ms=300, default_rate_rps=20)
+    settings = ExecutorSettings(demo=True, seed=5, default_rate_rps=20)
     with virtual_executor(settings, virtual_clock) as shop:  # the faults and their load on virtual time
         ids = []
         for body in bodies:
@@ -153,9 +172,55 @@ def test_a_demo_service_says_what_it_serves(http: httpx.Client, shop: EmbeddedEx
     assert int(head.headers["content-length"]) > 0
 
 
-def test_the_gateway_says_why_it_fell_back_on_a_timeout(http: httpx.Client, shop: EmbeddedExecutor) -> None:
-    fault = {"percentage": 100, "delay": {"fixed_delay_ms": 800}}
-    http.post(shop.base_url + "/v1/policies", json=_payment_policy(fault))
-    checkout = http.post(shop.proxy_url("gateway") + "/api/v1/checkout", json={}).json()
-    assert checkout["reason"].startswith("orders unavailable: ")
-    assert "did not answer within 0.3 s" in checkout["reason"]
+def test_orders_answers_from_the_last_good_stock_while_inventory_fails(
+    http: httpx.Client, shop: EmbeddedExecutor
+) -> None:
+    orders = shop.proxy_url("orders") + "/api/v1/order/create"
+    assert http.post(orders, json={}).json()["stock"] == "live"
+    abort = {"percentage": 100, "abort": {"httpStatus": 500}}
+    assert http.post(shop.base_url + "/v1/policies", json=_inventory_policy(abort)).status_code == 201
+    order = http.post(orders, json={})
+    assert order.status_code == 200
+    assert order.json()["stock"] == "cached"
+
+
+def test_orders_without_a_stock_answer_yet_fails_when_inventory_does(http: httpx.Client) -> None:
+    with running_demo_executor(seed=5) as fresh:
+        abort = {"percentage": 100, "abort": {"httpStatus": 500}}
+        http.post(fresh.base_url + "/v1/policies", json=_inventory_policy(abort))
+        order = http.post(fresh.proxy_url("orders") + "/api/v1/order/create", json={})
+    assert order.status_code == 502
+    failed = order.json()
+    assert (failed["error"], failed["dependency"]) == ("dependency failed", "inventory")
+    # the abort's 500, or on a loaded machine the first call's 100 ms timeout (a new connection)
+    assert failed.get("status") == 500 or "did not answer within 0.1 s" in failed["detail"]
+
+
+def test_a_slow_inventory_costs_orders_only_its_stock_timeout(http: httpx.Client) -> None:
+    resilience = ShopResilience(inventory_timeout_ms=100)
+    with running_demo_executor(seed=5, demo_shop=resilience) as ex:
+        orders = ex.proxy_url("orders") + "/api/v1/order/create"
+        assert http.post(orders, json={}).json()["stock"] == "live"
+        fault = {"percentage": 100, "delay": {"fixed_delay_ms": 2000}}
+        http.post(ex.base_url + "/v1/policies", json=_inventory_policy(fault))
+        order, elapsed_ms = _timed_post(http, orders)
+    assert order.json()["stock"] == "cached"
+    assert 100 <= elapsed_ms < 2000
+
+
+def test_orders_at_capacity_answers_503_at_once(http: httpx.Client) -> None:
+    resilience = ShopResilience(orders_concurrency=1, orders_queue=0)
+    with running_demo_executor(seed=5, demo_shop=resilience) as ex, ThreadPoolExecutor(1) as pool:
+        fault = {"percentage": 100, "delay": {"fixed_delay_ms": 500}}
+        http.post(ex.base_url + "/v1/policies", json=_payment_policy(fault))
+        orders = ex.proxy_url("orders") + "/api/v1/order/create"
+        first = pool.submit(_timed_post, http, orders)
+        waiting = "the first order to wait for payment"
+        wait_until(lambda: proxied_counts(http, ex)["payment"] == 1, what=waiting)
+        refused, refused_ms = _timed_post(http, orders)
+        accepted, _ = first.result(timeout=30)
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert refused.json()["message"] == "orders is at capacity (1 in progress, 0 queued)"
+    assert refused_ms < 500  # refused at once, not after the payment delay
+    assert accepted.status_code == 200
