@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from client.validation import check_api, check_method, check_service
+from client.validation import ApiPath, HttpMethod, ServiceName
 
 __all__ = [
     "Deviation",
@@ -53,24 +53,9 @@ class Observe(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    service: str = Field(min_length=1)
-    api: str = Field(min_length=1)
-    method: str | None = None
-
-    @field_validator("service")
-    @classmethod
-    def _service_not_blank(cls, value: str) -> str:
-        return check_service(value)
-
-    @field_validator("api")
-    @classmethod
-    def _api_is_path(cls, value: str) -> str:
-        return check_api(value)
-
-    @field_validator("method")
-    @classmethod
-    def _method_upper(cls, value: str | None) -> str | None:
-        return check_method(value)
+    service: ServiceName
+    api: ApiPath
+    method: HttpMethod = None
 
     def to_wire(self) -> dict[str, str]:
         """Return the ``observe`` object of a family B/C apply body (``method`` only when given)."""

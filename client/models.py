@@ -17,13 +17,7 @@ from client.hypothesis import (
     PhaseSummary,
     TargetHits,
 )
-from client.validation import (
-    check_api,
-    check_header_name,
-    check_method,
-    check_service,
-    no_control_characters,
-)
+from client.validation import ApiPath, HttpMethod, ServiceName, check_header_name, no_control_characters
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -113,8 +107,8 @@ class FaultPlan(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    service: str = Field(min_length=1)
-    api: str = Field(min_length=1)
+    service: ServiceName
+    api: ApiPath
     fault_type: FaultType
     percentage: int = Field(ge=0, le=100)
     delay_seconds: float | None = Field(default=None, gt=0, le=30)
@@ -122,28 +116,13 @@ class FaultPlan(BaseModel):
     error_message: str | None = None
     duration_seconds: int = Field(default=30, ge=1, le=3600)
     start_delay_ms: int = Field(default=0, ge=0)
-    method: str | None = None
+    method: HttpMethod = None
     headers: tuple[HeaderMatch, ...] = ()
     # Experiments (client.hypothesis): phases around the fault, where to observe, what must hold.
     baseline_seconds: int = Field(default=0, ge=0, le=3600)
     recovery_seconds: int = Field(default=0, ge=0, le=3600)
     observe: Observe | None = None  # None: observe the fault's own target
     hypothesis: Hypothesis | None = None
-
-    @field_validator("service")
-    @classmethod
-    def _service_not_blank(cls, value: str) -> str:
-        return check_service(value)
-
-    @field_validator("api")
-    @classmethod
-    def _api_is_path(cls, value: str) -> str:
-        return check_api(value)
-
-    @field_validator("method")
-    @classmethod
-    def _method_upper(cls, value: str | None) -> str | None:
-        return check_method(value)
 
     @model_validator(mode="after")
     def _type_specific_fields(self) -> FaultPlan:

@@ -30,7 +30,7 @@ from client.hypothesis import ExperimentVerdict, Phase, PhaseSummary
 from client.models import ExecutorMetrics, FaultPlan, FaultStatus, RawObservation, TimelinePoint
 from client.protocols.base import ApplyContext, Protocol, notify_progress
 from client.summaries import summarise, timeline
-from client.verdicts import judge, summarize
+from client.verdicts import judge, summarize, summary_of
 
 __all__ = ["is_experiment", "run_phases"]
 
@@ -42,22 +42,9 @@ def is_experiment(plan: FaultPlan) -> bool:
 
 def _summary(phase: Phase, observation: RawObservation, start_ms: float, end_ms: float) -> PhaseSummary:
     """Return a phase's measures: from its samples, else from the Executor's metrics (partials of B)."""
-    if observation.samples or observation.metrics is None or observation.metrics.request_count == 0:
+    if observation.samples or observation.metrics is None:
         return summarize(phase, observation.samples, start_ms, end_ms)
-    m = observation.metrics
-    return PhaseSummary(
-        phase=phase,
-        start_offset_ms=start_ms,
-        end_offset_ms=end_ms,
-        sample_count=m.request_count,
-        error_count=round(m.error_rate * m.request_count),
-        error_rate=m.error_rate,
-        avg_latency_ms=m.avg_latency_ms,
-        p50_latency_ms=m.p50_latency_ms,
-        p95_latency_ms=m.p95_latency_ms,
-        p99_latency_ms=m.p99_latency_ms,
-        max_latency_ms=m.max_latency_ms,
-    )
+    return summary_of(phase, observation.metrics, start_ms, end_ms)
 
 
 def _on_axis(observation: RawObservation, phase: Phase, start_ms: float) -> RawObservation:

@@ -8,8 +8,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Annotated
 
-__all__ = ["check_api", "check_header_name", "check_method", "check_service", "no_control_characters"]
+from pydantic import AfterValidator, Field
+
+__all__ = [
+    "ApiPath",
+    "HttpMethod",
+    "ServiceName",
+    "check_api",
+    "check_header_name",
+    "check_method",
+    "check_service",
+    "no_control_characters",
+]
 
 _HTTP_METHOD = re.compile(r"[A-Z]+")
 _HTTP_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token: 1*tchar
@@ -61,3 +73,8 @@ def check_header_name(value: str) -> str:
             f"header name {value!r} is not an HTTP token (RFC 9110: letters, digits and !#$%&'*+-.^_`|~ only)"
         )
     return value
+
+
+ServiceName = Annotated[str, Field(min_length=1), AfterValidator(check_service)]
+ApiPath = Annotated[str, Field(min_length=1), AfterValidator(check_api)]
+HttpMethod = Annotated[str | None, AfterValidator(check_method)]  # None or '' mean any method

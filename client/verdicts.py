@@ -41,7 +41,7 @@ import numpy as np
 from client.hypothesis import Deviation, ExperimentVerdict, Hypothesis, Phase, PhaseSummary
 from client.intervals import Comparison, Metric, compare_error_rate, compare_latency
 from client.measures import error_mask
-from client.models import FaultPlan, RequestSample
+from client.models import ExecutorMetrics, FaultPlan, RequestSample
 from client.summaries import summarise
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "phase_differences",
     "severity_score",
     "summarize",
+    "summary_of",
     "time_to_recovery_s",
     "verdict",
 ]
@@ -69,9 +70,15 @@ def summarize(
     phase: Phase, samples: Sequence[RequestSample], start_offset_ms: float, end_offset_ms: float
 ) -> PhaseSummary:
     """Return the measures of one phase's samples (`client.measures` rules; error rate as a fraction)."""
-    if not samples:
+    return summary_of(phase, summarise(samples), start_offset_ms, end_offset_ms)
+
+
+def summary_of(
+    phase: Phase, metrics: ExecutorMetrics, start_offset_ms: float, end_offset_ms: float
+) -> PhaseSummary:
+    """Return a phase's summary from aggregate metrics (the samples' or the Executor's)."""
+    if metrics.request_count == 0:
         return PhaseSummary(phase=phase, start_offset_ms=start_offset_ms, end_offset_ms=end_offset_ms)
-    metrics = summarise(samples)
     return PhaseSummary(
         phase=phase,
         start_offset_ms=start_offset_ms,

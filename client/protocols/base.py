@@ -13,6 +13,7 @@ from typing import Any
 from client.calls import CallEngine
 from client.config import ExecutorClientConfig
 from client.errors import ExecutorHTTPError
+from client.hypothesis import Observe
 from client.models import (
     ActiveFault,
     ApiMode,
@@ -188,10 +189,21 @@ class Protocol(ABC):
 
         Families B and C ask the Executor's ``GET /collect``; samples are on the observation's own axis.
         """
+        return self.collect_at("/collect", ctx, observed_target(ctx.plan), seconds, on_partial)
+
+    def collect_at(
+        self,
+        url: str,
+        ctx: ApplyContext,
+        target: Observe,
+        seconds: float,
+        on_partial: ProgressCallback | None = None,
+    ) -> RawObservation:
+        """Observe ``target`` for ``seconds`` through ``GET url`` (a ``/collect``), by the deadline."""
         return collect(
             self.engine,
-            "/collect",
-            observed_target(ctx.plan),
+            url,
+            target,
             seconds,
             deadline=ctx.deadline,
             api_mode=self.mode,

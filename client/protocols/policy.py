@@ -38,7 +38,7 @@ from client.models import (
 from client.parsing import require_object
 from client.probe import Probe, ProbeSettings
 from client.protocols.base import ApplyContext, ProgressCallback, Protocol, notify_progress
-from client.protocols.collect import collect, observation_of, observed_target
+from client.protocols.collect import observation_of, observed_target
 from client.retry import Deadline
 from client.summaries import baseline_warning, summarise, timeline
 
@@ -169,18 +169,7 @@ class PolicyProtocol(Protocol):
     def _collector(
         self, ctx: ApplyContext, target: Observe, seconds: float, on_partial: ProgressCallback | None
     ) -> RawObservation:
-        assert self.config.collector_url
-        return collect(
-            self.engine,
-            f"{self.config.collector_url}/collect",
-            target,
-            seconds,
-            deadline=ctx.deadline,
-            api_mode=self.mode,
-            cancel=ctx.cancel,
-            on_partial=on_partial,
-            chunk_sec=max(1.0, self.config.poll_interval_sec),
-        )
+        return self.collect_at(f"{self.config.collector_url}/collect", ctx, target, seconds, on_partial)
 
     def observe(
         self, ctx: ApplyContext, seconds: float, on_partial: ProgressCallback | None = None
