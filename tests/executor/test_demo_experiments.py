@@ -5,6 +5,11 @@ request a second), then drives the gateway's checkout through ``GET /collect`` a
 the fault is active, and judges what the entry point answered against the steady-state hypothesis
 ``{max_p99_ms: 300, max_error_rate_pct: 1}``. The proxy's ``/metrics`` counters say how many requests orders
 received per checkout.
+
+The latency bounds are the hypothesis's own, so they need an executor thread that gets its CPU: at 50 req/s
+it uses about a tenth of a core, and on a machine with a dozen busy processes per two cores its loop stalls
+for hundreds of milliseconds now and then, which shows as p99 (and, past the gateway's timeout, as the very
+retry storm these tests are about) with no fault at all. A failure message names all three figures.
 """
 
 from __future__ import annotations
@@ -137,7 +142,7 @@ def test_a_total_inventory_abort_is_masked_by_the_cached_stock(
         "fault_type": "abort",
         "fault_config": {"http_status_code": 503},
     }
-    entry = _checkout_under(http, shop, abort, seconds=2)
+    entry = _checkout_under(http, shop, abort, seconds=3)
     assert entry.orders_per_checkout < 1.1
     assert entry.error_rate_pct <= MAX_ERROR_RATE_PCT
     assert entry.p99_ms <= MAX_P99_MS
