@@ -14,6 +14,7 @@ from dashboard.settings_widgets import SettingsInput, clear_widgets, settings_fo
 EMBEDDED_HELP = (
     "Talk to this process's embedded executor and its demo services again (its URL, mode and token)."
 )
+IN_USE = "The embedded executor is in use, with the URL, mode and token it started with."
 NOTICE_KEY = "settings_notice"  # what the "Use the embedded executor" button did, shown on the next run
 
 page_style.set_page("Settings · BOIFI Console", icon=":material/settings:")
@@ -86,11 +87,13 @@ if form.submitted:
         _show(apply_settings(holder, check.config, database_url=check.database_url), form)
 
 with embedded_slot:
+    restorable = embedded_config(holder, holder.config.client_config)
+    in_use = restorable is not None and restorable.model_dump() == holder.config.client_config.model_dump()
     st.button(
         "Use the embedded executor",
         on_click=_use_embedded,
-        disabled=holder.embedded_settings() is None or holder.config.embedded,
-        help=NO_EMBEDDED if holder.embedded_settings() is None else EMBEDDED_HELP,
+        disabled=restorable is None or in_use,
+        help=NO_EMBEDDED if restorable is None else IN_USE if in_use else EMBEDDED_HELP,
         key="settings_use_embedded",
     )
 with banner:

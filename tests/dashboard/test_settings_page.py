@@ -149,6 +149,9 @@ def test_use_the_embedded_executor_restores_its_url_mode_and_token(
     at = _settings_page()
     started = get_holder().config.client_config
     assert at.button(key="settings_use_embedded").disabled  # already in use
+    at.selectbox(key="settings_api_mode").set_value("direct")
+    _apply(at)  # the same executor in another mode: its own mode can be restored
+    assert not at.button(key="settings_use_embedded").disabled
     elsewhere = f"http://127.0.0.1:{closed_port()}"
     at.text_input(key="settings_base_url").set_value(elsewhere)
     at.selectbox(key="settings_api_mode").set_value("direct")
