@@ -22,21 +22,26 @@ if TYPE_CHECKING:  # `boifi --help` must not load storage
 __all__ = ["Progress", "phase_at", "progress_line"]
 
 
-def phase_at(elapsed_s: float, plan: Mapping[str, Any]) -> tuple[str, float, int]:
+_LENGTH_KEYS = {"baseline": "baseline_seconds", "fault": "duration_seconds", "recovery": "recovery_seconds"}
+
+
+def phase_at(
+    elapsed_s: float, plan: Mapping[str, Any], reported: Mapping[str, Mapping[str, Any]] | None = None
+) -> tuple[str, float, int]:
     """Return the phase a run is in `elapsed_s` after it started, the seconds spent in it, and its length.
 
-    The phases follow each other as the plan gives them (`baseline_seconds`, `duration_seconds`,
-    `recovery_seconds`); past the last one the run is in its last phase, at its end.
+    `reported` is the run's phases so far as storage has them (a record's ``phases``): the latest one is the
+    phase in progress, since its start offset. Without it the phases follow each other as the plan gives
+    them (`baseline_seconds`, `duration_seconds`, `recovery_seconds`), which runs ahead by whatever the run
+    spends between them (health check, apply); past the last one the run is in its last phase, at its end.
     """
-    phases = [
-        (name, int(plan.get(key) or 0))
-        for name, key in (
-            ("baseline", "baseline_seconds"),
-            ("fault", "duration_seconds"),
-            ("recovery", "recovery_seconds"),
-        )
-    ]
-    phases = [(name, length) for name, length in phases if length > 0 or name == "fault"]
+    lengths = {name: int(plan.get(key) or 0) for name, key in _LENGTH_KEYS.items()}
+    known = [name for name in _LENGTH_KEYS if name in (reported or {})]
+    if known:
+        name = known[-1]
+        start_s = float((reported or {})[name].get("start_offset_ms") or 0.0) / 1000.0
+        return name, min(max(0.0, elapsed_s - start_s), float(lengths[name])), lengths[name]
+    phases = [(name, length) for name, length in lengths.items() if length > 0 or name == "fault"]
     start = 0.0
     for name, length in phases:
         if elapsed_s < start + length:
@@ -49,7 +54,8 @@ def phase_at(elapsed_s: float, plan: Mapping[str, Any]) -> tuple[str, float, int
 def progress_line(
     row: Mapping[str, Any], *, duration_s: int | None = None, now: Callable[[], datetime] | None = None
 ) -> str:
-    """Return one progress line for a run (a `storage.run_record`), its phase judged by the clock `now`.
+    """Return one progress line for a run (a `storage.run_record`): its phase (the one storage has, else
+    judged by the clock `now`), how far it is, and its measures.
 
     `duration_s` is the fault's length when the row's plan does not say it. Measures are shown only once
     the run has requests: no ``p95 0.0 ms`` for nothing measured.
@@ -61,7 +67,7 @@ def progress_line(
     if started:
         clock = now or (lambda: datetime.now(UTC))
         elapsed = (clock() - datetime.fromisoformat(str(started))).total_seconds()
-        phase, spent, length = phase_at(elapsed, plan)
+        phase, spent, length = phase_at(elapsed, plan, row.get("phases"))
         where = f"{phase} {spent:.0f}/{length} s  "
     parts = [f"run {row['id']} {row['status']:<9} {where}"]
     count = row.get("request_count")

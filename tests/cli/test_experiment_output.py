@@ -123,13 +123,21 @@ def test_phase_at_follows_the_plans_phases(elapsed_s: float, expected: tuple[str
     assert phase_at(elapsed_s, EXPERIMENT["plan"]) == expected
 
 
+def test_phase_at_trusts_the_phase_the_run_reported() -> None:
+    reported = {"baseline": EXPERIMENT["phases"]["baseline"]}
+    assert phase_at(2.5, EXPERIMENT["plan"], reported) == ("baseline", 2.0, 2)  # its fault has not begun
+    reported = {**reported, "fault": EXPERIMENT["phases"]["fault"]}  # from 2 s on the run's axis
+    assert phase_at(2.5, EXPERIMENT["plan"], reported) == ("fault", 0.5, 2)
+    assert phase_at(1.0, EXPERIMENT["plan"], reported) == ("fault", 0.0, 2)
+
+
 def test_phase_at_without_phases_is_the_fault_alone() -> None:
     assert phase_at(0.5, PLAIN["plan"]) == ("fault", 0.5, 2)
     assert phase_at(9.0, PLAIN["plan"]) == ("fault", 2.0, 2)
 
 
 def _row(**values: Any) -> dict[str, Any]:
-    return {**EXPERIMENT, "status": "running", "started_at": STARTED.isoformat(), **values}
+    return {**EXPERIMENT, "phases": {}, "status": "running", "started_at": STARTED.isoformat(), **values}
 
 
 def test_the_progress_line_names_the_phase_and_hides_measures_of_nothing() -> None:
