@@ -189,13 +189,21 @@ def status_text(run: storage.Run) -> str:
     return f"{STATUS_ICONS[status]} {status.value}"
 
 
+def planned_seconds(run: storage.Run) -> float:
+    """Return how long the run's plan lasts: its baseline, fault and recovery phases together."""
+    plan = run.plan or {}
+    return float(
+        run.duration_seconds + int(plan.get("baseline_seconds") or 0) + int(plan.get("recovery_seconds") or 0)
+    )
+
+
 def elapsed_and_remaining(run: storage.Run, *, now: datetime | None = None) -> tuple[float, float]:
-    """Return seconds since the run started and seconds left of its planned duration."""
+    """Return seconds since the run started and seconds left of its planned phases."""
     if run.started_at is None:
-        return 0.0, float(run.duration_seconds)
+        return 0.0, planned_seconds(run)
     end = run.finished_at or now or datetime.now(UTC)
     elapsed = max(0.0, (end - run.started_at).total_seconds())
-    return elapsed, max(0.0, float(run.duration_seconds) - elapsed)
+    return elapsed, max(0.0, planned_seconds(run) - elapsed)
 
 
 def run_metrics(run: storage.Run) -> None:
@@ -209,8 +217,11 @@ def run_metrics(run: storage.Run) -> None:
     cols[5].metric("p99 latency", format_ms(run.p99_latency_ms))
 
 
-def result_card(run: storage.Run) -> None:
-    """Show the outcome of a finished run: status, verdict and severity score, metrics, a link to its page."""
+def result_card(run: storage.Run, *, link: bool = True) -> None:
+    """Show the outcome of a finished run: status, verdict and severity score, metrics, a link to its page.
+
+    `link` False leaves the link out (a script with no pages to link to, as `AppTest.from_function`'s).
+    """
     status = storage.RunStatus(run.status)
     fault = run.fault_type or ""  # None: a plan without a fault type
     headline = f"Run #{run.id} {status_text(run)} — {fault} on {run.service}{run.api} at {run.percentage}%"
@@ -230,7 +241,7 @@ def result_card(run: storage.Run) -> None:
             f"**{verdict}** · severity score {run_detail.score_text(experiment.severity_score)} / 100"
         )
     run_metrics(run)
-    if run.id is not None:
+    if link and run.id is not None:
         st.page_link(**links.run_page_link(run.id, label=f"Open run #{run.id}: phases, events, export"))
 
 

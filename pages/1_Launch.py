@@ -12,6 +12,7 @@ from dashboard.charts import run_progress_figure
 from dashboard.components import (
     elapsed_and_remaining,
     executor_banner,
+    planned_seconds,
     require_console,
     result_card,
     run_metrics,
@@ -191,8 +192,10 @@ def live_panel() -> None:
                 elapsed, remaining = elapsed_and_remaining(run)
                 fault = run.fault_type or ""  # None: a plan without a fault type
                 st.subheader(f"Run #{run.id} {run.status.value} — {fault} on {run.service}{run.api}")
-                st.progress(min(1.0, elapsed / max(1, run.duration_seconds)))
-                st.caption(f"elapsed {elapsed:.0f} s · remaining {remaining:.0f} s")
+                st.progress(min(1.0, elapsed / max(1.0, planned_seconds(run))))
+                phase = f"{view.timeline[-1].phase.value} phase · " if view.timeline else ""
+                st.caption(f"{phase}elapsed {elapsed:.0f} s · remaining {remaining:.0f} s")
+                st.page_link(**links.run_page_link(int(run.id or 0), label=f"Open run #{run.id}'s page"))
                 if st.button("Halt", key=f"launch_halt_{run.id}", type="secondary"):
                     st.info(halting.halt_run(owner, run))
                 run_metrics(run)

@@ -96,7 +96,7 @@ def test_every_page_calls_the_login_gate_before_anything_else() -> None:
     for path in _page_files():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         calls = [call for statement in tree.body for call in _calls(statement)]
-        assert calls[:2] == ["st.set_page_config", "auth.require_login"], path.name
+        assert calls[:2] == ["page_style.set_page", "auth.require_login"], path.name
 
 
 def _elements(at: AppTest) -> list[Any]:

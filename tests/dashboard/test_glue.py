@@ -166,6 +166,13 @@ def test_elapsed_and_remaining() -> None:
     run.finished_at = T0 + timedelta(seconds=40)
     assert elapsed_and_remaining(run) == (40.0, 0.0)
     assert elapsed_and_remaining(storage.Run(created_at=T0, duration_seconds=5)) == (0.0, 5.0)
+    phased = storage.Run(
+        created_at=T0,
+        started_at=T0,
+        duration_seconds=30,
+        plan={"baseline_seconds": 5, "recovery_seconds": 10},
+    )
+    assert elapsed_and_remaining(phased, now=T0 + timedelta(seconds=12)) == (12.0, 33.0)  # of 45 s planned
 
 
 def test_fault_plan_from_form_is_a_real_fault_plan() -> None:
@@ -225,7 +232,7 @@ def _result_card_of(error: str | None, status: str) -> AppTest:
             service="payment", api="/pay", fault_type="delay", percentage=50,
             request_count=40, affected_count=20,
         )  # fmt: skip
-        result_card(run)
+        result_card(run, link=False)  # a script from a function has no run page to link to
 
     return AppTest.from_function(page, kwargs={"error": error, "status": status}).run()
 
