@@ -1,10 +1,11 @@
 """The storage writes of a run that may have to wait: what each holds, how it is stored, how it reads as JSON.
 
-A run's writes are its start, its fault id, its progress (summary and timeline so far) and its finish (status,
-final summary, timeline and samples). Each is idempotent: storing it twice stores the run once, so a write
-that is retried, or replayed from a spool file after a crash, is stored exactly once in effect. A later write
-of a kind replaces the earlier one waiting (only the newest progress matters), and they are stored in
-`WRITE_ORDER`, the order of a run's life, the finish last.
+A run's writes are its start, its fault id, its progress (summary, timeline and phases so far) and its finish
+(status, final summary, timeline, samples with their phase, and the experiment's verdict, score and phases).
+Each is idempotent: storing it twice stores the run once, so a write that is retried, or replayed from a
+spool file after a crash, is stored exactly once in effect. A later write of a kind replaces the earlier one
+waiting (only the newest progress matters), and they are stored in `WRITE_ORDER`, the order of a run's life,
+the finish last.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlmodel import Session
 
 import storage
 from storage import RunStatus
+from storage.types import json_safe
 
 
 class WriteKind(StrEnum):
@@ -76,7 +78,11 @@ class PendingWrite:
             storage.set_fault_id(session, run_id=self.run_id, fault_id=values["fault_id"])
         elif self.kind is WriteKind.PROGRESS:
             storage.update_progress(
-                session, run_id=self.run_id, summary=values["summary"], timeline=values["timeline"]
+                session,
+                run_id=self.run_id,
+                summary=values["summary"],
+                timeline=values["timeline"],
+                experiment=values.get("experiment"),
             )
         else:
             storage.finish_run(
@@ -91,6 +97,7 @@ class PendingWrite:
                 stop_reason=values.get("stop_reason"),
                 fault_id=values.get("fault_id"),
                 now=_moment(values["at"]),
+                experiment=values.get("experiment"),  # None in a spool file of an older version
             )
 
 
@@ -109,11 +116,21 @@ def fault_id_write(run_id: int, fault_id: str) -> PendingWrite:
 
 
 def progress_write(
-    run_id: int, *, summary: Mapping[str, Any], timeline: Sequence[Mapping[str, Any]]
+    run_id: int,
+    *,
+    summary: Mapping[str, Any],
+    timeline: Sequence[Mapping[str, Any]],
+    experiment: Mapping[str, Any] | None = None,
 ) -> PendingWrite:
-    """Return the write that stores a running run's summary and timeline so far."""
+    """Return the write that stores a running run's summary, timeline and (in `experiment`) phases so far."""
     return PendingWrite(
-        WriteKind.PROGRESS, run_id, {"summary": dict(summary), "timeline": [dict(p) for p in timeline]}
+        WriteKind.PROGRESS,
+        run_id,
+        {
+            "summary": dict(summary),
+            "timeline": [dict(p) for p in timeline],
+            "experiment": json_safe(dict(experiment)) if experiment is not None else None,
+        },
     )
 
 
@@ -129,8 +146,10 @@ def finish_write(
     error_class: str | None = None,
     stop_reason: str | None = None,
     fault_id: str | None = None,
+    experiment: Mapping[str, Any] | None = None,
 ) -> PendingWrite:
-    """Return the write that finalises a run: status, end time, measures, timeline, samples, error."""
+    """Return the write that finalises a run: status, end time, measures, timeline, samples, error, and the
+    experiment's columns (`storage.runs.EXPERIMENT_KEYS`)."""
     return PendingWrite(
         WriteKind.FINISH,
         run_id,
@@ -144,6 +163,7 @@ def finish_write(
             "error_class": error_class,
             "stop_reason": stop_reason,
             "fault_id": fault_id,
+            "experiment": json_safe(dict(experiment)) if experiment is not None else None,
         },
     )
 

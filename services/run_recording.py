@@ -27,15 +27,27 @@ from client import (
     ApiMode,
     ExecutorCancelledError,
     ExecutorClientError,
+    ExperimentVerdict,
     FaultPlan,
     HttpExecutorClient,
+    Phase,
     RawObservation,
 )
 from services.guardrail import Guardrail
-from services.observations import p99_of, request_count_of, samples_of, summary_of, timeline_of
+from services.observations import (
+    experiment_of,
+    p99_of,
+    phase_of,
+    phases_of,
+    request_count_of,
+    samples_of,
+    summary_of,
+    timeline_of,
+)
 from services.pending_writes import fault_id_write, finish_write, progress_write, start_write
 from services.spool import Spool
 from storage import RunStatus
+from storage.types import json_safe
 
 logger = logging.getLogger(__name__)
 
@@ -101,11 +113,20 @@ class RunOutcome:
     finished_at: datetime
     started_at: datetime | None = None
     timeline: tuple[Mapping[str, Any], ...] = ()  # the points of `services.observations.timeline_of`
+    # The experiment's columns as storage keeps them (`storage.runs.EXPERIMENT_KEYS`: verdict, severity
+    # score, recovery time, phases, deviations, target); only the verdict (None) without an observation.
+    experiment: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def request_count(self) -> int | None:
         count = self.summary.get("request_count")
         return int(count) if count is not None else None
+
+    @property
+    def verdict(self) -> ExperimentVerdict | None:
+        """The run's verdict: the observation's, `guardrail_stop` for a guardrail stop, None without one."""
+        value = self.experiment.get("verdict")
+        return None if value is None else ExperimentVerdict(value)
 
 
 class RunRecorder:
@@ -177,11 +198,17 @@ class RunRecorder:
             self.finish(active, RunStatus.COMPLETED, observation, error=warning)
 
     def on_progress(self, active: ActiveRun, observation: RawObservation) -> None:
-        """Record the fault id, check the guardrail, and write progress at most every interval."""
+        """Record the fault id, check the guardrail, and write progress at most every interval.
+
+        A partial's `metrics` are those of the phase in progress (`phases[-1]`): the guardrail judges the
+        fault phase's only, and only they become the run's summary so far; the timeline and the phases so
+        far are written in every phase.
+        """
         if observation.apply_id and active.fault_id is None:
             active.fault_id = observation.apply_id
             self.spool.submit(fault_id_write(active.run_id, observation.apply_id))
-        if active.guardrail is not None and active.stop_reason is None:
+        in_fault = phase_of(observation) is Phase.FAULT
+        if in_fault and active.guardrail is not None and active.stop_reason is None:
             reason = active.guardrail.violation(
                 request_count=request_count_of(observation),
                 error_rate=observation.metrics.error_rate if observation.metrics else observation.error_rate,
@@ -194,7 +221,10 @@ class RunRecorder:
             active.last_progress_write = now
             self.spool.submit(
                 progress_write(
-                    active.run_id, summary=summary_of(observation), timeline=timeline_of(observation)
+                    active.run_id,
+                    summary=summary_of(observation) if in_fault else {},
+                    timeline=timeline_of(observation),
+                    experiment={"phases": phases_of(observation)},
                 )
             )
 
@@ -209,13 +239,15 @@ class RunRecorder:
     ) -> None:
         """Keep the outcome of the run (`status`, what `observation` measured) and hand it to storage.
 
-        Waits up to `finish_store_wait_sec` for storage to take it; what storage refuses stays queued.
+        A guardrail stop's verdict is `guardrail_stop`, whatever the hypothesis. Waits up to
+        `finish_store_wait_sec` for storage to take it; what storage refuses stays queued.
         """
         if observation is not None and observation.apply_id and active.fault_id is None:
             active.fault_id = observation.apply_id
         summary = summary_of(observation) if observation is not None else None
         samples = samples_of(observation) if observation is not None else []
         timeline = timeline_of(observation) if observation is not None else []
+        experiment = experiment_of(observation, guardrail_stop=RunStatus(status) is RunStatus.GUARDRAIL_STOP)
         outcome = RunOutcome(
             run_id=active.run_id,
             status=RunStatus(status),
@@ -228,6 +260,7 @@ class RunRecorder:
             finished_at=self._now(),
             started_at=active.started_at,
             timeline=tuple(timeline),
+            experiment=MappingProxyType(json_safe(experiment)),
         )
         with self._outcomes_lock:
             self._outcomes[active.run_id] = outcome
@@ -245,6 +278,7 @@ class RunRecorder:
                 error_class=error_class,
                 stop_reason=outcome.stop_reason,
                 fault_id=active.fault_id,
+                experiment=experiment,
             )
         )
         self.spool.wait_settled(active.run_id, self._finish_store_wait_sec)

@@ -1,4 +1,5 @@
-"""Fixtures: a SQLite file per test and fast client settings (the demo executor is tests/conftest.py's)."""
+"""Fixtures: a SQLite file per test, fast client settings and consoles on them (the demo executor is
+tests/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from sqlalchemy.engine import Engine
 
 import storage
 from client import ExecutorClientConfig
+from services.console import Console
+from services.console_settings import ConsoleSettings
 
 
 @pytest.fixture
@@ -33,3 +36,23 @@ def fast_config(base_url: str, **overrides: object) -> ExecutorClientConfig:
     }
     values.update(overrides)
     return ExecutorClientConfig(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def console_factory(engine: Engine) -> Iterator[object]:
+    """Make started consoles on `engine` with `fast_config` (overrides: client settings); close them after."""
+    consoles: list[Console] = []
+
+    def make(base_url: str, **overrides: object) -> Console:
+        console = Console(
+            client_config=fast_config(base_url, **overrides),
+            engine=engine,
+            settings=ConsoleSettings(lease_sec=30, max_concurrent_runs=10, health_interval_sec=0.2),
+            start_monitor=False,
+        ).start()
+        consoles.append(console)
+        return console
+
+    yield make
+    for console in consoles:
+        console.close()

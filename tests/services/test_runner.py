@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -11,38 +9,16 @@ from sqlmodel import Session
 import storage
 from client import FaultPlan
 from executor import EmbeddedExecutor
-from services.console import Console
-from services.console_settings import ConsoleSettings
 from services.guardrail import Guardrail
 from services.runner import HALTED_BY_USER
 from storage import RunStatus
 from tests.plans import payment_abort, payment_delay
-from tests.services.conftest import fast_config
 
 
 def delay_plan(
     duration_seconds: int = 1, service: str = "payment", api: str = "/api/v1/payment/process"
 ) -> FaultPlan:
     return payment_delay(service=service, api=api, delay_seconds=0.02, duration_seconds=duration_seconds)
-
-
-@pytest.fixture
-def console_factory(engine: Engine) -> Iterator[object]:
-    consoles: list[Console] = []
-
-    def make(base_url: str, **overrides: object) -> Console:
-        console = Console(
-            client_config=fast_config(base_url, **overrides),
-            engine=engine,
-            settings=ConsoleSettings(lease_sec=30, max_concurrent_runs=10, health_interval_sec=0.2),
-            start_monitor=False,
-        ).start()
-        consoles.append(console)
-        return console
-
-    yield make
-    for console in consoles:
-        console.close()
 
 
 def finished(engine: Engine, run_id: int) -> storage.RunDetail:

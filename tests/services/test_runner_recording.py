@@ -11,7 +11,20 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import ExecutorCancelledError, ExecutorMetrics, FaultPlan, FaultType, RawObservation
+from client import (
+    Deviation,
+    ExecutorCancelledError,
+    ExecutorMetrics,
+    ExperimentVerdict,
+    FaultPlan,
+    FaultType,
+    Phase,
+    PhaseSummary,
+    RawObservation,
+    RequestSample,
+    TargetHits,
+    TimelinePoint,
+)
 from services.guardrail import Guardrail
 from services.heartbeat import Heartbeat
 from services.run_recording import ActiveRun, RunRecorder, run_warning
@@ -24,16 +37,19 @@ PLAN = FaultPlan(
 
 
 class _ScriptedClient:
-    """Reports one progress observation, then ends as the run's cancel event says."""
+    """Reports progress observations (stopping at a cancel), then ends as the run's cancel event says:
+    halted with the last partial seen, else with `final` (the last progress observation by default)."""
 
-    def __init__(self, progress: RawObservation) -> None:
+    def __init__(self, *progress: RawObservation, final: RawObservation | None = None) -> None:
         self.progress = progress
+        self.final = final if final is not None else progress[-1]
 
     def apply_and_observe(self, plan: FaultPlan, timeout_sec: float | None = None, **kwargs: Any) -> Any:
-        kwargs["on_progress"](self.progress)
-        if kwargs["cancel"].is_set():
-            raise ExecutorCancelledError("apply cancelled", partial=self.progress)
-        return self.progress
+        for partial in self.progress:
+            kwargs["on_progress"](partial)
+            if kwargs["cancel"].is_set():
+                raise ExecutorCancelledError("apply cancelled", partial=partial)
+        return self.final
 
 
 def _observation(*, requests: int, error_rate: float) -> RawObservation:
@@ -141,3 +157,116 @@ def test_a_completed_run_without_warnings_has_no_error(engine: Engine) -> None:
     with Session(engine) as session:
         run = session.get(storage.Run, active.run_id)
     assert run is not None and run.error is None and run_warning(run) is None
+
+
+def _summary(phase: Phase, start_s: int, end_s: int, samples: int) -> PhaseSummary:
+    return PhaseSummary(
+        phase=phase, start_offset_ms=start_s * 1000.0, end_offset_ms=end_s * 1000.0, sample_count=samples
+    )
+
+
+def _phased(*phases: PhaseSummary, error_rate: float, **fields: Any) -> RawObservation:
+    """An observation in `phases[-1]` whose metrics (those of the phase in progress) have `error_rate`."""
+    samples = [
+        RequestSample(
+            p.start_offset_ms + i, 5.0, 503 if i < p.sample_count * error_rate else 200, False, p.phase
+        )
+        for p in phases
+        for i in range(p.sample_count)
+    ]
+    points = [
+        TimelinePoint(t_s=p.start_offset_ms / 1000.0, phase=p.phase, request_count=p.sample_count)
+        for p in phases
+    ]
+    return _observation(requests=phases[-1].sample_count, error_rate=error_rate).model_copy(
+        update={"phases": list(phases), "samples": samples, "timeline": points, **fields}
+    )
+
+
+BASELINE = _summary(Phase.BASELINE, 0, 2, 40)
+FAULT = _summary(Phase.FAULT, 2, 4, 40)
+RECOVERY = _summary(Phase.RECOVERY, 4, 6, 20)
+
+
+def test_the_guardrail_judges_the_fault_phase_only(engine: Engine) -> None:
+    active = _active(engine, Guardrail(max_error_rate=0.5, min_requests=10))
+    client = _ScriptedClient(
+        _phased(
+            BASELINE, error_rate=0.9
+        ),  # a failing baseline is the hypothesis's business, not the guardrail's
+        _phased(BASELINE, FAULT, error_rate=0.1),
+        _phased(BASELINE, FAULT, RECOVERY, error_rate=0.9),  # nor is a recovery that has not come yet
+        final=_phased(BASELINE, FAULT, RECOVERY, error_rate=0.1, verdict=ExperimentVerdict.NOT_RECOVERED),
+    )
+    RunRecorder(engine=engine, client=client, now=lambda: T0).execute(active, None, None)  # type: ignore[arg-type]
+    run = _stored(engine, active.run_id)
+    assert (run.status, run.stop_reason, run.verdict) == (
+        RunStatus.COMPLETED,
+        None,
+        ExperimentVerdict.NOT_RECOVERED,
+    )
+
+
+def test_a_guardrail_stop_in_the_fault_phase_is_its_verdict_and_keeps_the_phases_seen(engine: Engine) -> None:
+    active = _active(engine, Guardrail(max_error_rate=0.5, min_requests=10))
+    client = _ScriptedClient(_phased(BASELINE, error_rate=0.0), _phased(BASELINE, FAULT, error_rate=0.9))
+    recorder = RunRecorder(engine=engine, client=client, now=lambda: T0)  # type: ignore[arg-type]
+    recorder.execute(active, None, None)
+    run = _stored(engine, active.run_id)
+    assert (run.status, run.verdict) == (RunStatus.GUARDRAIL_STOP, ExperimentVerdict.GUARDRAIL_STOP)
+    assert [p["phase"] for p in run.phases] == ["baseline", "fault"]
+    outcome = recorder.outcome(active.run_id)
+    assert outcome is not None and outcome.verdict is ExperimentVerdict.GUARDRAIL_STOP
+    assert outcome.sample_count == sum(p["sample_count"] for p in run.phases) == 80
+
+
+def test_progress_outside_the_fault_writes_the_phases_and_timeline_but_not_the_summary(
+    engine: Engine,
+) -> None:
+    active = _active(engine, None)
+    recorder = RunRecorder(engine=engine, client=None, now=lambda: T0, progress_interval_sec=0.0)  # type: ignore[arg-type]
+    recorder.on_progress(active, _phased(BASELINE, error_rate=0.5))
+    with Session(engine) as session:
+        detail = storage.get_run(session, run_id=active.run_id)
+    assert detail is not None
+    assert (detail.run.request_count, detail.run.error_rate) == (0, None)
+    assert [p["phase"] for p in detail.run.phases] == ["baseline"]
+    assert [point.phase for point in detail.timeline] == [Phase.BASELINE]
+    recorder.on_progress(active, _phased(BASELINE, FAULT, error_rate=0.25))
+    assert (_stored(engine, active.run_id).request_count, _stored(engine, active.run_id).error_rate) == (
+        40,
+        0.25,
+    )
+    recorder.on_progress(active, _phased(BASELINE, FAULT, RECOVERY, error_rate=0.0))
+    run = _stored(engine, active.run_id)
+    assert (run.request_count, run.error_rate) == (40, 0.25)  # still the fault phase's
+    assert [p["phase"] for p in run.phases] == ["baseline", "fault", "recovery"]
+
+
+def test_a_finished_experiment_stores_its_verdict_score_phases_and_phased_samples(engine: Engine) -> None:
+    deviation = Deviation(phase=Phase.FAULT, measure="p99_latency_ms", observed=900.0, limit=300.0)
+    target = TargetHits(service="payment", api="/pay", request_count=90, affected_count=45)
+    final = _phased(
+        BASELINE, FAULT, RECOVERY, error_rate=0.25, verdict=ExperimentVerdict.DEVIATED, severity_score=42.5,
+        time_to_recovery_s=1.5, deviations=[deviation], target=target,
+    )  # fmt: skip
+    active = _active(engine, None)
+    recorder = RunRecorder(engine=engine, client=_ScriptedClient(final), now=lambda: T0)  # type: ignore[arg-type]
+    recorder.execute(active, None, None)
+    with Session(engine) as session:
+        detail = storage.get_run(session, run_id=active.run_id)
+    assert detail is not None
+    run = detail.run
+    assert (run.verdict, run.severity_score, run.time_to_recovery_s) == (
+        ExperimentVerdict.DEVIATED,
+        42.5,
+        1.5,
+    )
+    assert run.phases == [p.model_dump(mode="json") for p in (BASELINE, FAULT, RECOVERY)]
+    assert run.deviations == [deviation.model_dump(mode="json")] and run.target == target.model_dump()
+    assert len(detail.samples) == sum(p.sample_count for p in (BASELINE, FAULT, RECOVERY)) == 100
+    assert storage.sample_phases(detail.samples) == [s.phase for s in final.samples]
+    assert [point.phase for point in detail.timeline] == [Phase.BASELINE, Phase.FAULT, Phase.RECOVERY]
+    outcome = recorder.outcome(active.run_id)
+    assert outcome is not None and outcome.verdict is ExperimentVerdict.DEVIATED
+    assert {key: getattr(run, key) for key in outcome.experiment} == dict(outcome.experiment)

@@ -2,8 +2,9 @@
 
 For each way a database fails (a read-only file, a full disk, a lock held past the busy timeout, PostgreSQL
 stopped): the fault is halted on time whatever the database does, the outcome is known in memory at once,
-and once the database answers the run is stored terminal with every sample (stored count = request count),
-with warnings of one line and no traceback in the logs.
+and once the database answers the run is stored terminal with every sample (stored count = the sum of its
+phases' sample counts, the request count of a fault phase alone), its verdict and its phases, with warnings
+of one line and no traceback in the logs. Some of the runs are experiments with three phases.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import FaultPlan
+from client import ExperimentVerdict, FaultPlan
 from executor import EmbeddedExecutor
 from services.console import Console
 from services.console_settings import ConsoleSettings
@@ -38,6 +39,7 @@ from tests.cli.processes import ROOT, active_faults, clean_env, read_until
 from tests.plans import payment_abort, payment_delay
 from tests.postgres_server import PostgresServer
 from tests.services.conftest import fast_config
+from tests.services.test_runner_phases import PHASED
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -110,7 +112,7 @@ def survive(
     assert active_faults(executor.base_url, [key]) == []  # halted on time, storage or not
     outcome = runner.outcome(run_id)
     assert outcome is not None and outcome.status is expected, outcome
-    assert outcome.request_count and outcome.sample_count == outcome.request_count
+    assert outcome.request_count and outcome.sample_count == phase_sample_count(outcome)
     backlog = runner.storage_backlog(run_id)
     assert (backlog.summaries, backlog.samples, backlog.runs) == (1, outcome.sample_count, (run_id,))
     assert backlog.last_error and backlog.since is not None
@@ -118,8 +120,25 @@ def survive(
     wait_until(lambda: runner.storage_backlog().empty, timeout=30, what="the kept results to be stored")
     detail = stored(engine, run_id)
     assert detail.run.status is expected and detail.run.finished_at is not None
-    assert len(detail.samples) == detail.run.request_count == outcome.request_count
+    assert_stored_as_kept(detail, outcome)
     return outcome
+
+
+def phase_sample_count(outcome: RunOutcome) -> int | None:
+    """Return how many samples a run's phases counted; the request count of a run with a fault phase alone."""
+    phases = outcome.experiment.get("phases") or []
+    if [summary["phase"] for summary in phases] in ([], ["fault"]):
+        return outcome.request_count
+    return sum(summary["sample_count"] for summary in phases)
+
+
+def assert_stored_as_kept(detail: storage.RunDetail, outcome: RunOutcome) -> None:
+    """Check storage has the outcome kept in memory: request count, every sample with its phase, verdict."""
+    assert detail.run.request_count == outcome.request_count
+    assert len(detail.samples) == outcome.sample_count == phase_sample_count(outcome)
+    assert {key: getattr(detail.run, key) for key in outcome.experiment} == dict(outcome.experiment)
+    for summary in detail.run.phases:
+        assert len(storage.samples_in_phase(detail.samples, summary["phase"])) == summary["sample_count"]
 
 
 def assert_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
@@ -234,6 +253,7 @@ def test_a_lock_held_past_the_busy_timeout_while_the_guardrail_stops_the_run(
                 expected=RunStatus.GUARDRAIL_STOP, fail_at_once=True,
             )  # fmt: skip
         assert outcome.stop_reason is not None and outcome.stop_reason.startswith("guardrail: error rate")
+        assert outcome.verdict is ExperimentVerdict.GUARDRAIL_STOP  # stored so, as survive checked
     finally:
         locker.close()
         engine.dispose()
@@ -258,10 +278,16 @@ def test_postgresql_stopped_and_started_mid_run(
     caplog.set_level(logging.WARNING)
     try:
         with console_on(executor, engine, tmp_path / "spool") as console:
-            survive(
-                executor, console, payment_delay(delay_seconds=0.01, duration_seconds=3),
+            outcome = survive(
+                executor, console, PHASED.model_copy(update={"duration_seconds": 3}),
                 fail=own_postgres.stop, recover=own_postgres.start, expected=RunStatus.COMPLETED,
             )  # fmt: skip
+        assert [summary["phase"] for summary in outcome.experiment["phases"]] == [
+            "baseline",
+            "fault",
+            "recovery",
+        ]
+        assert outcome.verdict is not None
     finally:
         engine.dispose()
     assert_no_traceback(caplog)
@@ -276,11 +302,12 @@ def test_a_console_that_exits_during_an_outage_leaves_its_results_to_the_next_st
     caplog.set_level(logging.WARNING)
     try:
         with console_on(executor, engine, tmp_path / "spool") as console:
-            run_id = console.runner.submit(payment_delay(delay_seconds=0.01, duration_seconds=2))
+            run_id = console.runner.submit(PHASED)
             locker.execute("BEGIN EXCLUSIVE")
             assert console.runner.wait(run_id, timeout=30)
             outcome = console.runner.outcome(run_id)
             assert outcome is not None and outcome.status is RunStatus.COMPLETED and outcome.request_count
+            assert outcome.verdict is not None and len(outcome.experiment["phases"]) == 3
         assert console.runner.storage_backlog().spooled_runs == (
             run_id,
         )  # closed: its results went to a file
@@ -291,7 +318,7 @@ def test_a_console_that_exits_during_an_outage_leaves_its_results_to_the_next_st
         with console_on(executor, engine, tmp_path / "spool", lease_sec=0.01):
             detail = stored(engine, run_id)
         assert detail.run.status is RunStatus.COMPLETED and detail.run.started_at is not None
-        assert len(detail.samples) == detail.run.request_count == outcome.request_count
+        assert_stored_as_kept(detail, outcome)  # replayed from its spool file: phases and verdict too
         assert list((tmp_path / "spool").glob("*.jsonl")) == []
     finally:
         locker.close()

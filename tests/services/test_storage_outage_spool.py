@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 import storage
+from client.hypothesis import ExperimentVerdict, Phase
 from services.console_settings import ConsoleSettings
 from services.pending_writes import (
     PendingWrite,
@@ -31,9 +32,45 @@ from services.spool_replay import replay_spool_files
 from storage import RunStatus
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
-SAMPLES = [(float(i), 10.0 + i, 503 if i % 3 == 0 else 200, i % 2 == 0) for i in range(40)]
-POINTS = [{"t_s": float(second), "request_count": 10, "error_count": 3} for second in range(4)]
-SUMMARY = {"request_count": 40, "error_rate": 14 / 40, "p99_latency_ms": 49.0}
+# A phased run (issue 16): 10 baseline samples (second 0), then the fault (seconds 1-3), guardrail-stopped.
+SAMPLES = [
+    (float(i * 100), 10.0 + i, 503 if i % 3 == 0 else 200, i % 2 == 0, "baseline" if i < 10 else "fault")
+    for i in range(40)
+]
+POINTS = [
+    {
+        "t_s": float(second),
+        "phase": "baseline" if second == 0 else "fault",
+        "request_count": 10,
+        "error_count": 3,
+    }
+    for second in range(4)
+]
+SUMMARY = {"request_count": 30, "error_rate": 10 / 30, "p99_latency_ms": 49.0}  # the fault phase's
+PHASES = [
+    {
+        "phase": "baseline",
+        "start_offset_ms": 0.0,
+        "end_offset_ms": 1000.0,
+        "sample_count": 10,
+        "error_rate": 0.4,
+    },
+    {
+        "phase": "fault",
+        "start_offset_ms": 1000.0,
+        "end_offset_ms": 4000.0,
+        "sample_count": 30,
+        "error_rate": 1 / 3,
+    },
+]
+EXPERIMENT = {
+    "verdict": "guardrail_stop",
+    "severity_score": 12.5,
+    "time_to_recovery_s": None,
+    "phases": PHASES,
+    "deviations": [{"phase": "fault", "measure": "error_rate_pct", "observed": 33.3, "limit": 5.0}],
+    "target": {"service": "payment", "api": "/pay", "request_count": 30, "affected_count": 30},
+}
 
 
 class FlakyStore:
@@ -85,8 +122,10 @@ def life_of(run_id: int) -> list[PendingWrite]:
     return [
         start_write(run_id, at=T0 + timedelta(seconds=1), fault_id=None),
         fault_id_write(run_id, "fault-1"),
-        progress_write(run_id, summary={"request_count": 10}, timeline=POINTS[:1]),
-        progress_write(run_id, summary={"request_count": 30}, timeline=POINTS[:3]),
+        progress_write(run_id, summary={}, timeline=POINTS[:1], experiment={"phases": PHASES[:1]}),
+        progress_write(
+            run_id, summary={"request_count": 20}, timeline=POINTS[:3], experiment={"phases": PHASES}
+        ),
         finish_write(
             run_id,
             status=RunStatus.GUARDRAIL_STOP,
@@ -96,6 +135,7 @@ def life_of(run_id: int) -> list[PendingWrite]:
             samples=SAMPLES,
             stop_reason="guardrail: error rate",
             fault_id="fault-1",
+            experiment=EXPERIMENT,
         ),
     ]
 
@@ -116,9 +156,22 @@ def assert_true_outcome(engine: Engine, run_id: int) -> None:
         "fault-1",
     )
     assert run.started_at == T0 + timedelta(seconds=1) and run.finished_at == T0 + timedelta(seconds=5)
-    assert run.request_count == 40 and len(detail.samples) == 40
+    assert run.request_count == 30 and len(detail.samples) == sum(p["sample_count"] for p in PHASES) == 40
     assert detail.samples["latency_ms"].tolist() == [sample[1] for sample in SAMPLES]
-    assert [point.t_s for point in detail.timeline] == [0.0, 1.0, 2.0, 3.0]
+    assert storage.sample_phases(detail.samples) == [Phase(sample[4]) for sample in SAMPLES]
+    assert [(point.t_s, point.phase) for point in detail.timeline] == [
+        (0.0, Phase.BASELINE), (1.0, Phase.FAULT), (2.0, Phase.FAULT), (3.0, Phase.FAULT),
+    ]  # fmt: skip
+    assert (run.verdict, run.severity_score, run.time_to_recovery_s) == (
+        ExperimentVerdict.GUARDRAIL_STOP,
+        12.5,
+        None,
+    )
+    assert (run.phases, run.deviations, run.target) == (
+        PHASES,
+        EXPERIMENT["deviations"],
+        EXPERIMENT["target"],
+    )
 
 
 def test_writes_storage_refuses_are_kept_and_stored_in_order_once_it_answers(
