@@ -173,6 +173,9 @@ def _apply_outcome(run: storage.Run, outcome: RunOutcome) -> None:
     for key in SUMMARY_FLOAT_KEYS:
         if key in outcome.summary:
             values[key] = optional_float(outcome.summary[key])
+    values.update(outcome.experiment)  # verdict, score, phases, ... as storage will keep them
+    if "verdict" in outcome.experiment:
+        values["verdict"] = outcome.verdict
     _set(run, **values)
 
 
