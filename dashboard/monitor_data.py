@@ -1,22 +1,25 @@
-"""Read what the Monitor page draws: health, breaker bands, call counts and latency, events dropped."""
+"""Read what the Monitor page draws: health, breaker bands, call counts and latency, runs, events dropped."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
 import storage
-from client import BreakerState
+from client import BreakerState, Phase
 from client.events import EventKind
 from dashboard.data import read_session
+from dashboard.monitor_charts import RunSpan
+from dashboard.run_detail import axis_phases, experiment_of, run_window
 from dashboard.timeline import Band, breaker_bands, clip_bands
 from services.console import Console
 from storage.aggregates import call_aggregate_series
 
 BREAKER_LOOKBACK_DAYS = 30
+RUNS_SHOWN = 50  # the newest runs looked at for the window; more would not read as shading anyway
 FINISHED_KINDS = (EventKind.SUCCESS.value, EventKind.FAILURE.value)
 
 # Finished calls counted per interval: (interval start, kind, latency sum, latency count, calls).
@@ -50,6 +53,7 @@ class MonitorData:
     counters: dict[str, int]
     gap_sec: float
     health_gap_sec: float = float("inf")
+    runs: list[RunSpan] = field(default_factory=list)
 
 
 def monitor_gap_sec(console: Console, *, bucket_sec: int) -> float:
@@ -97,6 +101,7 @@ def monitor_data(
         )
         events = storage.client_event_series(session, since=since, until=until, executor_url=executor_url)
         aggregates = call_aggregate_series(session, since=since, until=until, executor_url=executor_url)
+        recent_runs = storage.list_runs(session, until=until, limit=RUNS_SHOWN)
     bands = breaker_bands(
         [(t.timestamp, t.new_state) for t in transitions],
         start=since,
@@ -131,7 +136,41 @@ def monitor_data(
         counters=totals,
         gap_sec=gap_sec,
         health_gap_sec=gap_sec + row_sec,
+        runs=run_spans(recent_runs, since=since, until=until, executor_url=executor_url),
     )
+
+
+def run_spans(
+    runs: Iterable[storage.Run], *, since: datetime, until: datetime, executor_url: str
+) -> list[RunSpan]:
+    """Return the spans of the runs against `executor_url` live in [since, until], oldest first.
+
+    A run spans its start (else creation) to its end (else `until`); its fault is its fault phase on that
+    axis (the whole run without phases), cut to the run's span.
+    """
+    spans = []
+    for run in runs:
+        if run.id is None or run.executor_url != executor_url:
+            continue
+        start, end = run_window(run, now=until)
+        if end <= since or start >= until:
+            continue
+        fault = next((p for p in axis_phases(run, experiment_of(run)) if p.phase is Phase.FAULT), None)
+        if fault is None:  # the baseline failed: the fault was never sent
+            fault_start = fault_end = start
+        else:
+            fault_start = start + timedelta(milliseconds=fault.start_offset_ms)
+            fault_end = start + timedelta(milliseconds=fault.end_offset_ms)
+        spans.append(
+            RunSpan(
+                run_id=run.id,
+                start=start,
+                end=end,
+                fault_start=min(max(fault_start, start), end),
+                fault_end=min(max(fault_end, start), end),
+            )
+        )
+    return sorted(spans, key=lambda span: span.start)
 
 
 def observed_intervals(

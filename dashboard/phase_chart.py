@@ -11,17 +11,14 @@ from plotly.subplots import make_subplots
 
 from client import Phase, PhaseSummary
 from client.breaker import BreakerState
-from dashboard.charts import BREAKER_LINE_COLOURS, _layout, _num, _rate, line_trace
+from dashboard.charts import _layout, _num, _rate, line_trace
+from dashboard.theme import current_theme
+from dashboard.timeline import run_axis_range
 
 if TYPE_CHECKING:
     from dashboard.run_detail import AxisBand
     from storage import TimelinePoint
 
-PHASE_COLOURS = {
-    Phase.BASELINE: "rgba(31, 119, 180, 0.10)",
-    Phase.FAULT: "rgba(214, 39, 40, 0.10)",
-    Phase.RECOVERY: "rgba(44, 160, 44, 0.10)",
-}
 PERCENTILES = (
     ("p50_latency_ms", "p50", "dot"),
     ("p95_latency_ms", "p95", "solid"),
@@ -46,7 +43,9 @@ def phase_figure(
         y = [_num(getattr(p, key)) for p in timeline]
         fig.add_trace(line_trace(t, y, name=f"{name} latency", line={"dash": dash}), row=1, col=1)
     errors = [_rate(p.error_count, p.request_count) for p in timeline]
-    fig.add_trace(line_trace(t, errors, name="error rate", line={"color": "#d62728"}), row=2, col=1)
+    fig.add_trace(
+        line_trace(t, errors, name="error rate", line={"color": current_theme().error}), row=2, col=1
+    )
     add_phase_shading(fig, phases)
     add_breaker_strip(fig, bands)
     fig.update_yaxes(title_text="latency (ms)", row=1, col=1, rangemode="tozero")
@@ -55,6 +54,8 @@ def phase_figure(
     fig.update_xaxes(
         title_text="time since the first phase began (s)", row=BREAKER_ROW, col=1, rangemode="tozero"
     )
+    ends = [p.end_offset_ms / 1000.0 for p in phases]
+    fig.update_xaxes(range=run_axis_range([*t, *ends]))  # from 0: the axis starts with the first phase
     return _layout(fig, title=title, height=560)
 
 
@@ -66,7 +67,7 @@ def add_phase_shading(fig: go.Figure, phases: Sequence[PhaseSummary]) -> go.Figu
             fig.add_vrect(
                 x0=x0,
                 x1=x1,
-                fillcolor=PHASE_COLOURS[summary.phase],
+                fillcolor=current_theme().phases[summary.phase],
                 line_width=0,
                 layer="below",
                 row=row,
@@ -88,7 +89,7 @@ def add_phase_shading(fig: go.Figure, phases: Sequence[PhaseSummary]) -> go.Figu
         for offset_ms, text in ((fault.start_offset_ms, "fault start"), (fault.end_offset_ms, "fault end")):
             fig.add_vline(
                 x=offset_ms / 1000.0,
-                line={"color": "#d62728", "width": 1.5, "dash": "dash"},
+                line={"color": current_theme().error, "width": 1.5, "dash": "dash"},
                 row=2,
                 col=1,
                 name=text,
@@ -101,7 +102,7 @@ def add_phase_shading(fig: go.Figure, phases: Sequence[PhaseSummary]) -> go.Figu
                 text=text,
                 showarrow=False,
                 yanchor="bottom",
-                font={"size": 10, "color": "#d62728"},
+                font={"size": 10, "color": current_theme().error},
             )
     return fig
 
@@ -118,7 +119,7 @@ def add_breaker_strip(fig: go.Figure, bands: Sequence[AxisBand]) -> go.Figure:
                 x=[band.end - band.start for band in mine],
                 base=[band.start for band in mine],
                 orientation="h",
-                marker_color=BREAKER_LINE_COLOURS[state],
+                marker_color=current_theme().breaker[state],
                 opacity=0.6,
                 name=f"breaker {state.value.upper()}",
                 legendgroup="breaker",

@@ -1,4 +1,4 @@
-"""Time-series geometry of the charts: breaker bands, observed spans, gaps and min/max downsampling.
+"""Time-series geometry of the charts: breaker bands, observed spans, gaps, downsampling, run axis ranges.
 
 Pure functions over datetimes and numpy arrays, no plotly: `dashboard.charts` draws what these compute.
 """
@@ -6,6 +6,7 @@ Pure functions over datetimes and numpy arrays, no plotly: `dashboard.charts` dr
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -120,3 +121,13 @@ def break_at_gaps(
         xs.append(moment)
         ys.append(value)
     return xs, ys
+
+
+def run_axis_range(t_s: Sequence[float | None], *, at_least_s: float = 1.0) -> list[float]:
+    """Return the time range of a run's chart: from 0, where the run's axis starts, to its last point.
+
+    Never below 0 (a chart's own padding would start it at -1 s) and at least `at_least_s` long, so a run
+    with no point yet gets a real axis.
+    """
+    finite = [float(t) for t in t_s if t is not None and math.isfinite(float(t))]
+    return [0.0, max([at_least_s, *finite])]

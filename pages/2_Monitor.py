@@ -1,12 +1,12 @@
-"""Live monitor: Executor health, client calls, breaker state as bands, and active faults with Halt."""
+"""Live monitor: Executor health, client calls, breaker state as a strip, runs shaded, active faults."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from dashboard import auth, data, halting, monitor_data, page_style
-from dashboard.charts import call_latency_figure, client_calls_figure, health_figure
 from dashboard.components import executor_banner, require_console, storage_reads
+from dashboard.monitor_charts import call_latency_figure, client_calls_figure, health_figure
 
 page_style.set_page("Monitor · BOIFI Console", icon=":material/monitoring:")
 auth.require_login()  # with a login configured, nothing else shows until it succeeds
@@ -36,26 +36,36 @@ def live() -> None:
         )
         state = data.executor_status(current, embedded=holder.config.embedded).breaker_state
         counters = view.counters
-        cols = st.columns(8)
-        cols[0].metric("breaker state", state.value)
-        cols[1].metric("calls (attempts)", counters.get("attempt", 0))
-        cols[2].metric("successes", counters.get("success", 0))
-        cols[3].metric("retries", counters.get("retry", 0))
-        cols[4].metric("failures", counters.get("failure", 0))
-        cols[5].metric("rejected by breaker (not sent)", counters.get("rejected", 0))
-        cols[6].metric("breaker opens", counters.get("breaker_opens", 0))
-        cols[7].metric("events dropped", monitor_data.events_dropped(current))
+        # Two rows of four: eight to a row cut the values ("CLOS…") and the labels at 1400 px.
+        first, second = st.columns(4), st.columns(4)
+        first[0].metric("breaker state", state.value)
+        first[1].metric("calls (attempts)", counters.get("attempt", 0))
+        first[2].metric("successes", counters.get("success", 0))
+        first[3].metric("failures", counters.get("failure", 0))
+        second[0].metric("retries", counters.get("retry", 0))
+        second[1].metric(
+            "rejected (not sent)",
+            counters.get("rejected", 0),
+            help="Calls the open circuit breaker refused: nothing was sent to the Executor.",
+        )
+        second[2].metric("breaker opens", counters.get("breaker_opens", 0))
+        second[3].metric("events dropped", monitor_data.events_dropped(current))
         st.caption(
-            f"Last {window_label}, buckets of {bucket_sec} s; background colour = circuit-breaker state."
-            " Background calls (faults poll, health probes) are counted per minute,"
-            " in the minute's first bucket."
+            f"Last {window_label}, buckets of {bucket_sec} s. The grey strip under each chart is the circuit"
+            " breaker's state; shaded spans are runs, darker where their fault was active. Background calls"
+            " (faults poll, health probes) are counted per minute, in the minute's first bucket."
         )
         st.plotly_chart(
-            health_figure(view.health, view.bands, gap_sec=view.health_gap_sec), key="monitor_health"
+            health_figure(view.health, view.bands, gap_sec=view.health_gap_sec, runs=view.runs),
+            key="monitor_health",
         )
-        st.plotly_chart(client_calls_figure(view.counts, view.bands), key="monitor_calls")
         st.plotly_chart(
-            call_latency_figure(view.latency, view.bands, gap_sec=1.5 * bucket_sec), key="monitor_latency"
+            client_calls_figure(view.counts, view.bands, bucket_sec=bucket_sec, runs=view.runs),
+            key="monitor_calls",
+        )
+        st.plotly_chart(
+            call_latency_figure(view.latency, view.bands, gap_sec=1.5 * bucket_sec, runs=view.runs),
+            key="monitor_latency",
         )
 
 

@@ -6,15 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from client import BreakerState
 from dashboard.charts import (
-    BREAKER_COLOURS,
-    add_breaker_bands,
-    call_latency_figure,
-    client_calls_figure,
     fault_fraction_figure,
-    health_figure,
     latency_ecdf_figure,
     latency_overlay_figure,
     line_trace,
@@ -22,7 +18,14 @@ from dashboard.charts import (
     run_progress_figure,
 )
 from dashboard.compare import FractionRow
+from dashboard.monitor_charts import (
+    add_breaker_strip,
+    call_latency_figure,
+    client_calls_figure,
+    health_figure,
+)
 from dashboard.monitor_data import LatencyBucket
+from dashboard.theme import LIGHT
 from dashboard.timeline import break_at_gaps, breaker_bands, clip_bands, downsample_minmax, observed_spans
 from storage import EventCount, HealthSample, TimelinePoint
 
@@ -64,13 +67,14 @@ def test_transitions_before_the_range_set_the_initial_state() -> None:
     assert [(b.state, b.start, b.end) for b in bands] == [(BreakerState.OPEN, _at(0), _at(100))]
 
 
-def test_bands_are_paper_rectangles_coloured_per_state_with_legend() -> None:
-    fig = go.Figure()
-    add_breaker_bands(fig, breaker_bands([(_at(5), BreakerState.OPEN)], start=_at(0), end=_at(10)))
+def test_bands_are_rectangles_in_their_own_strip_coloured_per_state_with_legend() -> None:
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True)
+    bands = breaker_bands([(_at(5), BreakerState.OPEN)], start=_at(0), end=_at(10))
+    add_breaker_strip(fig, bands, row=2, theme=LIGHT)
     shapes = fig.layout.shapes
     assert len(shapes) == 2
-    assert all(s.xref == "x" and s.yref == "paper" and s.type == "rect" for s in shapes)
-    assert shapes[1].fillcolor == BREAKER_COLOURS[BreakerState.OPEN]
+    assert all(s.xref == "x2" and s.yref == "y2 domain" and s.type == "rect" for s in shapes)  # not the data
+    assert shapes[1].fillcolor == LIGHT.breaker[BreakerState.OPEN]
     assert {t.name for t in fig.data} == {"breaker CLOSED", "breaker OPEN", "breaker HALF_OPEN"}
 
 
@@ -180,8 +184,8 @@ def test_calls_rejected_by_the_breaker_have_their_own_colour() -> None:
     ]
     calls = client_calls_figure(counts, breaker_bands([], start=_at(0), end=_at(60)))
     colours = {trace.name: trace.marker.color for trace in calls.data}
-    assert {"attempt", "failure", "rejected"} <= set(colours)
-    assert colours["rejected"] not in {colours["attempt"], colours["failure"]}
+    assert {"attempts", "failure", "rejected"} <= set(colours)
+    assert colours["rejected"] not in {colours["attempts"], colours["failure"]}
 
 
 def test_the_time_series_geometry_draws_nothing() -> None:

@@ -12,6 +12,7 @@ from client import BreakerState, ClientEvent, EventKind
 from dashboard.monitor_data import monitor_data
 from services.recorder import EventRecorder
 from storage.aggregates import save_health_row
+from tests.plans import payment_delay
 
 URL = "http://127.0.0.1:9"
 
@@ -213,3 +214,37 @@ def test_a_health_row_of_many_samples_vouches_for_its_whole_span(tmp_path: Path)
     ]
     assert [(h.sample_count, h.latency_max_ms) for h in view.health] == [(14, 3.0)]
     assert view.health_gap_sec == 15 + 65
+
+
+def test_runs_in_the_window_come_with_their_fault_span(tmp_path: Path) -> None:
+    engine = storage.make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    storage.init_db(engine)
+    now = datetime.now(UTC)
+    plan = payment_delay(duration_seconds=10, baseline_seconds=5, recovery_seconds=5).model_dump(mode="json")
+    with Session(engine) as session:
+        ids = []
+        for key, url, started in (("a", URL, 40), ("b", "http://elsewhere:1", 40), ("c", URL, 900)):
+            run = storage.create_run(
+                session, plan=plan, executor_url=url, api_mode="extended", apply_key=key, owner="o",
+                now=now - timedelta(seconds=started + 1),
+            )  # fmt: skip
+            assert run.id is not None
+            storage.mark_running(session, run_id=run.id, now=now - timedelta(seconds=started))
+            ids.append(run.id)
+        phases = [
+            {"phase": "baseline", "start_offset_ms": 0, "end_offset_ms": 5000},
+            {"phase": "fault", "start_offset_ms": 5000, "end_offset_ms": 15000},
+            {"phase": "recovery", "start_offset_ms": 15000, "end_offset_ms": 20000},
+        ]
+        for run_id, started in ((ids[0], 40), (ids[2], 900)):
+            storage.finish_run(
+                session, run_id=run_id, status=storage.RunStatus.COMPLETED,
+                now=now - timedelta(seconds=started - 20), experiment={"phases": phases},
+            )  # fmt: skip
+    view = monitor_data(engine, URL, window_sec=300, bucket_sec=5, gap_sec=15.0, now=now)
+    # The run against another Executor and the one that ended before the window are not shaded.
+    assert [span.run_id for span in view.runs] == [ids[0]]
+    span = view.runs[0]
+    start = now - timedelta(seconds=40)
+    assert (span.start, span.end) == (start, start + timedelta(seconds=20))
+    assert (span.fault_start, span.fault_end) == (start + timedelta(seconds=5), start + timedelta(seconds=15))

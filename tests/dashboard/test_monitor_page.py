@@ -86,5 +86,5 @@ def test_the_monitor_counts_calls_the_breaker_rejected(unreachable_executor: str
         storage.record_client_events(session, events=events)
     at.run()
     assert not at.exception, at.exception
-    rejected = [m for m in at.metric if m.label == "rejected by breaker (not sent)"]
+    rejected = [m for m in at.metric if m.label == "rejected (not sent)"]
     assert rejected and rejected[0].value == "3", [(m.label, m.value) for m in at.metric]
