@@ -29,7 +29,7 @@ def show(page: run_detail.RunPage) -> None:
     run, experiment = page.run, page.experiment
     fault = run.fault_type or ""
     st.title(f":material/query_stats: Run #{run.id} — {fault} on {run.service}{run.api} at {run.percentage}%")
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([2, 4, 2, 2])  # the verdict in words needs the room
     c1.metric("status", status_text(run))
     c2.metric("verdict", run_detail.verdict_name(experiment.verdict))
     c3.metric("severity score (0–100)", run_detail.score_text(experiment.severity_score))
