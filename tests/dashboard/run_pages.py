@@ -140,3 +140,24 @@ def _phased_samples(array: np.ndarray) -> np.ndarray:
     array["phase"] = [codes[Phase(p["phase"])] for p in PHASED for _ in range(40)]
     array["latency_ms"][40:80] += 220.0
     return array
+
+
+def running_run(url: str) -> int:
+    """Write a started, unfinished run (2 s baseline, 6 s fault, 2 s recovery); return its id."""
+    engine = storage.make_engine(url)
+    try:
+        storage.init_db(engine)
+        plan = payment_delay(duration_seconds=6, baseline_seconds=2, recovery_seconds=2)
+        with Session(engine) as session:
+            run = storage.create_run(
+                session,
+                plan=plan.model_dump(mode="json"),
+                executor_url=EXECUTOR_URL,
+                api_mode="extended",
+                apply_key="key-running",
+                owner="test",
+            )
+            storage.mark_running(session, run_id=int(run.id or 0))
+        return int(run.id or 0)
+    finally:
+        engine.dispose()

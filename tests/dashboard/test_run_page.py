@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.run_pages import STARTED, finished_run, phased_run
+from tests.dashboard.run_pages import STARTED, finished_run, phased_run, running_run
 
 APP = "../../Home.py"
 PAGE = "pages/5_Run.py"
@@ -90,3 +90,14 @@ def test_a_phased_run_shows_its_verdict_phases_and_differences(
     differences = next(df.value for df in at.dataframe if "fault − baseline" in df.value.columns)
     assert list(differences["measure"]) == ["p50 latency", "p95 latency", "p99 latency", "error rate"]
     assert differences["fault − baseline"][0].startswith("+2")  # the fault's 220 ms more
+
+
+@pytest.mark.slow
+def test_a_run_in_progress_draws_the_phases_its_plan_asks_for(
+    database_url: str, unreachable_executor: str
+) -> None:
+    run_id = running_run(database_url)
+    at = _open(str(run_id))
+    assert {m.label: m.value for m in at.metric}["verdict"] == "No hypothesis"
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert all(name in chart for name in ('"phase baseline"', '"phase fault"', '"phase recovery"'))
