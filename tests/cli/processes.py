@@ -98,3 +98,15 @@ def active_faults(executor_url: str, apply_keys: Sequence[str]) -> list[dict[str
     """Return the Executor's active faults (GET /v1/faults) applied under one of `apply_keys`."""
     faults = httpx.get(executor_url + "/v1/faults", timeout=5).json()["faults"]
     return [fault for fault in faults if fault["active"] and fault["idempotency_key"] in apply_keys]
+
+
+def run_boifi(*args: str, env: dict[str, str], timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `python -m cli ARGS` to its end, standard output and standard error apart."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
