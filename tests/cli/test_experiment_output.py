@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -197,3 +199,14 @@ def test_the_differences_are_fault_minus_baseline_with_their_intervals() -> None
 def test_no_differences_without_a_baseline() -> None:
     fault = [RequestSample(i * 10.0, 110.0, 200, True, Phase.FAULT) for i in range(10)]
     assert difference_lines(phase_differences(fault)) == []
+
+
+def test_the_readmes_plan_files_load() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", readme, flags=re.DOTALL)
+    plans = [parse_plan_text(block, source="README") for block in blocks]
+    assert len(plans) >= 2
+    experiment = next(plan for plan in plans if plan.hypothesis is not None)
+    assert experiment.observe is not None and (experiment.observe.service, experiment.observe.api) == (
+        "gateway", "/api/v1/checkout",  # the demo shop's entry point: the example runs with --embedded
+    )  # fmt: skip
