@@ -19,6 +19,10 @@ def _open(run: str) -> AppTest:
     return at
 
 
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
 def _texts(at: AppTest) -> str:
     parts = [
         e.value for kind in ("title", "caption", "markdown", "error", "warning") for e in getattr(at, kind)
@@ -35,7 +39,7 @@ def test_a_stored_run_shows_its_plan_people_events_and_actions(
     assert at.title[0].value.startswith(
         f":material/query_stats: Run #{run_id} — delay on payment/api/v1/payment/process"
     )
-    metrics = {m.label: m.value for m in at.metric}
+    metrics = _metrics(at)
     assert metrics["verdict"] == "No hypothesis"
     assert metrics["duration"] == "6.0 s"
     assert metrics["severity score (0–100)"] == "–"
@@ -73,7 +77,7 @@ def test_a_phased_run_shows_its_verdict_phases_and_differences(
 ) -> None:
     run_id = phased_run(database_url)
     at = _open(str(run_id))
-    metrics = {m.label: m.value for m in at.metric}
+    metrics = _metrics(at)
     assert metrics["verdict"] == ":material/local_fire_department: Deviated during the fault"
     assert metrics["severity score (0–100)"] == "42.2"
     warnings = [w.value for w in at.warning]
@@ -98,6 +102,6 @@ def test_a_run_in_progress_draws_the_phases_its_plan_asks_for(
 ) -> None:
     run_id = running_run(database_url)
     at = _open(str(run_id))
-    assert {m.label: m.value for m in at.metric}["verdict"] == "No hypothesis"
+    assert _metrics(at)["verdict"] == "No hypothesis"
     chart = at.get("plotly_chart")[0].proto.spec
     assert all(name in chart for name in ('"phase baseline"', '"phase fault"', '"phase recovery"'))
