@@ -1,4 +1,4 @@
-"""Read a FaultPlan from a JSON or YAML file (or standard input) with errors that name the field."""
+"""Read a FaultPlan from a JSON or YAML file (or standard input); errors name the file, line and field."""
 
 from __future__ import annotations
 
@@ -10,39 +10,61 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from cli.validation_messages import describe_validation_error
 from client import FaultPlan
+
+__all__ = ["PlanFileError", "describe_validation_error", "load_plan", "parse_plan_text"]
+
+_FIELDS_HINT = "service, api, fault_type, percentage, duration_seconds, delay_seconds or abort_http_status"
 
 
 class PlanFileError(ValueError):
     """The plan file is unreadable, not JSON/YAML, or not a valid FaultPlan."""
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """Return one line per problem, each naming the field: `percentage: Input should be ...`."""
-    lines = []
-    for error in exc.errors():
-        location = ".".join(str(part) for part in error.get("loc", ())) or "plan"
-        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-        # A model's own check may name its field already ("hypothesis: give max_p99_ms, ..."): once is enough.
-        lines.append(message if message.startswith(f"{location}: ") else f"{location}: {message}")
-    return "\n".join(lines)
+def _yaml_problem(source: str, exc: yaml.YAMLError) -> str:
+    """Return ``source, line L, column C: problem`` for a YAML syntax error (PyYAML counts from 0)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark is not None else source
+    words = f"{problem} ({context})" if context else problem
+    return f"{where}: not valid YAML: {words}"
+
+
+def _json_problem(source: str, exc: json.JSONDecodeError) -> str:
+    return f"{source}, line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}"
+
+
+def _parse(text: str, source: str) -> Any:
+    """Return the document in `text`: JSON (which a `.json` source must be), else YAML."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if source.lower().endswith(".json"):
+            raise PlanFileError(_json_problem(source, exc)) from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PlanFileError(_yaml_problem(source, exc)) from exc
 
 
 def parse_plan_text(text: str, *, source: str = "plan") -> FaultPlan:
-    """Parse JSON or YAML text into a validated FaultPlan."""
-    try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise PlanFileError(f"{source} is neither JSON nor YAML: {exc}") from exc
+    """Parse JSON or YAML text into a validated FaultPlan; errors name `source` and the line or field."""
+    data = _parse(text, source)
+    if data is None:
+        raise PlanFileError(f"{source} is empty: write the plan's fields in it ({_FIELDS_HINT})")
     if not isinstance(data, dict):
-        raise PlanFileError(f"{source} must hold one mapping of FaultPlan fields, got {type(data).__name__}")
+        kind = "a list" if isinstance(data, list) else f"a single value ({str(data)[:40]})"
+        raise PlanFileError(
+            f"{source} must hold one mapping of plan fields ({_FIELDS_HINT}), but holds {kind}"
+        )
     try:
         return FaultPlan.model_validate(data)
     except ValidationError as exc:
-        raise PlanFileError(f"invalid plan in {source}:\n{describe_validation_error(exc)}") from exc
+        raise PlanFileError(
+            f"invalid plan in {source}:\n{describe_validation_error(exc, model=FaultPlan)}"
+        ) from exc
 
 
 def load_plan(path: str) -> FaultPlan:
@@ -54,4 +76,6 @@ def load_plan(path: str) -> FaultPlan:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise PlanFileError(f"cannot read plan file {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise PlanFileError(f"cannot read plan file {path}: not UTF-8 text ({exc.reason})") from exc
     return parse_plan_text(text, source=path)

@@ -15,25 +15,11 @@ import storage
 from cli.main import app
 from dashboard.compare import export_csv, export_json
 from executor import EmbeddedExecutor
+from tests.cli.plan_files import write_plan
 from tests.demo_data import populate_demo_runs
 from tests.plans import PLAN_FILE_BODY
 
 GOOD_PLAN = PLAN_FILE_BODY
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("BOIFI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("BOIFI_POLL_INTERVAL_SEC", "0.1")
-    monkeypatch.setenv("BOIFI_INITIAL_RETRY_DELAY_SEC", "0.01")
-    monkeypatch.delenv("BOIFI_EXECUTOR_URL", raising=False)
-    return CliRunner()
-
-
-def write_plan(tmp_path: Path, plan: dict[str, object], name: str = "plan.json") -> Path:
-    path = tmp_path / name
-    path.write_text(json.dumps(plan), encoding="utf-8")
-    return path
 
 
 @pytest.mark.slow

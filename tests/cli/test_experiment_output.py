@@ -162,10 +162,10 @@ def test_the_progress_line_of_a_queued_run_without_a_plan_uses_the_given_duratio
 def test_plan_file_errors_name_the_nested_field() -> None:
     body = "\n".join(f"{key}: {value}" for key, value in PLAN_FILE_BODY.items())
     for extra, expected in [
-        ("observe: {service: gateway}", "observe.api: Field required"),
+        ("observe: {service: gateway}", "observe.api: required, but missing"),
         ("hypothesis: {}", "hypothesis: give max_p99_ms, max_error_rate_pct or both"),
-        ("hypothesis: {max_error_rate_pct: 150}", "hypothesis.max_error_rate_pct: Input should be less"),
-        ("recovery_seconds: -1", "recovery_seconds: Input should be greater than or equal to 0"),
+        ("hypothesis: {max_error_rate_pct: 150}", "hypothesis.max_error_rate_pct: should be at most 100"),
+        ("recovery_seconds: -1", "recovery_seconds: should be at least 0, got -1"),
     ]:
         with pytest.raises(PlanFileError) as caught:
             parse_plan_text(f"{body}\n{extra}")

@@ -37,7 +37,7 @@ def test_observe_method_is_upper_cased_and_empty_means_any() -> None:
         ({"service": "gate\x00way", "api": "/orders"}, "observe.service", "control characters"),
         ({"service": "gateway", "api": "/orders", "method": "PO ST"}, "observe.method", "HTTP method"),
         ({"service": "gateway", "api": "/orders", "method": "GET\n"}, "observe.method", "control characters"),
-        ({"service": "gateway", "api": "/orders", "verb": "GET"}, "observe.verb", "Extra inputs"),
+        ({"service": "gateway", "api": "/orders", "verb": "GET"}, "observe.verb", "not a field of observe"),
     ],
 )
 def test_a_bad_observe_names_its_field(observe: dict[str, object], field: str, words: str) -> None:
