@@ -19,6 +19,7 @@ import storage
 from client.hypothesis import ExperimentVerdict, Phase
 from storage.engine import alembic_config, current_revision, head_revision, upgrade
 from tests.postgres_server import PostgresServer
+from tests.storage.conftest import new_run
 
 OLD_OFFSETS = np.array([0.0, 500.0, 1500.0])
 OLD_LATENCIES = np.array([10.0, 20.0, 30.0])
@@ -94,15 +95,7 @@ def test_an_upgraded_database_reads_its_old_runs_as_fault_phase_runs_without_a_v
         (record,) = storage.runs_to_records([run])
         assert (record["verdict"], record["phases"], record["p99_latency_ms"]) == (None, {}, 30.0)
 
-        new_id = storage.create_run(
-            session,
-            plan={"service": "orders"},
-            executor_url="u",
-            api_mode="extended",
-            apply_key="k8",
-            owner="o",
-        ).id
-        assert new_id is not None
+        new_id = new_run(session)
         storage.finish_run(
             session,
             run_id=new_id,
@@ -125,10 +118,7 @@ def test_downgrading_to_0008_drops_the_experiment_columns_and_keeps_the_runs(tmp
     engine = storage.make_engine(f"sqlite:///{tmp_path / 'new.db'}")
     storage.init_db(engine)
     with Session(engine) as session:
-        run_id = storage.create_run(
-            session, plan={"service": "s"}, executor_url="u", api_mode="direct", apply_key="k", owner="o"
-        ).id
-        assert run_id is not None
+        run_id = new_run(session)
         storage.finish_run(
             session,
             run_id=run_id,
@@ -179,10 +169,7 @@ def test_a_verdict_the_client_does_not_know_is_refused_naming_the_field() -> Non
     engine = storage.make_engine("sqlite://")
     storage.init_db(engine)
     with Session(engine) as session:
-        run_id = storage.create_run(
-            session, plan={"service": "s"}, executor_url="u", api_mode="direct", apply_key="k", owner="o"
-        ).id
-        assert run_id is not None
+        run_id = new_run(session)
         with pytest.raises(ValueError, match="verdict: 'fine'"):
             storage.finish_run(
                 session, run_id=run_id, status=storage.RunStatus.COMPLETED, experiment={"verdict": "fine"}
