@@ -20,12 +20,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import storage
-from client import BreakerState, ExecutorClientError, ServiceInfo
+from client import BreakerState, ExecutorClientError, ExperimentVerdict, ServiceInfo
 from client.measures import error_mask
 from services.active_faults import FaultsSnapshot
 from services.console import Console
 
 logger = logging.getLogger(__name__)
+
+VERDICTS = tuple(verdict.value for verdict in ExperimentVerdict)  # History's verdict filter, in this order
 
 
 @contextmanager
@@ -120,6 +122,15 @@ def find_runs(
         runs = storage.list_runs(session, limit=limit, offset=offset, **filters)
         total = storage.count_runs(session, **filters)
     return runs, total
+
+
+def parse_verdicts(text: str | Sequence[str] | None) -> list[str]:
+    """Return the verdicts named in a URL value (``deviated,held``, or repeated values), known ones only."""
+    if text is None:
+        return []
+    parts = [text] if isinstance(text, str) else list(text)
+    named = [name.strip() for part in parts for name in part.split(",")]
+    return list(dict.fromkeys(name for name in named if name in VERDICTS))
 
 
 def runs_frame(runs: Sequence[storage.Run]) -> pd.DataFrame:

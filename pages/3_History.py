@@ -23,10 +23,18 @@ services = f1.multiselect("service", options.get("services", []), key="history_s
 apis = f2.multiselect("api", options.get("apis", []), key="history_api")
 fault_types = f3.multiselect("fault type", options.get("fault_types", []), key="history_fault_type")
 statuses = f4.multiselect("status", RUN_STATUSES, key="history_status")
-s1, s2, s3 = st.columns([3, 1, 1])
+s1, s2, s3, s4 = st.columns([3, 2, 1, 1])
 search = s1.text_input("search (labels, notes, target)", key="history_search")
-within = s2.selectbox("created", list(CREATED_WITHIN), key="history_within")
-limit = s3.selectbox("rows", (50, 200, 1000), index=1, key="history_limit")
+# The verdict filter lives in the URL (?verdict=deviated,not_recovered), like the selection below.
+if "history_verdict" not in st.session_state:
+    st.session_state["history_verdict"] = data.parse_verdicts(st.query_params.get_all("verdict"))
+verdicts = s2.multiselect("verdict", data.VERDICTS, key="history_verdict")
+if verdicts:
+    st.query_params["verdict"] = ",".join(verdicts)
+elif "verdict" in st.query_params:
+    del st.query_params["verdict"]
+within = s3.selectbox("created", list(CREATED_WITHIN), key="history_within")
+limit = s4.selectbox("rows", (50, 200, 1000), index=1, key="history_limit")
 hours = CREATED_WITHIN[within]
 since = None if hours is None else datetime.now(UTC) - timedelta(hours=hours)
 
@@ -38,6 +46,7 @@ with storage_reads(stop=True):
         api=apis or None,
         fault_type=fault_types or None,
         status=statuses or None,
+        verdict=verdicts or None,
         search=search.strip() or None,
         since=since,
     )
@@ -51,6 +60,7 @@ else:
     ]
     shown += [c for c in ("request_count", "error_rate_pct", "p95_latency_ms", "labels") if c in frame]
     shown += [c for c in ("launched_by",) if c in frame]  # who launched it, with a dashboard login
+    shown += [c for c in ("verdict", "severity_score") if c in frame]  # an experiment's outcome
     table = frame[shown].assign(page=[links.run_page_url(int(run_id)) for run_id in frame["id"]])
     st.dataframe(
         table,

@@ -28,7 +28,7 @@ def test_runs_in_the_url_are_compared_with_verdicts(database_url: str, unreachab
     assert not at.exception, at.exception
     assert at.multiselect(key="history_selected").value == [1, 2]
     assert any("Compared with baseline #1" in h.value for h in at.subheader)
-    comparison = _table_with(at, "verdict")
+    comparison = _table_with(at, "metric")  # the runs table has a verdict column too
     assert list(comparison["metric"]) == [
         "mean latency",
         "p50 latency",
@@ -142,3 +142,40 @@ def test_each_run_in_the_table_links_to_its_page(database_url: str, unreachable_
     at.switch_page(PAGE).run()
     table = _table_with(at, "page")
     assert dict(zip(table["id"], table["page"], strict=True)) == {i: f"/Run?run={i}" for i in (1, 2, 3)}
+
+
+def _give_verdicts(url: str, verdicts: dict[int, str]) -> None:
+    engine = storage.make_engine(url)
+    try:
+        with Session(engine) as session:
+            for run_id, verdict in verdicts.items():
+                storage.finish_run(
+                    session,
+                    run_id=run_id,
+                    status=RunStatus.COMPLETED,
+                    experiment={"verdict": verdict, "severity_score": 10.0 * run_id},
+                )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_the_verdict_filter_comes_from_the_url_and_goes_back_to_it(
+    database_url: str, unreachable_executor: str
+) -> None:
+    populate(database_url, count=5, samples_per_run=10)
+    _give_verdicts(database_url, {1: "held", 2: "deviated", 4: "not_recovered"})
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["verdict"] = "deviated,not_recovered,bogus"
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="history_verdict").value == ["deviated", "not_recovered"]
+    table = _table_with(at, "verdict")
+    assert sorted(table["id"]) == [2, 4]
+    assert dict(zip(table["id"], table["severity_score"], strict=True)) == {2: 20.0, 4: 40.0}
+    at.multiselect(key="history_verdict").set_value(["held"]).run()
+    assert at.query_params["verdict"] in ("held", ["held"])
+    assert list(_table_with(at, "verdict")["verdict"]) == ["held"]
+    at.multiselect(key="history_verdict").set_value([]).run()
+    assert "verdict" not in at.query_params
+    assert len(_table_with(at, "verdict")) == 5
