@@ -234,7 +234,8 @@ def _result_card_of(error: str | None, status: str) -> AppTest:
         )  # fmt: skip
         result_card(run, link=False)  # a script from a function has no run page to link to
 
-    return AppTest.from_function(page, kwargs={"error": error, "status": status}).run()
+    # The script imports the dashboard on its first run: 3 s (the default) is too short on a loaded machine.
+    return AppTest.from_function(page, kwargs={"error": error, "status": status}, default_timeout=30).run()
 
 
 def test_a_completed_runs_warning_reads_as_a_warning_not_a_failure() -> None:
