@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from client.hypothesis import (
     PhaseSummary,
     TargetHits,
 )
+from client.matching import MATCH_SUFFIX, value_for_regex
 from client.validation import ApiPath, HttpMethod, ServiceName, check_header_name, no_control_characters
 
 E = TypeVar("E", bound=StrEnum)
@@ -61,7 +63,11 @@ class ApiMode(StrEnum):
 
 
 class HeaderMatch(BaseModel):
-    """Match a request header by exact value, prefix or (unanchored) regex."""
+    """Match a request header by exact value, prefix or (unanchored) regex.
+
+    The run's traffic sends the header with `value_to_send` (client/matching.py): the exact value, the
+    prefix plus a suffix, or for a regex `send_value` or a value built from the pattern.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -69,13 +75,14 @@ class HeaderMatch(BaseModel):
     exact: str | None = None
     prefix: str | None = None
     regex: str | None = None
+    send_value: str | None = None  # what the traffic sends; needed for a regex no value is built for
 
     @field_validator("name")
     @classmethod
     def _name_is_token(cls, value: str) -> str:
         return check_header_name(value)
 
-    @field_validator("exact", "prefix", "regex")
+    @field_validator("exact", "prefix", "regex", "send_value")
     @classmethod
     def _value_has_no_controls(cls, value: str | None, info: ValidationInfo) -> str | None:
         return None if value is None else no_control_characters(value, f"header {info.field_name} value")
@@ -84,7 +91,38 @@ class HeaderMatch(BaseModel):
     def _one_matcher(self) -> HeaderMatch:
         if sum(v is not None for v in (self.exact, self.prefix, self.regex)) != 1:
             raise ValueError("headers: give exactly one of exact, prefix or regex")
+        self.value_to_send  # noqa: B018 - refuse now a match no traffic can be made for
         return self
+
+    @property
+    def value_to_send(self) -> str:
+        """Return the value the run's traffic sends so that this matcher matches it."""
+        if self.send_value is not None:
+            if not self._matches(self.send_value):
+                raise ValueError(f"headers: send_value {self.send_value!r} does not match header {self.name}")
+            return self.send_value
+        if self.exact is not None:
+            return self.exact
+        if self.prefix is not None:
+            return self.prefix + MATCH_SUFFIX
+        assert self.regex is not None
+        value = value_for_regex(self.regex)
+        if value is None:
+            raise ValueError(
+                f"headers: no value matching regex {self.regex!r} could be built for header {self.name}; "
+                "give send_value, the value the run's traffic should send"
+            )
+        return value
+
+    def _matches(self, value: str) -> bool:
+        if self.exact is not None:
+            return value == self.exact
+        if self.prefix is not None:
+            return value.startswith(self.prefix)
+        try:
+            return re.search(self.regex or "", value) is not None
+        except re.error:
+            return False
 
     def to_wire(self) -> dict[str, str]:
         """Return the family-A form ``{"name": ..., "exact": ...}``."""
@@ -118,6 +156,8 @@ class FaultPlan(BaseModel):
     start_delay_ms: int = Field(default=0, ge=0)
     method: HttpMethod = None
     headers: tuple[HeaderMatch, ...] = ()
+    # With headers: the percentage of the run's requests (load driver or probe) that carry matching values.
+    matching_traffic_pct: int = Field(default=100, ge=1, le=100)
     # Experiments (client.hypothesis): phases around the fault, where to observe, what must hold.
     baseline_seconds: int = Field(default=0, ge=0, le=3600)
     recovery_seconds: int = Field(default=0, ge=0, le=3600)

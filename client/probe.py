@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import httpx
 
 from client.errors import ExecutorCancelledError, ExecutorTimeoutError
+from client.matching import carries_match
 from client.models import RequestSample
 from client.retry import Deadline
 from client.transport import DeadlineTransport, request_deadline
@@ -36,7 +37,8 @@ class ProbeSettings:
 
     url: str
     method: str = "GET"
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()  # e.g. the values that match the plan's header match
+    headers_pct: int = 100  # the share of requests that carry ``headers`` (client.matching.carries_match)
     rate_rps: float = 20.0
     concurrency: int = 8
     timeout_sec: float = 5.0
@@ -80,12 +82,10 @@ class Probe:
         settings = self.settings
         limit = threading.BoundedSemaphore(settings.concurrency)
         timeout = httpx.Timeout(settings.timeout_sec, connect=min(settings.timeout_sec, 2.0))
-        headers = dict(settings.headers)
         with (
             httpx.Client(  # no Executor token: the target is another origin (client/credentials.py)
                 transport=self._transport or DeadlineTransport(),
                 timeout=timeout,
-                headers=headers,
                 follow_redirects=False,
             ) as http,
             ThreadPoolExecutor(settings.concurrency, thread_name_prefix="boifi-probe") as pool,
@@ -113,19 +113,26 @@ class Probe:
                 if not limit.acquire(timeout=_TICK_SEC):
                     continue  # every worker is busy: skip rather than queue (queueing would skew latencies)
                 budget_sec = min(settings.timeout_sec, deadline.remaining_sec())
-                pool.submit(self._send, http, limit, (self._clock() - started) * 1000.0, budget_sec)
+                headers = dict(settings.headers) if carries_match(sent, settings.headers_pct) else {}
+                offset_ms = (self._clock() - started) * 1000.0
+                pool.submit(self._send, http, limit, offset_ms, budget_sec, headers)
                 sent += 1
         return self.samples()
 
     def _send(
-        self, http: httpx.Client, limit: threading.BoundedSemaphore, offset_ms: float, budget_sec: float
+        self,
+        http: httpx.Client,
+        limit: threading.BoundedSemaphore,
+        offset_ms: float,
+        budget_sec: float,
+        headers: dict[str, str],
     ) -> None:
         settings = self.settings
         begin = self._clock()
         try:
             try:
                 with request_deadline(budget_sec):
-                    response = http.request(settings.method, settings.url)
+                    response = http.request(settings.method, settings.url, headers=headers)
                 status = response.status_code
                 affected = "x-fault-injected" in response.headers
             except httpx.HTTPError as exc:

@@ -61,6 +61,11 @@ def rfc3339(moment: datetime) -> str:
     return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def matching_headers(plan: FaultPlan) -> dict[str, str]:
+    """Return the headers that make a request match the plan's header match (name to value)."""
+    return {h.name: h.value_to_send for h in plan.headers}
+
+
 def fault_body(plan: FaultPlan, start_time: datetime | None) -> dict[str, Any]:
     """Return the apply body of families B and C (integers on the wire)."""
     if plan.fault_type is FaultType.DELAY:
@@ -83,8 +88,12 @@ def fault_body(plan: FaultPlan, start_time: datetime | None) -> dict[str, Any]:
     }
     if plan.method:
         body["method"] = plan.method
-    if plan.headers:
+    if plan.headers:  # the load driver sends matching traffic, else a header match hits nothing
         body["headers"] = [h.to_wire() for h in plan.headers]
+        load: dict[str, Any] = {"headers": matching_headers(plan)}
+        if plan.matching_traffic_pct < 100:
+            load["headers_pct"] = plan.matching_traffic_pct
+        body["load"] = load
     if start_time is not None:
         body["start_time"] = rfc3339(start_time)
     if plan.observe is not None:  # the executor's load then drives the entry point (EXECUTOR_API.md)

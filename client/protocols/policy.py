@@ -37,7 +37,13 @@ from client.models import (
 )
 from client.parsing import require_object
 from client.probe import Probe, ProbeSettings
-from client.protocols.base import ApplyContext, ProgressCallback, Protocol, notify_progress
+from client.protocols.base import (
+    ApplyContext,
+    ProgressCallback,
+    Protocol,
+    matching_headers,
+    notify_progress,
+)
 from client.protocols.collect import observation_of, observed_target
 from client.retry import Deadline
 from client.summaries import baseline_warning, summarise, timeline
@@ -238,12 +244,12 @@ class PolicyProtocol(Protocol):
     ) -> list[RequestSample]:
         """Probe ``probe_url`` + the observed API for ``seconds``; a cancel carries the samples so far."""
         assert self.config.probe_url, "checked before the policy was created"
-        headers = tuple((h.name, h.exact) for h in ctx.plan.headers if h.exact is not None)
         probe = Probe(
             ProbeSettings(
                 url=f"{self.config.probe_url}{observed_target(ctx.plan).api}",
                 method=method,
-                headers=headers,
+                headers=tuple(matching_headers(ctx.plan).items()),
+                headers_pct=ctx.plan.matching_traffic_pct,
                 rate_rps=self.config.probe_rate_rps,
                 concurrency=self.config.probe_concurrency,
                 timeout_sec=self.config.probe_timeout_sec,

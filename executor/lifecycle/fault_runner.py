@@ -156,6 +156,7 @@ class FaultRunner:
             concurrency=(override.concurrency if override else None) or self._defaults.concurrency,
             duration_s=duration_s,
             headers=override.headers if override else (),
+            headers_pct=override.headers_pct if override else 100,
         )
 
     def _api_method(self, service: str, api: str) -> str:

@@ -31,7 +31,16 @@ class LoadSpec:
     concurrency: int = 64
     duration_s: float = 10.0
     trace_samples: int = 5
-    headers: tuple[tuple[str, str], ...] = ()  # sent with every request, e.g. to match a header matcher
+    headers: tuple[tuple[str, str], ...] = ()  # e.g. to match a header matcher
+    headers_pct: int = 100  # the share of requests that carry ``headers``, spread evenly over the run
+
+    def carries_headers(self, index: int) -> bool:
+        """Tell whether request ``index`` carries ``headers``: exactly ``headers_pct`` % of every 100.
+
+        Request ``i`` carries them when ``floor((i + 1) * pct / 100)`` passes a whole number, so the share
+        holds over any run length to within one request and needs no random source.
+        """
+        return (index + 1) * self.headers_pct // 100 > index * self.headers_pct // 100
 
 
 class LoadDriver:
@@ -98,7 +107,7 @@ class LoadDriver:
         self, spec: LoadSpec, recorder: Recorder, index: int, start_s: float, traced: bool
     ) -> None:
         assert self._pool is not None
-        headers = list(spec.headers)
+        headers = list(spec.headers) if spec.carries_headers(index) else []
         if spec.content_type and not any(name.lower() == "content-type" for name, _ in headers):
             headers.append(("content-type", spec.content_type))
         trace_id = self._traces.new_id() if traced else None

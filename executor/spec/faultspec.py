@@ -75,7 +75,7 @@ _CONFIG_FIELDS = {
     FaultKind.ABORT: ("http_status_code",),
     FaultKind.ERROR: ("error_percentage", "error_message"),
 }
-_LOAD_FIELDS = ("rate_rps", "concurrency", "method", "body", "headers")
+_LOAD_FIELDS = ("rate_rps", "concurrency", "method", "body", "headers", "headers_pct")
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,7 @@ class LoadOverride:
     method: str | None = None
     body: Any = None
     headers: tuple[tuple[str, str], ...] = ()
+    headers_pct: int = 100  # the share of the load's requests that carry ``headers``
 
 
 @dataclass(frozen=True)
@@ -172,12 +173,14 @@ def _load(value: Any) -> LoadOverride | None:
         value, "concurrency", field="load.concurrency", low=1, high=_MAX_CONCURRENCY, required=False
     )
     method = read_method(read_str(value, "method", field="load.method", required=False), "load.method")
+    share = read_int(value, "headers_pct", field="load.headers_pct", low=0, high=100, required=False)
     return LoadOverride(
         rate_rps=None if rate is None else float(rate),
         concurrency=concurrency,
         method=method,
         body=value.get("body"),
         headers=read_load_headers(value.get("headers")),
+        headers_pct=100 if share is None else share,
     )
 
 

@@ -84,6 +84,25 @@ def test_load_headers_make_matching_traffic_and_only_it_is_hit(
     assert [seen.get("x-user-id") for seen in counting.headers] == ["7"] * REQUESTS
 
 
+def test_load_headers_pct_sends_the_matching_headers_on_that_share_of_requests(
+    http: httpx.Client,
+    virtual_api_executor: EmbeddedExecutor,
+    counting: CountingUpstream,
+    virtual_clock: VirtualClock,
+) -> None:
+    planned = [{"name": "x-user-id", "exact": "42"}]
+    load = {"rate_rps": RATE_RPS, "headers": {"x-user-id": "42"}, "headers_pct": 30}
+    url = virtual_api_executor.base_url + "/api/v1/faults/apply?include_samples=true"
+    with virtual_clock.running():
+        body = http.post(url, json=fault_body(headers=planned, load=load)).json()
+    assert body["metrics"]["total_request_count"] == REQUESTS
+    assert body["metrics"]["blocked_request_count"] == 3
+    # Spread evenly over the run: requests 3, 6 and 9 carry the header (every 100/30-th), no random source.
+    assert [index for index, row in enumerate(body["samples"]) if row[3]] == [3, 6, 9]
+    # The others reached the upstream, without it.
+    assert [seen.get("x-user-id") for seen in counting.headers] == [None] * 7
+
+
 def test_a_fault_without_headers_lists_none(http: httpx.Client, api_executor: EmbeddedExecutor) -> None:
     apply_id = http.post(api_executor.base_url + "/v1/faults/apply", json=fault_body()).json()["apply_id"]
     assert _listed(http, api_executor, apply_id)["headers"] == []
@@ -110,6 +129,8 @@ def test_a_fault_without_headers_lists_none(http: httpx.Client, api_executor: Em
         ({"headers": ["x"]}, "headers[0]"),
         ({"load": {"headers": ["x"]}}, "load.headers"),
         ({"load": {"headers": {"x": 1}}}, "load.headers.x"),
+        ({"load": {"headers": {"x": "1"}, "headers_pct": 101}}, "load.headers_pct"),
+        ({"load": {"headers": {"x": "1"}, "headers_pct": 0.5}}, "load.headers_pct"),
     ],
 )
 def test_unknown_or_misshapen_fields_are_refused_naming_them(
