@@ -10,7 +10,11 @@ import typer
 
 from cli.experiment_output import experiment_lines, verdict_lines
 
-__all__ = ["describe_run", "err", "print_json"]
+__all__ = ["WARNING_PREFIX", "describe_run", "err", "print_json"]
+
+# services.run_recording.WARNING_PREFIX, not imported from there so that `boifi --help` loads no storage
+# (a test checks that the two agree).
+WARNING_PREFIX = "warning: "
 
 
 def err(message: str) -> None:
@@ -58,6 +62,10 @@ def describe_run(row: dict[str, Any]) -> str:
     lines += experiment_lines(row)
     if row.get("stop_reason"):
         lines.append(f"  stopped    {row['stop_reason']}")
-    if row.get("error"):
-        lines.append(f"  error      {row.get('error_class') or 'error'}: {row['error']}")
+    error = row.get("error")
+    if error and row.get("status") == "completed" and error.startswith(WARNING_PREFIX):
+        # a completed run's warnings: its numbers may not mean what they seem (e.g. the fault hit nothing)
+        lines.append(f"  warning    {error.removeprefix(WARNING_PREFIX)}")
+    elif error:
+        lines.append(f"  error      {row.get('error_class') or 'error'}: {error}")
     return "\n".join(lines)

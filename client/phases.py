@@ -28,6 +28,7 @@ from datetime import datetime
 from client.errors import ExecutorCancelledError, ExecutorClientError
 from client.hypothesis import ExperimentVerdict, Phase, PhaseSummary
 from client.models import ExecutorMetrics, FaultPlan, FaultStatus, RawObservation, TimelinePoint
+from client.no_hits import no_hit_warning
 from client.protocols.base import ApplyContext, Protocol, notify_progress
 from client.summaries import summarise, timeline
 from client.verdicts import judge, summarize, summary_of
@@ -220,6 +221,9 @@ def _finish(
 ) -> RawObservation:
     final = run.compose(None, final=True)
     update = dict(fields)
+    no_hits = None if baseline_failed else no_hit_warning(run.ctx.plan, final)
+    if no_hits:  # a fault that hit nothing measured nothing about the fault: say so, with the cause
+        warnings = [*warnings, no_hits]
     if baseline_failed:
         metrics = final.metrics or summarise(final.samples)  # the baseline's: no fault ran
         note = "baseline: the hypothesis did not hold before the fault; the fault was not applied"
