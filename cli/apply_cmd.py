@@ -75,7 +75,9 @@ def _open_console(
         database_url=database_url
     )  # a bad BOIFI_* value fails before anything
     extra: dict[str, Any] = {}
+    owner = None
     if embedded:
+        from cli.temporary import temporary_owner
         from executor import EmbeddedExecutor, ExecutorSettings
 
         executor = stack.enter_context(EmbeddedExecutor(ExecutorSettings(port=0, demo=True)))
@@ -84,6 +86,7 @@ def _open_console(
         if observed in executor.service_names():  # policy mode probes the observed service through its proxy
             extra["probe_url"] = executor.proxy_url(observed)
         err(f"embedded executor at {executor_url}")
+        owner = temporary_owner()  # its faults end with this process: `runs recover` need not ask it
     config = client_config(executor_url=executor_url, api_mode=api_mode, **extra)
     return stack.enter_context(
         Console(
@@ -92,6 +95,7 @@ def _open_console(
             settings=settings,
             start_monitor=False,
             create_schema=False,  # open_engine has just created or upgraded it
+            owner=owner,
         )
     )
 

@@ -12,8 +12,11 @@ import typer
 from cli.output import describe_run, err, print_json
 
 if TYPE_CHECKING:  # the commands import storage in their bodies: `boifi --help` must not load it
+    from sqlalchemy.engine import Engine
+
     import storage
     from client import ExperimentVerdict
+    from services.recovery import RecoveredRun
 
 runs_app = typer.Typer(
     help="List, show, export and recover stored runs.", no_args_is_help=True, rich_markup_mode=None
@@ -190,13 +193,19 @@ def recover(
 ) -> None:
     """Mark orphaned runs as interrupted and remove their faults from the Executor."""
     from cli.common import client_config, open_engine
+    from cli.temporary import temporary_executor_urls
     from client import HttpExecutorClient, redact_url
     from services.recovery import recover_orphaned_runs
 
     engine = open_engine(database_url)
     clients: dict[tuple[str, str], HttpExecutorClient] = {}
+    temporary = temporary_executor_urls(
+        engine
+    )  # gone with the `--embedded` apply that ran them, faults and all
 
-    def client_for(executor_url: str, api_mode: str) -> HttpExecutorClient:
+    def client_for(executor_url: str, api_mode: str) -> HttpExecutorClient | None:
+        if executor_url in temporary:
+            return None
         key = (executor_url, api_mode)
         if key not in clients:
             config = client_config(executor_url=None, api_mode=api_mode)
@@ -210,6 +219,7 @@ def recover(
     finally:
         for client in clients.values():
             client.close()
+    results = _say_temporary(engine, results)
     if json_output:
         print_json([result.__dict__ for result in results])
         return
@@ -217,3 +227,17 @@ def recover(
         typer.echo("no orphaned runs and no faults left behind")
     for result in results:
         typer.echo(f"run {result.run_id}: {result.run_status}; {result.detail}")
+
+
+def _say_temporary(engine: Engine, results: list[RecoveredRun]) -> list[RecoveredRun]:
+    """Say of an orphaned run on a temporary Executor that its fault ended with it (not "expires later")."""
+    from dataclasses import replace
+
+    from cli.temporary import TEMPORARY_DETAIL, temporary_runs
+    from services.recovery import NO_CLIENT_DETAIL
+
+    unasked = [result.run_id for result in results if result.detail.startswith(NO_CLIENT_DETAIL)]
+    gone = temporary_runs(engine, unasked)
+    return [
+        replace(result, detail=TEMPORARY_DETAIL) if result.run_id in gone else result for result in results
+    ]

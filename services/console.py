@@ -43,6 +43,7 @@ class Console:
         recover_on_start: bool = True,
         create_schema: bool = True,
         client_kwargs: dict[str, Any] | None = None,
+        owner: str | None = None,
     ) -> None:
         self.settings = settings if settings is not None else ConsoleSettings.from_env()
         self._owns_engine = engine is None
@@ -60,6 +61,7 @@ class Console:
                 recover_on_start=recover_on_start,
                 spool_dir=self.settings.spool_dir,
                 spool_memory_items=self.settings.spool_memory_items,
+                owner=owner,  # None: Runner's own id for this process
             )
         except BaseException:
             # Nothing half-built may outlive a failed construction: close what exists, then re-raise.

@@ -40,6 +40,7 @@ class RecoveredRun:
 
 
 ClientFor = Callable[[str, ApiMode], HttpExecutorClient | None]
+NO_CLIENT_DETAIL = "no client for Executor"  # how a run's detail starts when `client_for` gave none
 
 # Ended runs that may have left a fault active (a completed run's fault ran its course).
 LEFTOVER_STATUSES = (RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.GUARDRAIL_STOP, RunStatus.INTERRUPTED)
@@ -108,7 +109,7 @@ def recover_orphaned_runs(
         removed, detail = False, "no fault id was recorded"
         if client is None:
             executor = redact_url(run.executor_url)
-            detail = f"no client for Executor {executor}; its fault expires by its duration"
+            detail = f"{NO_CLIENT_DETAIL} {executor}; its fault expires by its duration"
         elif fault_id is not None:
             try:
                 removed = client.halt(fault_id, api_mode=run.api_mode)
