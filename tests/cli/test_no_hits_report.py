@@ -12,7 +12,7 @@ from cli.main import app
 from cli.output import WARNING_PREFIX, describe_run
 from executor import EmbeddedExecutor
 from services import run_recording
-from tests.cli.test_cli import cli, write_plan  # noqa: F401 - the fixture, shared
+from tests.cli.plan_files import write_plan
 from tests.plans import PLAN_FILE_BODY
 
 UNREACHED = {  # the products page never calls payment: a 100 % abort on payment can hit nothing
@@ -44,7 +44,7 @@ def test_a_completed_runs_warning_is_printed_as_a_warning_not_an_error() -> None
 
 @pytest.mark.slow
 def test_apply_of_a_plan_that_hits_nothing_prints_the_cause(
-    cli: CliRunner,  # noqa: F811
+    cli: CliRunner,
     executor: EmbeddedExecutor,
     tmp_path: Path,
 ) -> None:
