@@ -57,13 +57,15 @@ def _ref(letter: str, row: int) -> str:
 def with_breaker_strip(data_rows: int, heights: Sequence[float]) -> go.Figure:
     """Return a figure of `data_rows` rows sharing their time axis, and one more, thin, for the breaker."""
     rest = 1.0 - STRIP_HEIGHT
-    return make_subplots(
+    fig = make_subplots(
         rows=data_rows + 1,
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.06,
         row_heights=[h * rest for h in heights] + [STRIP_HEIGHT],
     )
+    # Wall-clock time on every row: the strip has no trace, and alone it would read as numbers (-1 to 6).
+    return fig.update_xaxes(type="date")
 
 
 def add_breaker_strip(
@@ -84,10 +86,10 @@ def add_breaker_strip(
             line={"width": 0},
             name=f"breaker {band.state.value.upper()}",
         )
-    fig.update_yaxes(
-        showticklabels=False, showgrid=False, zeroline=False, fixedrange=True, title_text="breaker", row=row
-    )
-    fig.update_yaxes(title_standoff=4, title_font_size=11, row=row)
+    fig.update_yaxes(  # the strip is named by its one tick label, level with it
+        range=[0, 1], tickmode="array", tickvals=[0.5], ticktext=["breaker"], showgrid=False, zeroline=False,
+        fixedrange=True, row=row,
+    )  # fmt: skip
     if legend:
         for state in BreakerState:
             fig.add_trace(

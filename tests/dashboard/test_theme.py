@@ -171,3 +171,11 @@ def test_runs_and_their_faults_are_shaded_behind_the_data_and_named() -> None:
     fault = next(s for s in shaded if s.name == "fault of run #7")
     assert (fault.x0, fault.x1) == (run.fault_start, run.fault_end)
     assert [a.text for a in fig.layout.annotations] == ["run #7"]
+
+
+def test_monitor_charts_keep_a_wall_clock_axis_on_every_row_even_when_empty() -> None:
+    for fig in (health_figure([]), client_calls_figure([]), call_latency_figure([])):
+        axes = [k for k in fig.layout.to_plotly_json() if k.startswith("xaxis")]
+        assert len(axes) >= 2 and all(fig.layout[axis].type == "date" for axis in axes)
+        strip = fig.layout[f"yaxis{len(axes)}"]
+        assert list(strip.ticktext) == ["breaker"]
