@@ -134,9 +134,17 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
+def context_options() -> dict[str, Any]:
+    """Extra options of the browser context `page` opens; parametrize it, e.g. {"color_scheme": "dark"}."""
+    return {}
+
+
+@pytest.fixture
+def page(
+    browser: object, request: pytest.FixtureRequest, context_options: dict[str, Any]
+) -> Iterator[object]:
     """Open a fresh browser page with a roomy viewport; a failed journey leaves a screenshot and the text."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, **context_options)  # type: ignore[attr-defined]
     page = context.new_page()
     page.set_default_timeout(90_000)
     yield page
