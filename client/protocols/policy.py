@@ -150,7 +150,7 @@ class PolicyProtocol(Protocol):
             self.engine.sleep(wait, cancel=ctx.cancel, operation="propagation")
             ctx.deadline.check("propagation")
             if self.config.collector_url:
-                return self._collect(ctx, name)
+                return self._collect(ctx, name, partial)
             return self._probe(ctx, name, partial, probe_method)
         except ExecutorCancelledError as exc:
             if exc.partial is not None:
@@ -162,10 +162,22 @@ class PolicyProtocol(Protocol):
         finally:
             self.try_halt(name)
 
-    def _collect(self, ctx: ApplyContext, name: str) -> RawObservation:
+    def _collect(self, ctx: ApplyContext, name: str, partial: list[RawObservation]) -> RawObservation:
+        """Observe the fault through the collector, in chunks of about a second when progress is wanted.
+
+        One call for the whole fault left the live view empty until the end; each chunk's samples so far
+        now reach ``on_progress`` as the probe's do.
+        """
         # A plan without observe asks the collector for its target as it always did (no method).
         target = ctx.plan.observe or Observe(service=ctx.plan.service, api=ctx.plan.api)
-        observation = self._collector(ctx, target, ctx.plan.duration_seconds, None)
+
+        def on_partial(observation: RawObservation) -> None:
+            named = observation.model_copy(update={"apply_id": name, "status": FaultStatus.RUNNING})
+            partial.append(named)
+            notify_progress(ctx.on_progress, named)
+
+        wanted = on_partial if ctx.on_progress is not None else None
+        observation = self._collector(ctx, target, ctx.plan.duration_seconds, wanted)
         warning = baseline_warning(observation.samples)
         warnings = [*observation.warnings, warning] if warning else observation.warnings
         logs = [*observation.logs, warning] if warning else observation.logs
