@@ -19,6 +19,7 @@ from datetime import datetime
 
 from client.calls import ApiResponse
 from client.errors import ExecutorCancelledError, FaultExecutionError
+from client.measures import percentile
 from client.models import ApiMode, FaultPlan, FaultStatus, PreparedRequest, RawObservation
 from client.parsing import observation_from_body
 from client.protocols.base import ApplyContext, fault_body, left_unconfirmed
@@ -27,6 +28,19 @@ from client.protocols.extended import ExtendedProtocol
 logger = logging.getLogger(__name__)
 
 _WATCH_SEC = 0.05
+
+
+def with_p50(observation: RawObservation) -> RawObservation:
+    """Return ``observation`` with its p50 taken from its samples when family C's metrics lack one.
+
+    Family C's answer has no ``p50_latency_ms``; a finished direct-mode run showed p50 "-" beside its p95.
+    The samples it carries give it by the one percentile rule (client.measures).
+    """
+    metrics = observation.metrics
+    if metrics is None or metrics.p50_latency_ms is not None or not observation.samples:
+        return observation
+    p50 = percentile(sorted(s.latency_ms for s in observation.samples), 0.50)
+    return observation.model_copy(update={"metrics": metrics.model_copy(update={"p50_latency_ms": p50})})
 
 
 class DirectProtocol(ExtendedProtocol):
@@ -84,7 +98,7 @@ class DirectProtocol(ExtendedProtocol):
         )
 
     def _observation(self, response: ApiResponse) -> RawObservation:
-        observation = observation_from_body(response.data, operation="apply", api_mode=self.mode)
+        observation = with_p50(observation_from_body(response.data, operation="apply", api_mode=self.mode))
         if observation.status is FaultStatus.FAILED:
             raise FaultExecutionError(f"Executor reports fault {observation.apply_id} failed")
         if observation.status is FaultStatus.CANCELLED:

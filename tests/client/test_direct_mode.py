@@ -71,3 +71,16 @@ def test_error_injection_body(script: Script, clock: FakeClock) -> None:
     make_client(script, clock, api_mode="direct").apply_and_observe(plan)
     body = json.loads(script.calls("POST", "/api/v1/faults/apply")[0].content)
     assert body["fault_config"] == {"error_percentage": 20, "error_message": "boom"}
+
+
+def test_a_direct_answer_without_p50_gets_it_from_its_samples(script: Script, clock: FakeClock) -> None:
+    # Family C's metrics have no p50: a finished direct-mode run showed p50 "-" beside its p95.
+    samples = [[float(i), latency, 200, 0] for i, latency in enumerate([4.0, 1.0, 3.0, 2.0, 50.0])]
+    script.on("POST", "/api/v1/faults/apply", httpx.Response(200, json={**C_BODY, "samples": samples}))
+    observation = make_client(script, clock, api_mode="direct").apply_and_observe(PLAN)
+    assert observation.metrics is not None and observation.metrics.p50_latency_ms == 3.0
+    assert observation.metrics.p95_latency_ms == 5.1  # the Executor's own measures stay as it sent them
+    body_with_p50 = {**C_BODY, "metrics": {**C_BODY["metrics"], "p50_latency_ms": 7.0}}  # type: ignore[dict-item]
+    script.on("POST", "/api/v1/faults/apply", httpx.Response(200, json=body_with_p50))
+    again = make_client(script, clock, api_mode="direct").apply_and_observe(PLAN)
+    assert again.metrics is not None and again.metrics.p50_latency_ms == 7.0
