@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,7 @@ import numpy as np
 import storage
 from client.intervals import (
     Comparison,
+    Difference,
     Metric,
     compare_error_rate,
     compare_samples,
@@ -206,9 +207,60 @@ def fraction_rows(views: Sequence[RunView]) -> list[FractionRow]:
     return rows
 
 
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
 def fraction_table(rows: Sequence[FractionRow]) -> list[dict[str, Any]]:
-    """Return fraction rows as a table for display, one column per field."""
-    return [asdict(row) for row in rows]
+    """Return fraction rows for display: headers in words, percentages to one decimal."""
+    consistent = {True: "yes", False: "no", None: "–"}
+    return [
+        {
+            "run": row.label,
+            "requests": row.requests,
+            "affected": row.affected,
+            "configured (%)": _pct(row.configured_pct),
+            "achieved (%)": _pct(row.achieved_pct),
+            "95 % interval (%)": "–"
+            if row.low_pct is None or row.high_pct is None
+            else f"{row.low_pct:.1f} – {row.high_pct:.1f}",
+            "as configured": consistent[row.consistent],
+        }
+        for row in rows
+    ]
+
+
+def verdict_summary(comparisons: Sequence[CandidateComparison]) -> list[str]:
+    """Return one line per candidate naming the metrics that differ from the baseline (the table has numbers).
+
+    Example: "#2 against #1: higher p95 latency, p99 latency; lower error rate; no significant difference
+    in mean latency, p50 latency".
+    """
+    by_candidate: dict[int | None, list[CandidateComparison]] = {}
+    for item in comparisons:
+        by_candidate.setdefault(item.candidate_id, []).append(item)
+    lines = []
+    for candidate_id, items in by_candidate.items():
+        groups: dict[Difference, list[str]] = {kind: [] for kind in Difference}
+        for item in items:
+            groups[item.result.outcome].append(item.result.metric.label)
+        parts = [
+            f"{kind.value} {', '.join(groups[kind])}"
+            for kind in (Difference.HIGHER, Difference.LOWER)
+            if groups[kind]
+        ]
+        same, unknown = groups[Difference.NO_SIGNIFICANT_DIFFERENCE], groups[Difference.NOT_ENOUGH_DATA]
+        if same:
+            everything = not parts and not unknown
+            parts.append(
+                "no significant difference"
+                if everything
+                else f"no significant difference in {', '.join(same)}"
+            )
+        if unknown:
+            parts.append(f"not enough data for {', '.join(unknown)}")
+        lines.append(f"**#{candidate_id}** against #{items[0].baseline_id}: {'; '.join(parts)}")
+    return lines
 
 
 def export_json(runs: Sequence[storage.Run], comparisons: Sequence[CandidateComparison] = ()) -> str:

@@ -125,7 +125,7 @@ def test_comparison_rows_name_the_candidate_and_metric() -> None:
     assert rows[2]["candidate"] == "#2" and rows[2]["verdict"].endswith("× higher, significant")
     fractions = fraction_rows([base])
     assert fractions[0].achieved_pct == pytest.approx(50.0) and fractions[0].consistent is True
-    assert fraction_table(fractions)[0]["achieved_pct"] == fractions[0].achieved_pct
+    assert fraction_table(fractions)[0]["achieved (%)"] == round(fractions[0].achieved_pct or 0.0, 1)
     exported = json.loads(export_json([base.run, cand.run], compare_all(base, [cand])))
     assert [record["id"] for record in exported["runs"]] == [1, 2]
     p95 = next(row for row in exported["comparison"] if row["metric"] == "p95_latency_ms")
