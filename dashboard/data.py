@@ -124,15 +124,6 @@ def find_runs(
     return runs, total
 
 
-def parse_verdicts(text: str | Sequence[str] | None) -> list[str]:
-    """Return the verdicts named in a URL value (``deviated,held``, or repeated values), known ones only."""
-    if text is None:
-        return []
-    parts = [text] if isinstance(text, str) else list(text)
-    named = [name.strip() for part in parts for name in part.split(",")]
-    return list(dict.fromkeys(name for name in named if name in VERDICTS))
-
-
 def runs_frame(runs: Sequence[storage.Run]) -> pd.DataFrame:
     """Return runs as a table for display: the export rows (rates in percent), labels comma-separated."""
     rows = storage.runs_to_rows(runs)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from dashboard import auth, cached, compare, data, links, page_style
+from dashboard import auth, cached, compare, data, history_filters, history_table, links, names, page_style
 from dashboard.charts import fault_fraction_figure, latency_ecdf_figure, latency_overlay_figure
 from dashboard.components import RUN_STATUSES, require_console, storage_reads
 
@@ -14,29 +15,34 @@ page_style.set_page("History · BOIFI Console", icon=":material/history:")
 auth.require_login()  # with a login configured, nothing else shows until it succeeds
 st.title(":material/history: History and comparison")
 holder, console = require_console()
-CREATED_WITHIN = {"any time": None, "last hour": 1, "last 24 hours": 24, "last 7 days": 24 * 7}
 
 with storage_reads(stop=True):  # not live: on an outage the page stops here and reruns by itself
     options = data.filter_options(console.engine)
-f1, f2, f3, f4 = st.columns(4)
-services = f1.multiselect("service", options.get("services", []), key="history_service")
-apis = f2.multiselect("api", options.get("apis", []), key="history_api")
-fault_types = f3.multiselect("fault type", options.get("fault_types", []), key="history_fault_type")
-statuses = f4.multiselect("status", RUN_STATUSES, key="history_status")
-s1, s2, s3, s4 = st.columns([3, 2, 1, 1])
-search = s1.text_input("search (labels, notes, target)", key="history_search")
-# The verdict filter lives in the URL (?verdict=deviated,not_recovered), like the selection below.
-if "history_verdict" not in st.session_state:
-    st.session_state["history_verdict"] = data.parse_verdicts(st.query_params.get_all("verdict"))
-verdicts = s2.multiselect("verdict", data.VERDICTS, key="history_verdict")
-if verdicts:
-    st.query_params["verdict"] = ",".join(verdicts)
-elif "verdict" in st.query_params:
-    del st.query_params["verdict"]
-within = s3.selectbox("created", list(CREATED_WITHIN), key="history_within")
-limit = s4.selectbox("rows", (50, 200, 1000), index=1, key="history_limit")
-hours = CREATED_WITHIN[within]
-since = None if hours is None else datetime.now(UTC) - timedelta(hours=hours)
+offered = {
+    "history_service": options.get("services", []),
+    "history_api": options.get("apis", []),
+    "history_fault_type": options.get("fault_types", []),
+    "history_status": list(RUN_STATUSES),
+    "history_verdict": list(data.VERDICTS),
+}
+history_filters.seed_widgets(st.session_state, st.query_params, offered)  # the URL's filters, once
+f1, f2, f3, f4, f5 = st.columns(5)
+services = f1.multiselect("Service", offered["history_service"], key="history_service")
+apis = f2.multiselect("API", offered["history_api"], key="history_api")
+fault_types = f3.multiselect("Fault type", offered["history_fault_type"], key="history_fault_type")
+statuses = f4.multiselect(
+    "Status", offered["history_status"], key="history_status", format_func=names.status_name
+)
+verdicts = f5.multiselect(
+    "Verdict", offered["history_verdict"], key="history_verdict", format_func=names.verdict_short_name
+)
+s1, s2, s3 = st.columns([3, 1, 1])
+search = s1.text_input("Search labels, notes, target", key="history_search")
+within = s2.selectbox("Created", list(history_filters.CREATED_WITHIN), key="history_within")
+limit = s3.selectbox("Rows", history_filters.ROW_LIMITS, key="history_limit")
+filter_values = {item.key: st.session_state[item.key] for item in history_filters.FILTERS}
+history_filters.write_query(st.query_params, filter_values)
+timezone = history_table.browser_timezone(st.context.timezone)
 
 with storage_reads(stop=True):
     runs, total = data.find_runs(
@@ -48,26 +54,25 @@ with storage_reads(stop=True):
         status=statuses or None,
         verdict=verdicts or None,
         search=search.strip() or None,
-        since=since,
+        since=history_filters.since(within, now=datetime.now(UTC)),
     )
-st.caption(f"{total:,} runs match; showing {len(runs):,}.")
-frame = data.runs_frame(runs)
+st.caption(f"{total:,} runs match; showing {len(runs):,}. Select a row to open its run; times in {timezone}.")
+frame = history_table.history_frame(runs)
 if frame.empty:
     st.info("No runs match. Launch an experiment first, or clear the filters.")
 else:
-    shown = [
-        c for c in ("id", "status", "created_at", "service", "api", "fault_type", "percentage") if c in frame
-    ]
-    shown += [c for c in ("request_count", "error_rate_pct", "p95_latency_ms", "labels") if c in frame]
-    shown += [c for c in ("launched_by",) if c in frame]  # who launched it, with a dashboard login
-    shown += [c for c in ("verdict", "severity_score") if c in frame]  # an experiment's outcome
-    table = frame[shown].assign(page=[links.run_page_url(int(run_id)) for run_id in frame["id"]])
-    st.dataframe(
-        table,
+    event = st.dataframe(
+        frame,
         hide_index=True,
         key="history_table",
-        column_config={"page": st.column_config.LinkColumn("page", display_text="open run")},
+        column_order=history_table.shown_columns(frame),
+        column_config=history_table.column_config(timezone),
+        on_select="rerun",
+        selection_mode="single-row",
     )
+    opened = history_table.selected_run(frame, event.selection.rows)
+    if opened is not None:
+        st.switch_page(links.RUN_PAGE, query_params={links.RUN_QUERY: str(opened)})
 
 # The selection lives in the URL (?runs=3,7) so that a comparison can be shared.
 url_ids = compare.parse_run_ids(st.query_params.get("runs"))
@@ -100,9 +105,7 @@ if len(views) >= 2:
     key = cached.comparison_key(views, str(console.engine.url))
     comparisons = cached.comparisons(views, key)
     comparison_rows = compare.display_rows(comparisons)
-    for item in comparisons:
-        if item.result.outcome.significant:
-            st.markdown(f"- **#{item.candidate_id}**: {item.result.verdict}")
+    st.markdown("\n".join(f"- {line}" for line in compare.verdict_summary(comparisons)))
     st.dataframe(comparison_rows, hide_index=True, key="history_comparison")
     st.plotly_chart(latency_overlay_figure([(v.label, v.timeline) for v in views]), key="history_overlay")
     st.plotly_chart(
@@ -122,17 +125,21 @@ st.caption(
 )
 e1, e2 = st.columns(2)
 export_runs = [v.run for v in views] if views else runs
+exported_ids = [int(v.run.id) for v in views if v.run.id is not None]
+today = datetime.now(ZoneInfo(timezone)).date()
 e1.download_button(
     "Download CSV",
     compare.export_csv(export_runs),
-    file_name="boifi-runs.csv",
+    file_name=history_filters.download_name(filter_values, selected=exported_ids, day=today, extension="csv"),
     mime="text/csv",
     key="history_csv",
 )
 e2.download_button(
     "Download JSON",
     compare.export_json(export_runs, comparisons),
-    file_name="boifi-runs.json",
+    file_name=history_filters.download_name(
+        filter_values, selected=exported_ids, day=today, extension="json", comparison=bool(comparisons)
+    ),
     mime="application/json",
     key="history_json",
 )

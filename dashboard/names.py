@@ -1,0 +1,38 @@
+"""Display names of run statuses and verdicts: the one mapping every page, table and card uses.
+
+Stored values stay what they are (`guardrail_stop`, `not_recovered`: the CLI, URLs and exports use them);
+people read these names. Example: ``status_name("guardrail_stop") == "Guardrail stop"``.
+"""
+
+from __future__ import annotations
+
+from client.hypothesis import ExperimentVerdict
+from storage import RunStatus
+
+STATUS_NAMES = {
+    RunStatus.QUEUED: "Queued",
+    RunStatus.RUNNING: "Running",
+    RunStatus.COMPLETED: "Completed",
+    RunStatus.FAILED: "Failed",
+    RunStatus.CANCELLED: "Cancelled",
+    RunStatus.INTERRUPTED: "Interrupted",
+    RunStatus.GUARDRAIL_STOP: "Guardrail stop",
+}
+VERDICT_NAMES = {
+    ExperimentVerdict.HELD: "Held",
+    ExperimentVerdict.DEVIATED: "Deviated",
+    ExperimentVerdict.NOT_RECOVERED: "Not recovered",
+    ExperimentVerdict.BASELINE_FAILED: "Baseline failed",
+    ExperimentVerdict.GUARDRAIL_STOP: "Guardrail stop",
+}
+NO_VERDICT = "–"  # a run without a hypothesis has no verdict
+
+
+def status_name(status: RunStatus | str) -> str:
+    """Return a run status as people read it ("Guardrail stop" for `guardrail_stop`)."""
+    return STATUS_NAMES[RunStatus(status)]
+
+
+def verdict_short_name(verdict: ExperimentVerdict | str | None) -> str:
+    """Return a verdict's short name for a table cell or filter ("Not recovered"); "–" without one."""
+    return NO_VERDICT if verdict is None else VERDICT_NAMES[ExperimentVerdict(verdict)]
