@@ -7,20 +7,18 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import auth, cached, data, halting, launch, links, page_style
+from dashboard import auth, cached, data, launch, links, live_view, page_style
 from dashboard.charts import run_progress_figure
 from dashboard.components import (
-    elapsed_and_remaining,
     executor_banner,
-    planned_seconds,
     require_console,
     result_card,
-    run_metrics,
     runs_table,
     storage_reads,
 )
 from dashboard.experiment_form import experiment_fields, experiment_summary
 from dashboard.forms import build_guardrail, build_plan
+from dashboard.header_form import header_match_fields
 
 page_style.set_page("Launch · BOIFI Console", icon=":material/rocket_launch:")
 user = auth.require_login()  # with a login configured, nothing else shows until it succeeds
@@ -70,11 +68,7 @@ with left:
         "method (optional match)", METHODS, format_func=lambda m: m or "any", key="launch_method"
     )
     slots["method"] = st.empty()
-    header_name = st.text_input("header match: name (optional)", key="launch_header_name")
-    header_value = st.text_input("header match: exact value", key="launch_header_value")
-    if header_name.strip():
-        values["headers"] = [{"name": header_name.strip(), "exact": header_value}]
-    slots["headers"] = st.empty()
+    values.update(header_match_fields(slots))
     api_mode = st.radio(
         "api mode",
         launch.API_MODES,
@@ -188,18 +182,7 @@ def live_panel() -> None:
             if owner is None or view is None:
                 st.warning(f"Run #{run_id} is not in the current database (it was changed in Settings).")
             elif view.run.finished_at is None:
-                run = view.run
-                elapsed, remaining = elapsed_and_remaining(run)
-                fault = run.fault_type or ""  # None: a plan without a fault type
-                st.subheader(f"Run #{run.id} {run.status.value} — {fault} on {run.service}{run.api}")
-                st.progress(min(1.0, elapsed / max(1.0, planned_seconds(run))))
-                phase = f"{view.timeline[-1].phase.value} phase · " if view.timeline else ""
-                st.caption(f"{phase}elapsed {elapsed:.0f} s · remaining {remaining:.0f} s")
-                st.page_link(**links.run_page_link(int(run.id or 0), label=f"Open run #{run.id}'s page"))
-                if st.button("Halt", key=f"launch_halt_{run.id}", type="secondary"):
-                    st.info(halting.halt_run(owner, run))
-                run_metrics(run)
-                st.plotly_chart(run_progress_figure(view.timeline, title="Live latency and error rate"))
+                live_view.show_running(owner, view)
             else:
                 result_card(view.run)
                 if view.timeline:
