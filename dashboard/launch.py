@@ -8,6 +8,7 @@ from typing import Any
 
 from client import ApiMode, FaultPlan, ServiceInfo
 from dashboard.experiment_form import entry_points
+from dashboard.header_form import header_match_state
 from services.guardrail import Guardrail
 from services.holder import ConsoleHolder
 
@@ -98,10 +99,7 @@ def prefill_state(plan: Mapping[str, Any], services: Sequence[ServiceInfo]) -> d
             state[key] = plan[name]
     if plan.get("error_message"):
         state["launch_error_msg"] = plan["error_message"]
-    headers = plan.get("headers") or []
-    if headers:
-        state["launch_header_name"] = headers[0].get("name") or ""
-        state["launch_header_value"] = headers[0].get("exact") or ""
+    state.update(header_match_state(plan))
     service = next((s for s in services if s.name == plan.get("service")), None)
     if service is not None:
         state["launch_service"] = service.name
