@@ -50,6 +50,12 @@ def count_tick_step(max_count: float, *, max_ticks: int = 6) -> int:
         scale *= 10
 
 
+def _show_window(fig: go.Figure, window: tuple[datetime, datetime] | None) -> None:
+    """Show the whole time window asked for, not only the part that has data."""
+    if window is not None:
+        fig.update_xaxes(range=list(window))
+
+
 def _ref(letter: str, row: int) -> str:
     return letter if row == 1 else f"{letter}{row}"
 
@@ -146,6 +152,7 @@ def health_figure(
     *,
     gap_sec: float = float("inf"),
     runs: Sequence[RunSpan] = (),
+    window: tuple[datetime, datetime] | None = None,
 ) -> go.Figure:
     """Health-check latency over time, broken where no sample came for `gap_sec`, breaker strip below."""
     theme = current_theme()
@@ -171,6 +178,7 @@ def health_figure(
     add_breaker_strip(fig, bands, row=2, theme=theme)
     fig.update_xaxes(title_text="time (UTC)", row=2, col=1)
     fig.update_yaxes(title_text="latency (ms)", rangemode="tozero", row=1, col=1)
+    _show_window(fig, window)
     return style(fig, title="Executor health", height=360, theme=theme)
 
 
@@ -180,6 +188,7 @@ def client_calls_figure(
     *,
     bucket_sec: int = 1,
     runs: Sequence[RunSpan] = (),
+    window: tuple[datetime, datetime] | None = None,
 ) -> go.Figure:
     """Calls per bucket: outcomes stacked (rejected = refused by the open breaker), attempts as a line."""
     theme = current_theme()
@@ -230,6 +239,7 @@ def client_calls_figure(
         row=1,
         col=1,
     )
+    _show_window(fig, window)
     return style(fig, title="Client calls, retries and failures", height=360, theme=theme)
 
 
@@ -240,6 +250,7 @@ def call_latency_figure(
     title: str = "Client call latency",
     gap_sec: float = float("inf"),
     runs: Sequence[RunSpan] = (),
+    window: tuple[datetime, datetime] | None = None,
 ) -> go.Figure:
     """Latency (ms) and error rate (%) per bucket, broken where no call came, breaker strip below."""
     theme = current_theme()
@@ -258,4 +269,5 @@ def call_latency_figure(
     fig.update_yaxes(title_text="latency (ms)", row=1, col=1, rangemode="tozero")
     fig.update_yaxes(title_text="error rate (%)", row=2, col=1, range=[0, 100])
     fig.update_xaxes(title_text="time (UTC)", row=3, col=1)
+    _show_window(fig, window)
     return style(fig, title=title, height=480, theme=theme)

@@ -36,6 +36,7 @@ def live() -> None:
         )
         state = data.executor_status(current, embedded=holder.config.embedded).breaker_state
         counters = view.counters
+        window = (view.since, view.until)  # every chart shows the whole window, data or not
         # Two rows of four: eight to a row cut the values ("CLOS…") and the labels at 1400 px.
         first, second = st.columns(4), st.columns(4)
         first[0].metric("breaker state", state.value)
@@ -56,15 +57,21 @@ def live() -> None:
             " (faults poll, health probes) are counted per minute, in the minute's first bucket."
         )
         st.plotly_chart(
-            health_figure(view.health, view.bands, gap_sec=view.health_gap_sec, runs=view.runs),
+            health_figure(
+                view.health, view.bands, gap_sec=view.health_gap_sec, runs=view.runs, window=window
+            ),
             key="monitor_health",
         )
         st.plotly_chart(
-            client_calls_figure(view.counts, view.bands, bucket_sec=bucket_sec, runs=view.runs),
+            client_calls_figure(
+                view.counts, view.bands, bucket_sec=bucket_sec, runs=view.runs, window=window
+            ),
             key="monitor_calls",
         )
         st.plotly_chart(
-            call_latency_figure(view.latency, view.bands, gap_sec=1.5 * bucket_sec, runs=view.runs),
+            call_latency_figure(
+                view.latency, view.bands, gap_sec=1.5 * bucket_sec, runs=view.runs, window=window
+            ),
             key="monitor_latency",
         )
 

@@ -179,3 +179,15 @@ def test_monitor_charts_keep_a_wall_clock_axis_on_every_row_even_when_empty() ->
         assert len(axes) >= 2 and all(fig.layout[axis].type == "date" for axis in axes)
         strip = fig.layout[f"yaxis{len(axes)}"]
         assert list(strip.ticktext) == ["breaker"]
+
+
+def test_monitor_charts_show_the_whole_window_asked_for() -> None:
+    window = (T0, T0 + timedelta(minutes=5))
+    at = T0 + timedelta(minutes=4)
+    samples = [HealthSample(timestamp=at, executor_url="u", healthy=True, latency_ms=2, breaker_state="OPEN")]
+    for fig in (
+        health_figure(samples, window=window),
+        client_calls_figure([], window=window),
+        call_latency_figure([], window=window),
+    ):
+        assert tuple(fig.layout.xaxis.range) == window  # not only the minute that has data
