@@ -36,3 +36,15 @@ def status_name(status: RunStatus | str) -> str:
 def verdict_short_name(verdict: ExperimentVerdict | str | None) -> str:
     """Return a verdict's short name for a table cell or filter ("Not recovered"); "–" without one."""
     return NO_VERDICT if verdict is None else VERDICT_NAMES[ExperimentVerdict(verdict)]
+
+
+def result_name(status: RunStatus | str, verdict: ExperimentVerdict | str | None, score: float | None) -> str:
+    """Return a run's outcome in one cell: a finished run's verdict (and score) if any, else its status.
+
+    A run that failed, was cancelled or interrupted shows that status, whatever a phase had judged before.
+    Example: "Deviated · 62", "Held", "Failed", "Running".
+    """
+    if verdict is None or RunStatus(status) not in (RunStatus.COMPLETED, RunStatus.GUARDRAIL_STOP):
+        return status_name(status)
+    name = verdict_short_name(verdict)
+    return name if score is None else f"{name} · {score:.0f}"

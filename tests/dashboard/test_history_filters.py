@@ -11,6 +11,7 @@ from dashboard import history_filters as hf
 from dashboard import history_table
 from dashboard.compare import compare_all, fraction_rows, fraction_table, verdict_summary
 from dashboard.data import RunView
+from dashboard.names import result_name
 
 OFFERED = {
     "history_service": ["orders", "payment"],
@@ -136,3 +137,11 @@ def test_the_fraction_table_rounds_to_one_decimal_with_headers_in_words() -> Non
     (row,) = fraction_table(fraction_rows([_view(1, np.full(1000, 5.0), affected_every=3)]))
     assert row["run"] == "#1" and row["achieved (%)"] == 33.4 and row["configured (%)"] == 33
     assert row["95 % interval (%)"].count(".") == 2 and row["as configured"] == "yes"
+
+
+def test_a_finished_runs_result_is_its_verdict_and_score_else_its_status() -> None:
+    assert result_name("completed", "deviated", 61.6) == "Deviated · 62"
+    assert result_name("completed", "held", None) == "Held"
+    assert result_name("completed", None, None) == "Completed"
+    assert result_name("guardrail_stop", "guardrail_stop", None) == "Guardrail stop"
+    assert result_name("failed", "held", 3.0) == "Failed"  # a failure wins over an earlier judgement

@@ -207,7 +207,7 @@ def test_the_table_has_headers_in_words_and_times_in_the_browsers_zone(
     shown = next(df.proto for df in at.dataframe if df.key == "history_table").column_order
     columns = _columns(at, "history_table")
     labels = [columns[name]["label"] for name in shown]
-    assert labels[:5] == ["Run", "Created", "Status", "Verdict", "Target"]
+    assert labels[:5] == ["Run", "Created", "Result", "Target", "Fault"]
     assert all(re.fullmatch(r"[A-Za-z0-9]+( [A-Za-z0-9]+)*", label) for label in labels), labels
     assert columns["created_at"]["type_config"]["timezone"] == "America/New_York"
     assert "launched_by" not in shown  # nobody logged in launched these

@@ -13,7 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import Session
 
+import storage
+from tests.demo_data import populate_demo_runs
 from tests.ports import free_port
 from tests.waiting import WaitTimeout, wait_until
 
@@ -194,3 +197,17 @@ def base_env(database_url: str, executor_url: str) -> dict[str, str]:
         "BOIFI_CIRCUIT_BREAKER_FAILURE_THRESHOLD": "2",
         "BOIFI_CIRCUIT_BREAKER_TIMEOUT_SEC": "120",
     }
+
+
+def demo_database(tmp_path: Path, *, runs: int, samples_per_run: int = 50, name: str = "e2e.db") -> str:
+    """Return the URL of a fresh SQLite database under `tmp_path` holding `runs` demo runs (seed 11)."""
+    url = f"sqlite:///{tmp_path / name}"
+    engine = storage.make_engine(url)
+    try:
+        storage.init_db(engine)
+        if runs:
+            with Session(engine) as session:
+                populate_demo_runs(session, count=runs, samples_per_run=samples_per_run, seed=11)
+    finally:
+        engine.dispose()
+    return url
