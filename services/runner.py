@@ -162,12 +162,15 @@ class Runner:
         start_time: datetime | None = None,
         api_mode: ApiMode | str | None = None,
         launched_by: str | None = None,
+        campaign_id: int | None = None,
+        trial_number: int | None = None,
     ) -> int:
         """Record a queued run for `plan` and start it on a worker thread; return its id at once.
 
         `api_mode` is the API family this run speaks (None: the client's configured mode); the one client
         speaks it per call, and the run's halts and recovery use the mode stored on the run. `launched_by`
-        is who launched it (the dashboard's logged-in user), stored on the run.
+        is who launched it (the dashboard's logged-in user), stored on the run; a campaign's trial gives
+        its `campaign_id` and `trial_number` (services/campaigns).
         """
         if self._closed.is_set():
             raise RuntimeError(_CLOSED)
@@ -188,6 +191,8 @@ class Runner:
                 guardrail=guardrail.to_dict() if guardrail and guardrail.enabled else None,
                 now=self._now(),
                 launched_by=launched_by,
+                campaign_id=campaign_id,
+                trial_number=trial_number,
             )
             run_id = int(run.id)  # type: ignore[arg-type]
         active = ActiveRun(run_id=run_id, plan=plan, apply_key=apply_key, guardrail=guardrail, api_mode=mode)

@@ -13,6 +13,16 @@ timezone-aware UTC datetimes. The SQL is portable (SQLite by default, PostgreSQL
 
 from __future__ import annotations
 
+from storage.campaigns import (
+    Campaign,
+    CampaignStatus,
+    campaign_record,
+    campaign_runs,
+    create_campaign,
+    finish_campaign,
+    get_campaign,
+    list_campaigns,
+)
 from storage.engine import default_database_url, ensure_writable, init_db, make_engine
 from storage.events import (
     breaker_series,
@@ -87,6 +97,8 @@ __all__ = [
     "SAMPLE_DTYPE",
     "STORAGE_ERRORS",
     "BreakerTransition",
+    "Campaign",
+    "CampaignStatus",
     "ClientEventRow",
     "DatabaseUrlError",
     "EventCount",
@@ -100,8 +112,11 @@ __all__ = [
     "TimelinePoint",
     "active_runs",
     "breaker_series",
+    "campaign_record",
+    "campaign_runs",
     "client_event_series",
     "count_runs",
+    "create_campaign",
     "create_run",
     "default_database_url",
     "delete_run",
@@ -110,13 +125,16 @@ __all__ = [
     "distinct_values",
     "ensure_writable",
     "event_counts_per_bucket",
+    "finish_campaign",
     "finish_run",
+    "get_campaign",
     "get_run",
     "get_run_with_events",
     "health_series",
     "heartbeat",
     "init_db",
     "last_breaker_state",
+    "list_campaigns",
     "list_runs",
     "load_runs_for_comparison",
     "make_engine",

@@ -5,7 +5,8 @@ their unit in the field name (`error_rate_pct`, `p95_latency_ms`, `duration_seco
 8601 strings in UTC. An experiment's results follow: `verdict` (an `ExperimentVerdict` value or None),
 `severity_score`, `time_to_recovery_s`, `phases` (an object keyed `baseline` / `fault` / `recovery`, only the
 phases the run had, each with `PHASE_FIELDS`), `target` (what the fault hit on its own target, or None) and
-`deviations` (the tolerances broken: phase, measure, observed, limit). The run's own measures stay the fault
+`deviations` (the tolerances broken: phase, measure, observed, limit). A campaign's trial carries
+`campaign_id` and `trial_number` (both None outside a campaign). The run's own measures stay the fault
 phase's. A row is the same record with the plan, guardrail, labels, phases, target and deviations encoded as
 JSON, so every cell is a scalar. The dashboard's downloads and `boifi runs export` both come from here.
 """
@@ -66,6 +67,8 @@ RECORD_FIELDS = (
     "phases",
     "target",
     "deviations",
+    "campaign_id",
+    "trial_number",
 )
 # The measures of each phase in a record's `phases` object.
 PHASE_FIELDS = (

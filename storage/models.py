@@ -104,6 +104,7 @@ class Run(SQLModel, table=True):
         Index("ix_runs_apply_key", "apply_key"),
         Index("ix_runs_status_heartbeat_at", "status", "heartbeat_at"),
         Index("ix_runs_verdict", "verdict"),
+        Index("ix_runs_campaign_id_trial_number", "campaign_id", "trial_number"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -158,6 +159,17 @@ class Run(SQLModel, table=True):
     target: dict[str, Any] | None = Field(
         default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
     )
+    # Added by revision 0010: the campaign this run is a trial of (`storage.campaigns.Campaign`) and its
+    # Optuna trial number; both None for a run of no campaign.
+    campaign_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("campaigns.id", ondelete="SET NULL", name="fk_runs_campaign_id_campaigns"),
+            nullable=True,
+        ),
+    )
+    trial_number: int | None = None
 
     @property
     def error_kind(self) -> ErrorKind | None:

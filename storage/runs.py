@@ -52,8 +52,13 @@ def create_run(
     guardrail: Mapping[str, Any] | None = None,
     now: datetime | None = None,
     launched_by: str | None = None,
+    campaign_id: int | None = None,
+    trial_number: int | None = None,
 ) -> Run:
-    """Record a queued run for `plan` (written before the apply starts) and return it with its id."""
+    """Record a queued run for `plan` (written before the apply starts) and return it with its id.
+
+    A campaign's trial gives its `campaign_id` and Optuna `trial_number`.
+    """
     created_at = as_utc(now) if now is not None else utc_now()
     stored_plan = json_safe(dict(plan))
     run = Run(
@@ -74,6 +79,8 @@ def create_run(
         notes=notes,
         guardrail=json_safe(dict(guardrail)) if guardrail is not None else None,
         launched_by=launched_by[:255] if launched_by else None,
+        campaign_id=campaign_id,
+        trial_number=trial_number,
     )
     session.add(run)
     session.commit()

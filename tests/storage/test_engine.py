@@ -79,7 +79,7 @@ def test_init_db_is_idempotent_and_reaches_head(tmp_path: Path) -> None:
     assert current_revision(engine) is None
     storage.init_db(engine)
     storage.init_db(engine)
-    assert current_revision(engine) == head_revision() == "0009"
+    assert current_revision(engine) == head_revision() == "0010"
     assert {
         "runs",
         "timeline_points",

@@ -134,9 +134,10 @@ def _experiment_run(session: Session) -> storage.Run:
 
 def test_records_carry_the_verdict_score_and_each_phase_with_the_export_measures(session: Session) -> None:
     (record,) = storage.runs_to_records([_experiment_run(session)])
-    assert list(storage.RECORD_FIELDS[-6:]) == [
+    assert list(storage.RECORD_FIELDS[-8:-2]) == [
         "verdict", "severity_score", "time_to_recovery_s", "phases", "target", "deviations",
     ]  # fmt: skip
+    assert (record["campaign_id"], record["trial_number"]) == (None, None)  # a run of no campaign
     assert (record["verdict"], record["severity_score"], record["time_to_recovery_s"]) == (
         "deviated",
         0.625,

@@ -77,7 +77,7 @@ def test_an_upgraded_database_reads_its_old_runs_as_fault_phase_runs_without_a_v
     old_engine: Engine,
 ) -> None:
     storage.init_db(old_engine)
-    assert current_revision(old_engine) == head_revision() == "0009"
+    assert current_revision(old_engine) == head_revision() == "0010"
     with Session(old_engine) as session:
         detail = storage.get_run(session, run_id=7)
         assert detail is not None
