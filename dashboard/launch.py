@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from client import ApiMode, FaultPlan, ServiceInfo
+from client import ApiMode, BreakerState, FaultPlan, ServiceInfo
+from dashboard.data import ExecutorStatus, executor_status
 from dashboard.experiment_form import entry_points
 from dashboard.header_form import header_match_state
 from services.guardrail import Guardrail
@@ -14,6 +15,46 @@ from services.holder import ConsoleHolder
 
 # The form lists the recommended mode first.
 API_MODES = tuple(mode.value for mode in (ApiMode.EXTENDED, ApiMode.DIRECT, ApiMode.POLICY))
+
+
+# The field of each fault type, with its default. Only the chosen type's field shows, and Streamlit forgets
+# (or resets) the state of a widget that does not show: the values are kept under shadow keys instead.
+FAULT_FIELDS = {
+    "delay": ("launch_delay_seconds", 0.2),
+    "abort": ("launch_abort", 503),
+    "error_injection": ("launch_error_msg", "injected error"),
+}
+KEPT_PREFIX = "launch_kept_"
+SHOWN_KEY = "launch_fault_shown"  # the fault type whose field the last run showed
+
+
+def keep_fault_fields(state: MutableMapping[str, Any]) -> None:
+    """Keep what was typed for each fault type across a change of type (call before the widgets).
+
+    The field that showed on the last run holds what the user typed: remember it. The others get back what
+    was remembered (or the default), so 0.7 s stays 0.7 s after a look at abort.
+    """
+    shown = state.get(SHOWN_KEY)
+    for fault_type, (key, default) in FAULT_FIELDS.items():
+        kept = KEPT_PREFIX + key
+        if fault_type == shown and key in state:
+            state[kept] = state[key]
+        else:
+            state[key] = state.get(kept, state.get(key, default))
+
+
+def showing_fault_type(state: MutableMapping[str, Any], fault_type: str) -> None:
+    """Note which fault type's field this run shows, for `keep_fault_fields` on the next run."""
+    state[SHOWN_KEY] = fault_type
+
+
+def launch_blocked(status: ExecutorStatus) -> str | None:
+    """Return why Launch cannot send anything now (breaker open, Executor unreachable), or None."""
+    if status.breaker_state is BreakerState.OPEN:
+        return "the circuit breaker is OPEN: the client fails every call fast until a trial call succeeds"
+    if status.healthy is False:
+        return "the Executor is not reachable: its last health check failed"
+    return None
 
 
 @dataclass(frozen=True)
@@ -58,6 +99,9 @@ def submit(
     if problem is not None:
         return Submitted(None, problem)
     console = holder.console()
+    blocked = launch_blocked(executor_status(console, embedded=holder.config.embedded))
+    if blocked is not None:  # the page was drawn before the breaker opened: store nothing, send nothing
+        return Submitted(None, blocked)
     run_id = console.runner.submit(
         plan,
         labels=list(labels),
@@ -106,6 +150,9 @@ def prefill_state(plan: Mapping[str, Any], services: Sequence[ServiceInfo]) -> d
         if plan.get("api") in [api.path for api in service.apis]:
             state["launch_api"] = plan["api"]
     state.update(_experiment_state(plan, services))
+    for key, _ in FAULT_FIELDS.values():  # what keep_fault_fields gives back to a field not shown
+        if key in state:
+            state[KEPT_PREFIX + key] = state[key]
     return state
 
 

@@ -24,7 +24,8 @@ page_style.set_page("Launch · BOIFI Console", icon=":material/rocket_launch:")
 user = auth.require_login()  # with a login configured, nothing else shows until it succeeds
 st.title(":material/rocket_launch: Launch an experiment")
 holder, console = require_console()
-executor_banner(holder, console)
+executor = executor_banner(holder, console)
+live_slot = st.container()  # the launched run shows here, at the top: Halt and its chart in view at once
 
 FAULT_TYPES = ("delay", "abort", "error_injection")
 METHODS = ("", "GET", "POST", "PUT", "PATCH", "DELETE")
@@ -46,6 +47,7 @@ if rerun_id is not None and st.session_state.get("launch_prefilled") != rerun_id
 if rerun_id is not None and st.session_state.get("launch_prefilled") == rerun_id:
     st.info(f"The form holds the plan of run #{rerun_id}: check it, then Launch.", icon=":material/replay:")
 
+launch.keep_fault_fields(st.session_state)  # after the prefill: a re-run's values are kept too
 values: dict[str, Any] = {}
 slots: dict[str, Any] = {}
 left, right = st.columns(2)
@@ -81,25 +83,20 @@ with left:
 with right:
     st.subheader("Fault")
     values["fault_type"] = st.selectbox("fault type", FAULT_TYPES, key="launch_fault_type")
+    launch.showing_fault_type(st.session_state, values["fault_type"])
     slots["fault_type"] = st.empty()
     values["percentage"] = st.number_input(
         "percentage of requests (%)", value=50, step=5, key="launch_percentage"
     )
     slots["percentage"] = st.empty()
     if values["fault_type"] == "delay":
-        values["delay_seconds"] = st.number_input(
-            "delay (s)", value=0.2, step=0.1, key="launch_delay_seconds"
-        )
+        values["delay_seconds"] = st.number_input("delay (s)", step=0.1, key="launch_delay_seconds")
         slots["delay_seconds"] = st.empty()
     elif values["fault_type"] == "abort":
-        values["abort_http_status"] = st.number_input(
-            "abort HTTP status", value=503, step=1, key="launch_abort"
-        )
+        values["abort_http_status"] = st.number_input("abort HTTP status", step=1, key="launch_abort")
         slots["abort_http_status"] = st.empty()
     else:
-        values["error_message"] = st.text_input(
-            "error message", value="injected error", key="launch_error_msg"
-        )
+        values["error_message"] = st.text_input("error message", key="launch_error_msg")
         slots["error_message"] = st.empty()
     values["duration_seconds"] = st.number_input("duration (s)", value=10, step=5, key="launch_duration")
     slots["duration_seconds"] = st.empty()
@@ -149,7 +146,10 @@ if plan_result.ok:
         except Exception as exc:  # preview is best effort; never break the form
             st.caption(f"No preview: {exc}")
 
-if st.button("Launch", type="primary", key="launch_submit"):
+blocked = launch.launch_blocked(executor)
+if blocked:
+    st.caption(f":material/block: Launch is off while {blocked}. Nothing is sent or stored.")
+if st.button("Launch", type="primary", key="launch_submit", disabled=blocked is not None):
     if errors:
         st.error("Nothing was sent: fix the fields marked above.")
     else:
@@ -193,4 +193,5 @@ def live_panel() -> None:
             runs_table(others, key="launch_others")
 
 
-live_panel()
+with live_slot:
+    live_panel()

@@ -88,7 +88,7 @@ def _launch_page(**query: str) -> AppTest:
 
 
 @pytest.mark.slow
-def test_experiment_fields_are_validated_under_their_fields_and_previewed(unreachable_executor: str) -> None:
+def test_experiment_fields_are_validated_under_their_fields_and_previewed(live_executor: str) -> None:
     at = _launch_page()
     assert not any("Experiment:" in m.value for m in at.markdown), "off by default: the plan is as before"
     at.checkbox(key="launch_exp_on").check().run()

@@ -28,7 +28,7 @@ def _errors(at: AppTest) -> list[str]:
 
 
 @pytest.mark.slow
-def test_out_of_range_percentage_is_refused_next_to_the_field(unreachable_executor: str) -> None:
+def test_out_of_range_percentage_is_refused_next_to_the_field(live_executor: str) -> None:
     at = _launch_page()
     at.number_input(key="launch_percentage").set_value(150).run()
     assert any("less than or equal to 100" in text for text in _errors(at)), _errors(at)
@@ -99,15 +99,21 @@ def _wait_for(at: AppTest, predicate: Callable[[AppTest], bool], *, timeout_sec:
     return True
 
 
+def launch_until_halt_shows(at: AppTest, *, duration_sec: int) -> tuple[int, str]:
+    """Launch a delay on payment for `duration_sec`, wait for the live panel's Halt; return run id and key."""
+    at.selectbox(key="launch_service").set_value("payment").run()
+    at.number_input(key="launch_duration").set_value(duration_sec).run()
+    at.button(key="launch_submit").click().run()
+    run_id = int(at.session_state["launch_run_id"])
+    halt_key = f"launch_halt_{run_id}"
+    assert _wait_for(at, lambda a: any(b.key == halt_key for b in a.button)), "live panel with Halt"
+    return run_id, halt_key
+
+
 @pytest.mark.slow
 def test_run_survives_leaving_the_page_and_halt_cancels_it(live_executor: str) -> None:
     at = _launch_page()
-    at.selectbox(key="launch_service").set_value("payment").run()
-    at.number_input(key="launch_duration").set_value(60).run()
-    at.button(key="launch_submit").click().run()
-    run_id = at.session_state["launch_run_id"]
-    halt_key = f"launch_halt_{run_id}"
-    assert _wait_for(at, lambda a: any(b.key == halt_key for b in a.button)), "live panel with Halt"
+    run_id, halt_key = launch_until_halt_shows(at, duration_sec=60)
     at.switch_page("pages/2_Monitor.py").run()
     at.switch_page(PAGE).run()
     assert any(b.key == halt_key for b in at.button), "the run is still shown after coming back"
