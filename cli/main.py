@@ -9,6 +9,7 @@ import typer
 
 from cli import executor_cmd, problems, up_cmd
 from cli.apply_cmd import apply
+from cli.campaign_cmd import campaign_app
 from cli.runs_cmd import runs_app
 
 
@@ -52,7 +53,9 @@ def _complete_short_help(typer_app: typer.Typer) -> None:
 
 app.command()(apply)
 app.add_typer(runs_app, name="runs")
+app.add_typer(campaign_app, name="campaign")
 executor_cmd.register(app)
 up_cmd.register(app)
 _complete_short_help(app)
 _complete_short_help(runs_app)
+_complete_short_help(campaign_app)
