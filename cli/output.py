@@ -63,9 +63,10 @@ def describe_run(row: dict[str, Any]) -> str:
     if row.get("stop_reason"):
         lines.append(f"  stopped    {row['stop_reason']}")
     error = row.get("error")
-    if error and row.get("status") == "completed" and error.startswith(WARNING_PREFIX):
-        # a completed run's warnings: its numbers may not mean what they seem (e.g. the fault hit nothing)
+    if error and error.startswith(WARNING_PREFIX):
+        # a run's warnings (whatever its status): its numbers may not mean what they seem, e.g. it hit nothing
         lines.append(f"  warning    {error.removeprefix(WARNING_PREFIX)}")
-    elif error:
-        lines.append(f"  error      {row.get('error_class') or 'error'}: {error}")
+    elif error:  # "error      ExecutorTimeoutError: ...", never "error      error: ..."
+        error_class = row.get("error_class")
+        lines.append(f"  error      {error_class + ': ' if error_class else ''}{error}")
     return "\n".join(lines)

@@ -14,11 +14,16 @@ def is_error(sample: RequestSample) -> bool:
     return is_error_status(sample.status_code)
 
 
+# A warning needs far more untouched failures than a healthy target has (the demo shop fails ~0.2 %):
+# 1 in 363 is the target's natural error rate, which the result card states in every mode, not a warning.
+WARN_UNTOUCHED_ERROR_SHARE = 0.10
+
+
 def baseline_warning(samples: Sequence[RequestSample]) -> str | None:
-    """Return a warning when requests no fault touched failed: the error rate is then not the fault's."""
+    """Return a warning when many requests no fault touched failed (10 % or more): a wrong target, likely."""
     untouched = [s for s in samples if not s.affected]
     failed = [s for s in untouched if is_error(s)]
-    if not failed:
+    if not failed or len(failed) < WARN_UNTOUCHED_ERROR_SHARE * len(untouched):
         return None
     by_status: dict[int, int] = defaultdict(int)
     for sample in failed:

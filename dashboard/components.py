@@ -8,12 +8,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import streamlit as st
 
 import storage
 from client import BreakerState
-from dashboard import data, links, run_detail
+from dashboard import data, links, names, result_text, run_detail
 from dashboard.factories import get_holder, get_read_outage_log
+from dashboard.history_table import browser_timezone
 from services.console import Console
 from services.holder import ConsoleHolder
 from services.run_recording import run_warning
@@ -185,8 +187,9 @@ def format_pct(value: float | None) -> str:
 
 
 def status_text(run: storage.Run) -> str:
+    """Return a run's status as shown: its icon and display name ("Guardrail stop", not guardrail_stop)."""
     status = storage.RunStatus(run.status)
-    return f"{STATUS_ICONS[status]} {status.value}"
+    return f"{STATUS_ICONS[status]} {names.status_name(status)}"
 
 
 def planned_seconds(run: storage.Run) -> float:
@@ -217,9 +220,10 @@ def run_metrics(run: storage.Run) -> None:
     cols[5].metric("p99 latency", format_ms(run.p99_latency_ms))
 
 
-def result_card(run: storage.Run, *, link: bool = True) -> None:
-    """Show the outcome of a finished run: status, verdict and severity score, metrics, a link to its page.
+def result_card(run: storage.Run, *, link: bool = True, samples: np.ndarray | None = None) -> None:
+    """Show the outcome of a finished run: status, times, labels, verdict and score, metrics, its page.
 
+    `samples` (the run's stored requests) add its natural error rate, said the same way in every api mode.
     `link` False leaves the link out (a script with no pages to link to, as `AppTest.from_function`'s).
     """
     status = storage.RunStatus(run.status)
@@ -234,6 +238,10 @@ def result_card(run: storage.Run, *, link: bool = True) -> None:
         st.error(f"{headline}: {run.error or 'no error message'}")
     else:  # cancelled (someone halted it) or guardrail_stop (its guardrail did): say why
         st.warning(f"{headline}{': ' + run.stop_reason if run.stop_reason else ''}")
+    st.caption(result_text.times_text(run, timezone=browser_timezone(st.context.timezone)))
+    natural = result_text.natural_errors_text(samples) if samples is not None else None
+    if natural:
+        st.caption(natural)
     experiment = run_detail.experiment_of(run)
     if experiment.verdict is not None or experiment.severity_score is not None:
         verdict = run_detail.verdict_name(experiment.verdict)
@@ -253,7 +261,7 @@ def runs_table(runs: list[storage.Run], *, key: str) -> None:
     rows: list[dict[str, Any]] = [
         {
             "run": run.id,
-            "status": storage.RunStatus(run.status).value,  # a table cell shows no icon
+            "status": names.status_name(run.status),  # a table cell shows no icon
             "created (UTC)": run.created_at.strftime("%Y-%m-%d %H:%M:%S") if run.created_at else "–",
             "target": f"{run.service}{run.api}",
             "fault": f"{run.fault_type or 'no fault'} {run.percentage}%",

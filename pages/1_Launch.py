@@ -184,7 +184,7 @@ def live_panel() -> None:
             elif view.run.finished_at is None:
                 live_view.show_running(owner, view)
             else:
-                result_card(view.run)
+                result_card(view.run, samples=view.samples)
                 if view.timeline:
                     st.plotly_chart(run_progress_figure(view.timeline, title=f"Run #{view.run.id}"))
         others = [r for r in data.active_runs(current.engine) if r.id != run_id]

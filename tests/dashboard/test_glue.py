@@ -187,7 +187,7 @@ def test_every_run_status_has_an_icon_and_a_text() -> None:
 
     assert set(STATUS_ICONS) == {status.value for status in storage.RunStatus}
     run = storage.Run(created_at=T0, status=storage.RunStatus.GUARDRAIL_STOP)
-    assert status_text(run) == ":material/shield: guardrail_stop"
+    assert status_text(run) == ":material/shield: Guardrail stop"
 
 
 def test_halting_a_fault_refreshes_the_faults_list() -> None:
@@ -241,7 +241,7 @@ def _result_card_of(error: str | None, status: str) -> AppTest:
 def test_a_completed_runs_warning_reads_as_a_warning_not_a_failure() -> None:
     at = _result_card_of("warning: the target answered errors for requests no fault touched", "completed")
     assert not at.exception, at.exception
-    assert at.success and "completed" in at.success[0].value
+    assert at.success and "Completed" in at.success[0].value
     assert not at.error
     assert [w.value for w in at.warning] == [
         "Warning: the target answered errors for requests no fault touched"

@@ -143,7 +143,7 @@ def test_home_shows_a_guardrail_stop_with_its_reason(database_url: str, unreacha
     assert not at.exception, at.exception
     texts = [w.value for w in at.warning]
     assert any(
-        f"Run #{run_id} :material/shield: guardrail_stop" in t
+        f"Run #{run_id} :material/shield: Guardrail stop" in t
         and "guardrail: p99 latency 900 ms exceeded" in t
         for t in texts
     ), texts

@@ -84,9 +84,9 @@ def test_launch_shows_the_run_then_its_result(live_executor: str) -> None:
     assert not at.exception, at.exception
     run_id = at.session_state["launch_run_id"]
     assert isinstance(run_id, int)
-    _wait_for(at, lambda a: any(f"Run #{run_id}" in s.value and "completed" in s.value for s in a.success))
+    _wait_for(at, lambda a: any(f"Run #{run_id}" in s.value and "Completed" in s.value for s in a.success))
     texts = [s.value for s in at.success] + _errors(at) + [w.value for w in at.warning]
-    assert any(f"Run #{run_id}" in t and "completed" in t for t in texts), texts
+    assert any(f"Run #{run_id}" in t and "Completed" in t for t in texts), texts
     assert len(at.get("plotly_chart")) >= 1
 
 
@@ -119,7 +119,7 @@ def test_run_survives_leaving_the_page_and_halt_cancels_it(live_executor: str) -
     assert any(b.key == halt_key for b in at.button), "the run is still shown after coming back"
     at.button(key=halt_key).click().run()
     cancelled = f"Run #{run_id} "
-    assert _wait_for(at, lambda a: any(cancelled in w.value and "cancelled" in w.value for w in a.warning))
+    assert _wait_for(at, lambda a: any(cancelled in w.value and "Cancelled" in w.value for w in a.warning))
     assert any("halted by user" in w.value for w in at.warning)
 
 
@@ -138,7 +138,7 @@ def test_launch_in_policy_mode_keeps_the_shared_console_and_stores_the_mode(live
     assert not at.exception, at.exception
     run_id = at.session_state["launch_run_id"]
     done = f"Run #{run_id} "
-    assert _wait_for(at, lambda a: any(done in s.value and "completed" in s.value for s in a.success)), [
+    assert _wait_for(at, lambda a: any(done in s.value and "Completed" in s.value for s in a.success)), [
         e.value for e in (*at.error, *at.warning)
     ]
     holder = get_holder()
@@ -163,7 +163,7 @@ def test_a_guardrail_in_percent_stops_the_run_with_its_own_status(live_executor:
     assert _errors(at) == []
     at.button(key="launch_submit").click().run()
     run_id = at.session_state["launch_run_id"]
-    stopped = f"Run #{run_id} :material/shield: guardrail_stop"
+    stopped = f"Run #{run_id} :material/shield: Guardrail stop"
     assert _wait_for(at, lambda a: any(stopped in w.value for w in a.warning)), [w.value for w in at.warning]
     reason = next(w.value for w in at.warning if stopped in w.value)
     assert "guardrail: error rate 100.0% exceeded 50.0%" in reason

@@ -56,7 +56,7 @@ def test_launch_a_delay_experiment_and_see_its_result_and_chart(
         page.get_by_role("button", name="Launch", exact=True),
         lambda: page.get_by_text(re.compile(r"Run #1 ")).count() > 0,
     )
-    page.get_by_text(re.compile(r"Run #1 .*completed")).first.wait_for(timeout=90_000)
+    page.get_by_text(re.compile(r"Run #1 .*Completed")).first.wait_for(timeout=90_000)
     chart = page.locator(".js-plotly-plot").first
     chart.wait_for()
     chart.scroll_into_view_if_needed()

@@ -67,7 +67,7 @@ def test_a_header_match_run_hits_the_requests_it_matches(
     _fill(page, "header match: name (optional)", "x-canary")
     _fill(page, "header match: value", "yes")
     _launch(page)
-    page.get_by_text(re.compile(r"Run #1 .*completed")).first.wait_for(timeout=90_000)
+    page.get_by_text(re.compile(r"Run #1 .*Completed")).first.wait_for(timeout=90_000)
     screenshot(page, "launch-header-match")
     # Before, nothing sent x-canary: the run completed with affected 0.
     assert int(_metric(page, "affected").replace(",", "")) > 0

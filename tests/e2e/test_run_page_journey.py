@@ -55,7 +55,7 @@ def test_launch_with_phases_then_see_them_shaded_on_the_run_page(
         page.get_by_role("button", name="Launch", exact=True),
         lambda: page.get_by_text(re.compile(r"Run #1 ")).count() > 0,
     )
-    page.get_by_text(re.compile(r"Run #1 .*completed")).first.wait_for(timeout=90_000)
+    page.get_by_text(re.compile(r"Run #1 .*Completed")).first.wait_for(timeout=90_000)
     page.get_by_role("link", name=re.compile(r"Open run #1")).first.click()
     page.wait_for_url(re.compile(r"/Run\?run=1$"))
     page.get_by_text(re.compile(r"Run #1 — delay on ")).first.wait_for()
