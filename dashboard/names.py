@@ -25,6 +25,21 @@ VERDICT_NAMES = {
     ExperimentVerdict.BASELINE_FAILED: "Baseline failed",
     ExperimentVerdict.GUARDRAIL_STOP: "Guardrail stop",
 }
+# What a verdict means, as the run page and the result card say it (the table shows the short name).
+VERDICT_SENTENCES = {
+    ExperimentVerdict.HELD: "Hypothesis held",
+    ExperimentVerdict.DEVIATED: "Deviated during the fault",
+    ExperimentVerdict.NOT_RECOVERED: "Not recovered after the fault",
+    ExperimentVerdict.BASELINE_FAILED: "Baseline failed: the fault was not applied",
+    ExperimentVerdict.GUARDRAIL_STOP: "Stopped by its guardrail",
+}
+VERDICT_ICONS = {
+    ExperimentVerdict.HELD: ":material/check_circle:",
+    ExperimentVerdict.DEVIATED: ":material/local_fire_department:",
+    ExperimentVerdict.NOT_RECOVERED: ":material/healing:",
+    ExperimentVerdict.BASELINE_FAILED: ":material/block:",
+    ExperimentVerdict.GUARDRAIL_STOP: ":material/shield:",
+}
 NO_VERDICT = "–"  # a run without a hypothesis has no verdict
 
 

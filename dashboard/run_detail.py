@@ -22,22 +22,9 @@ from client.intervals import Comparison
 from client.models import RequestSample
 from client.verdicts import phase_differences
 from dashboard.data import read_session
+from dashboard.names import VERDICT_ICONS, VERDICT_SENTENCES
 from dashboard.timeline import breaker_bands
 
-VERDICT_NAMES = {
-    ExperimentVerdict.HELD: "Hypothesis held",
-    ExperimentVerdict.DEVIATED: "Deviated during the fault",
-    ExperimentVerdict.NOT_RECOVERED: "Not recovered after the fault",
-    ExperimentVerdict.BASELINE_FAILED: "Baseline failed: the fault was not applied",
-    ExperimentVerdict.GUARDRAIL_STOP: "Stopped by its guardrail",
-}
-VERDICT_ICONS = {
-    ExperimentVerdict.HELD: ":material/check_circle:",
-    ExperimentVerdict.DEVIATED: ":material/local_fire_department:",
-    ExperimentVerdict.NOT_RECOVERED: ":material/healing:",
-    ExperimentVerdict.BASELINE_FAILED: ":material/block:",
-    ExperimentVerdict.GUARDRAIL_STOP: ":material/shield:",
-}
 MEASURE_NAMES = {"p99_latency_ms": "p99 latency", "error_rate_pct": "error rate"}
 MEASURE_UNITS = {"p99_latency_ms": "ms", "error_rate_pct": "%"}
 # Client events the page lists; attempts, successes and health checks are routine and only counted.
@@ -177,7 +164,7 @@ def verdict_name(verdict: ExperimentVerdict | str | None) -> str:
     if verdict is None:
         return "No hypothesis"
     kind = ExperimentVerdict(verdict)
-    return f"{VERDICT_ICONS[kind]} {VERDICT_NAMES[kind]}"
+    return f"{VERDICT_ICONS[kind]} {VERDICT_SENTENCES[kind]}"
 
 
 def deviation_text(deviation: Deviation) -> str:

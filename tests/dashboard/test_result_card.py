@@ -9,8 +9,10 @@ from streamlit.testing.v1 import AppTest
 
 import storage
 from cli.output import describe_run
+from client import ExperimentVerdict
 from client.models import RequestSample
 from client.summaries import baseline_warning
+from dashboard import names
 from dashboard.result_text import natural_errors_text, times_text
 
 T0 = datetime(2026, 12, 4, 20, 0, 0, tzinfo=UTC)
@@ -107,3 +109,10 @@ def test_the_card_shows_display_names_times_labels_and_natural_errors() -> None:
         in captions
     )
     assert any(c.startswith("Natural errors: 1 of the 363 requests") for c in captions), captions
+
+
+def test_every_status_and_verdict_has_its_display_names() -> None:
+    assert set(names.STATUS_NAMES) == set(storage.RunStatus)
+    for mapping in (names.VERDICT_NAMES, names.VERDICT_SENTENCES, names.VERDICT_ICONS):
+        assert set(mapping) == set(ExperimentVerdict)
+    assert all("_" not in name for name in [*names.STATUS_NAMES.values(), *names.VERDICT_NAMES.values()])

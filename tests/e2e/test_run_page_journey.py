@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import storage
-from dashboard.run_detail import VERDICT_NAMES
+from dashboard.names import VERDICT_SENTENCES
 from tests.e2e.conftest import Dashboard, base_env, click_until, screenshot
 from tests.executors import running_demo_executor
 
@@ -68,6 +68,6 @@ def test_launch_with_phases_then_see_them_shaded_on_the_run_page(
     assert {"fault start", "fault end"} <= set(names)
     # Each phase is shaded behind the latency and the error-rate rows: six rectangles.
     assert chart.locator(".shapelayer path").count() >= 6
-    verdicts = "|".join(re.escape(name) for name in VERDICT_NAMES.values())
+    verdicts = "|".join(re.escape(name) for name in VERDICT_SENTENCES.values())
     assert page.get_by_text(re.compile(verdicts)).count() >= 1
     assert page.get_by_text("Traceback").count() == 0
