@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 import storage
 from cli.signals import call_within
-from client import ApiMode, Phase
+from client import ApiMode
 from client.intervals import Comparison
+from storage import fault_minus_baseline
 from storage.runs import SUMMARY_COUNT_KEYS, SUMMARY_FLOAT_KEYS
 from storage.types import optional_float
 
@@ -82,24 +81,6 @@ def read_detail(console: Console, run_id: int) -> storage.RunDetail:
 def timeline_records(detail: storage.RunDetail) -> list[dict[str, Any]]:
     """Return a run's stored timeline points as ``--json`` prints them."""
     return [point.model_dump(exclude={"id", "run_id"}) for point in detail.timeline]
-
-
-def fault_minus_baseline(samples: np.ndarray) -> list[Comparison]:
-    """Compare a run's stored fault samples with its baseline's (`client.verdicts.phase_differences`)."""
-    from client import RequestSample
-    from client.verdicts import phase_differences
-
-    phases = storage.sample_phases(samples)
-    if Phase.BASELINE not in phases:
-        return []
-    return phase_differences(
-        [
-            RequestSample(float(row["offset_ms"]), float(row["latency_ms"]), int(row["status_code"]),
-                          bool(row["affected"]), phase)
-            for row, phase in zip(samples, phases, strict=True)
-            if phase is not Phase.RECOVERY
-        ]
-    )  # fmt: skip
 
 
 def planned_run(console: Console, run_id: int, plan: FaultPlan) -> storage.Run:

@@ -19,8 +19,6 @@ from client import Deviation, ExperimentVerdict, Phase, PhaseSummary, TargetHits
 from client.breaker import BreakerState
 from client.events import EventKind
 from client.intervals import Comparison
-from client.models import RequestSample
-from client.verdicts import phase_differences
 from dashboard.data import read_session
 from dashboard.names import VERDICT_ICONS, VERDICT_SENTENCES
 from dashboard.timeline import breaker_bands
@@ -206,30 +204,6 @@ def phase_rows(phases: Sequence[PhaseSummary]) -> list[dict[str, Any]]:
         }
         for p in phases
     ]
-
-
-def phase_samples(samples: np.ndarray, phase: Phase) -> np.ndarray:
-    """Return the samples of one phase (by `storage.PHASE_CODES`; older samples are the fault's)."""
-    return samples[samples["phase"] == storage.PHASE_CODES[phase]]
-
-
-def fault_minus_baseline(samples: np.ndarray) -> list[Comparison]:
-    """Compare the fault phase with the baseline (`client.verdicts.phase_differences`); [] without one."""
-    baseline = phase_samples(samples, Phase.BASELINE)
-    if baseline.size == 0:
-        return []
-    return phase_differences(
-        [
-            RequestSample(
-                float(row["offset_ms"]), float(row["latency_ms"]), int(row["status_code"]), False, phase
-            )
-            for phase, rows in (
-                (Phase.BASELINE, baseline),
-                (Phase.FAULT, phase_samples(samples, Phase.FAULT)),
-            )
-            for row in rows
-        ]
-    )
 
 
 def difference_rows(comparisons: Sequence[Comparison]) -> list[dict[str, Any]]:

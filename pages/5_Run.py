@@ -79,7 +79,7 @@ def show(page: run_detail.RunPage) -> None:
     totals[2].metric("p50 latency", format_ms(run.p50_latency_ms))
     totals[3].metric("p95 latency", format_ms(run.p95_latency_ms))
     totals[4].metric("p99 latency", format_ms(run.p99_latency_ms))
-    differences = run_detail.difference_rows(run_detail.fault_minus_baseline(page.samples))
+    differences = run_detail.difference_rows(storage.fault_minus_baseline(page.samples))
     if differences:
         st.subheader("Fault minus baseline (95 % intervals)")
         st.dataframe(differences, hide_index=True, key="run_differences")

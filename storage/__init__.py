@@ -87,7 +87,7 @@ from storage.runs import (
     update_progress,
     update_run_meta,
 )
-from storage.samples import sample_phases, samples_in_phase
+from storage.samples import fault_minus_baseline, sample_phases, samples_in_phase
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -125,6 +125,7 @@ __all__ = [
     "distinct_values",
     "ensure_writable",
     "event_counts_per_bucket",
+    "fault_minus_baseline",
     "finish_campaign",
     "finish_run",
     "get_campaign",

@@ -12,6 +12,9 @@ from typing import Any
 import numpy as np
 
 from client.hypothesis import Phase
+from client.intervals import Comparison
+from client.models import RequestSample
+from client.verdicts import phase_differences
 from storage.models import PHASE_CODES, PHASES_BY_CODE, SAMPLE_DTYPE
 
 SAMPLE_FIELDS = ("offset_ms", "latency_ms", "status_code", "affected")  # each chunk row's NOT NULL blobs
@@ -47,6 +50,27 @@ def samples_in_phase(samples: np.ndarray, phase: Phase | str) -> np.ndarray:
 def sample_phases(samples: np.ndarray) -> list[Phase]:
     """Return each sample's phase as a `Phase`."""
     return [PHASES_BY_CODE[int(code)] for code in samples["phase"]]
+
+
+def fault_minus_baseline(samples: np.ndarray) -> list[Comparison]:
+    """Compare a run's stored fault samples with its baseline's ([] without a baseline).
+
+    The statistics are `client.verdicts.phase_differences`, History's comparison code; the CLI's report and
+    the run page both show these.
+    """
+    kept = samples[samples["phase"] != PHASE_CODES[Phase.RECOVERY]]
+    return phase_differences(
+        [
+            RequestSample(
+                float(row["offset_ms"]),
+                float(row["latency_ms"]),
+                int(row["status_code"]),
+                bool(row["affected"]),
+                phase,
+            )
+            for row, phase in zip(kept, sample_phases(kept), strict=True)
+        ]
+    )
 
 
 def to_sample_array(samples: Any) -> np.ndarray:

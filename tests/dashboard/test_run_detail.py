@@ -96,7 +96,7 @@ def _phased_samples() -> np.ndarray:
 
 
 def test_fault_minus_baseline_uses_the_phases_of_the_samples() -> None:
-    comparisons = run_detail.fault_minus_baseline(_phased_samples())
+    comparisons = storage.fault_minus_baseline(_phased_samples())
     rows = run_detail.difference_rows(comparisons)
     assert [r["measure"] for r in rows] == ["p50 latency", "p95 latency", "p99 latency", "error rate"]
     assert all(c.significant for c in comparisons[:3])
@@ -106,8 +106,8 @@ def test_fault_minus_baseline_uses_the_phases_of_the_samples() -> None:
 
 def test_no_differences_without_a_baseline() -> None:
     samples = _phased_samples()
-    assert run_detail.fault_minus_baseline(samples[200:]) == []
-    assert run_detail.fault_minus_baseline(np.zeros(0, dtype=storage.SAMPLE_DTYPE)) == []
+    assert storage.fault_minus_baseline(samples[200:]) == []
+    assert storage.fault_minus_baseline(np.zeros(0, dtype=storage.SAMPLE_DTYPE)) == []
 
 
 def test_the_chart_shades_each_phase_and_marks_the_fault() -> None:

@@ -64,6 +64,7 @@ EXPECTED = {
     "runs_to_rows",
     "sample_phases",
     "samples_in_phase",
+    "fault_minus_baseline",
     "runs_to_records",
     "run_record",
     "runs_to_csv",
