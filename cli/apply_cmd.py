@@ -174,6 +174,7 @@ def apply(
                 stack, plan, executor_url=executor_url, api_mode=api_mode, embedded=embedded,
                 database_url=database_url,
             )  # fmt: skip
+            _check_targets(console, plan)
             run_id = _submit(
                 console, plan, guardrail, labels=label or (), notes=notes, timeout_sec=timeout_sec
             )
@@ -199,6 +200,26 @@ def apply(
     if signum is not None:
         raise typer.Exit(128 + signum)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     raise typer.Exit(_exit_code(report.record, report.unstored))
+
+
+def _check_targets(console: Console, plan: FaultPlan) -> None:
+    """Exit 2 naming the known ones when the Executor lists services and not the plan's (nothing stored).
+
+    An Executor that lists none (404: the real control plane) or cannot answer skips the check; the submit
+    then reports an unreachable Executor as usual.
+    """
+    from cli.known_services import unknown_targets
+    from client.errors import ExecutorClientError
+
+    try:
+        services = console.client.list_services()
+    except ExecutorClientError:
+        return
+    problems = unknown_targets(plan, services)
+    if problems:
+        for line in problems:
+            err(line)
+        raise typer.Exit(ExitCode.INVALID_PLAN)
 
 
 def _submit(
