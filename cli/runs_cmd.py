@@ -82,6 +82,7 @@ def list_runs(
 
     import storage
     from cli.common import open_engine
+    from cli.runs_table import runs_table_lines
 
     engine = open_engine(database_url)
     with Session(engine) as session:
@@ -101,15 +102,7 @@ def list_runs(
     if not rows:
         typer.echo("no runs")
         return
-    typer.echo(
-        f"{'id':>5}  {'status':<14} {'verdict':<15} {'created (UTC)':<19}  {'fault':<15} {'%':>3}  target"
-    )
-    for row in rows:
-        created = str(row["created_at"])[:19].replace("T", " ")
-        typer.echo(
-            f"{row['id']:>5}  {row['status']:<14} {row.get('verdict') or '-':<15} {created:<19}  "
-            f"{row['fault_type']:<15} {row['percentage']:>3}  {row['service']} {row['api']}"
-        )
+    typer.echo("\n".join(runs_table_lines(rows)))
 
 
 @runs_app.command("show")
