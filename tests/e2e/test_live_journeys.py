@@ -115,4 +115,4 @@ def test_a_policy_mode_run_shows_samples_while_it_runs(
     page.get_by_text("Live latency and error rate").first.wait_for(timeout=10_000)
     screenshot(page, "launch-policy-live")
     halt.click()
-    page.get_by_text(re.compile(r"Run #1 .*cancelled")).first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"Run #1 .*cancelled", re.IGNORECASE)).first.wait_for(timeout=60_000)
