@@ -8,11 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session
 
-import storage
-from tests.demo_data import populate_demo_runs
-from tests.e2e.conftest import Dashboard, base_env, click_until, screenshot
+from tests.e2e.conftest import Dashboard, base_env, click_until, demo_database, screenshot
 from tests.executors import running_demo_executor
 
 # One xdist worker runs every test with a real dashboard and Chromium (one browser, no two at once).
@@ -26,23 +23,10 @@ def executor() -> Any:
         yield instance
 
 
-def _database(tmp_path: Path, *, runs: int = 0) -> str:
-    url = f"sqlite:///{tmp_path / 'e2e.db'}"
-    engine = storage.make_engine(url)
-    try:
-        storage.init_db(engine)
-        if runs:
-            with Session(engine) as session:
-                populate_demo_runs(session, count=runs, samples_per_run=400, seed=11)
-    finally:
-        engine.dispose()
-    return url
-
-
 def test_launch_a_delay_experiment_and_see_its_result_and_chart(
     tmp_path: Path, executor: Any, start_dashboard: Callable[..., Dashboard], page: Any
 ) -> None:
-    dashboard = start_dashboard(**base_env(_database(tmp_path), executor.base_url))
+    dashboard = start_dashboard(**base_env(demo_database(tmp_path, runs=0), executor.base_url))
     page.goto(f"{dashboard.url}/Launch")
     page.get_by_text("Launch an experiment").first.wait_for()
     duration = page.get_by_label("duration (s)")
@@ -67,7 +51,7 @@ def test_launch_a_delay_experiment_and_see_its_result_and_chart(
 def test_stopping_the_executor_opens_the_breaker_on_the_monitor(
     tmp_path: Path, executor: Any, start_dashboard: Callable[..., Dashboard], page: Any
 ) -> None:
-    dashboard = start_dashboard(**base_env(_database(tmp_path), executor.base_url))
+    dashboard = start_dashboard(**base_env(demo_database(tmp_path, runs=0), executor.base_url))
     page.goto(f"{dashboard.url}/Monitor")
     page.get_by_text("Executor healthy").first.wait_for(timeout=60_000)
     page.get_by_text("No active faults.").first.wait_for()
@@ -83,7 +67,7 @@ def test_stopping_the_executor_opens_the_breaker_on_the_monitor(
 def test_compare_two_runs_in_history_with_the_default_embedded_executor(
     tmp_path: Path, start_dashboard: Callable[..., Dashboard], page: Any
 ) -> None:
-    env = base_env(_database(tmp_path, runs=5), "")
+    env = base_env(demo_database(tmp_path, runs=5, samples_per_run=400), "")
     del env["BOIFI_EXECUTOR_URL"], env["BOIFI_COLLECTOR_URL"]  # no Executor given: the embedded one starts
     dashboard = start_dashboard(**env)
     page.goto(f"{dashboard.url}/History?runs=1,2")

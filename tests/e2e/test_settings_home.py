@@ -7,11 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session
 
-import storage
-from tests.demo_data import populate_demo_runs
-from tests.e2e.conftest import Dashboard, base_env, click_until, screenshot
+from tests.e2e.conftest import Dashboard, base_env, click_until, demo_database, screenshot
 from tests.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240), pytest.mark.xdist_group("browser")]
@@ -23,19 +20,6 @@ BAD_FIELDS = {
     "Probe rate (req/s)": ("0", "Probe rate must be more than 0 req/s."),
     "Half-open trial calls": ("0", "Half-open trial calls must be at least 1."),
 }
-
-
-def _database(tmp_path: Path, *, runs: int = 0) -> str:
-    url = f"sqlite:///{tmp_path / 'e2e.db'}"
-    engine = storage.make_engine(url)
-    try:
-        storage.init_db(engine)
-        if runs:
-            with Session(engine) as session:
-                populate_demo_runs(session, count=runs, samples_per_run=20, seed=11)
-    finally:
-        engine.dispose()
-    return url
 
 
 def _nearest_alert_below(page: Any, field: Any) -> str:
@@ -59,7 +43,9 @@ def _nearest_alert_below(page: Any, field: Any) -> str:
 def test_settings_with_four_bad_fields_shows_four_messages_under_four_fields(
     tmp_path: Path, start_dashboard: Callable[..., Dashboard], page: Any
 ) -> None:
-    dashboard = start_dashboard(**base_env(_database(tmp_path), f"http://127.0.0.1:{free_port()}"))
+    dashboard = start_dashboard(
+        **base_env(demo_database(tmp_path, runs=0), f"http://127.0.0.1:{free_port()}")
+    )
     page.goto(f"{dashboard.url}/Settings")
     page.get_by_role("button", name="Apply").wait_for()
     for label, (value, _message) in BAD_FIELDS.items():
@@ -77,7 +63,9 @@ def test_settings_with_four_bad_fields_shows_four_messages_under_four_fields(
 def test_home_is_named_home_and_says_none_are_active_among_finished_runs(
     tmp_path: Path, start_dashboard: Callable[..., Dashboard], page: Any
 ) -> None:
-    dashboard = start_dashboard(**base_env(_database(tmp_path, runs=3), f"http://127.0.0.1:{free_port()}"))
+    dashboard = start_dashboard(
+        **base_env(demo_database(tmp_path, runs=3, samples_per_run=20), f"http://127.0.0.1:{free_port()}")
+    )
     page.goto(dashboard.url)
     page.get_by_text("None active right now; 3 runs in all, the latest below.").wait_for()
     first = page.get_by_test_id("stSidebarNavItems").get_by_role("link").first

@@ -8,12 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session
 
-import storage
 from dashboard.theme import DARK, LIGHT, relative_luminance
-from tests.demo_data import populate_demo_runs
-from tests.e2e.conftest import Dashboard, base_env, screenshot
+from tests.e2e.conftest import Dashboard, base_env, demo_database, screenshot
 from tests.emoji import emoji_in
 from tests.executors import running_demo_executor
 from tests.waiting import WaitTimeout, wait_until
@@ -44,18 +41,6 @@ def executor() -> Any:
         yield instance
 
 
-def _database(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'theme.db'}"
-    engine = storage.make_engine(url)
-    try:
-        storage.init_db(engine)
-        with Session(engine) as session:
-            populate_demo_runs(session, count=3, samples_per_run=200, seed=11)
-    finally:
-        engine.dispose()
-    return url
-
-
 def _figure_colours(page: Any) -> list[dict[str, str]]:
     page.locator(".js-plotly-plot").first.wait_for()
     return [chart.evaluate(FIGURE_COLOURS) for chart in page.locator(".js-plotly-plot").all()]
@@ -71,7 +56,9 @@ def _luminance(css_colour: str) -> float:
 def test_the_dark_preference_gives_a_dark_page_and_dark_charts(
     tmp_path: Path, executor: Any, start_dashboard: Callable[..., Dashboard], page: Any, browser: Any
 ) -> None:
-    dashboard = start_dashboard(**base_env(_database(tmp_path), executor.base_url))
+    dashboard = start_dashboard(
+        **base_env(demo_database(tmp_path, runs=3, samples_per_run=200, name="theme.db"), executor.base_url)
+    )
     page.goto(f"{dashboard.url}/Monitor")
     page.get_by_text("Executor healthy").first.wait_for(timeout=60_000)
     background = page.evaluate(APP_BACKGROUND)
@@ -112,7 +99,9 @@ def test_the_dark_preference_gives_a_dark_page_and_dark_charts(
 def test_no_page_shows_an_emoji_and_headings_add_no_tab_stop(
     tmp_path: Path, executor: Any, start_dashboard: Callable[..., Dashboard], page: Any
 ) -> None:
-    dashboard = start_dashboard(**base_env(_database(tmp_path), executor.base_url))
+    dashboard = start_dashboard(
+        **base_env(demo_database(tmp_path, runs=3, samples_per_run=200, name="theme.db"), executor.base_url)
+    )
     for path, text in PAGES.items():
         page.goto(f"{dashboard.url}{path}")
         page.get_by_text(text).first.wait_for()
@@ -135,7 +124,9 @@ def test_no_page_shows_an_emoji_and_headings_add_no_tab_stop(
 def test_the_focus_ring_is_blue_not_the_red_of_errors(
     tmp_path: Path, executor: Any, start_dashboard: Callable[..., Dashboard], page: Any
 ) -> None:
-    dashboard = start_dashboard(**base_env(_database(tmp_path), executor.base_url))
+    dashboard = start_dashboard(
+        **base_env(demo_database(tmp_path, runs=3, samples_per_run=200, name="theme.db"), executor.base_url)
+    )
     page.goto(f"{dashboard.url}/Launch")
     page.get_by_text("Preview of the exact request").first.wait_for()
     launch = page.get_by_role("button", name="Launch", exact=True)
